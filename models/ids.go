@@ -1,0 +1,32 @@
+package models
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"regexp"
+
+	"github.com/google/uuid"
+)
+
+// newID returns a new resource ID: a random UUID, stable for the resource's
+// life and safe to show.
+func newID() string { return uuid.NewString() }
+
+// randomSecret returns n random bytes, base64url-encoded without padding.
+func randomSecret(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// nameRE is the shape of user, project and other resource names: it starts
+// with a letter or digit, 1–64 characters, no spaces, nothing that needs
+// quoting in a shell or a URL.
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+
+// IsUUID reports whether s looks like a resource ID (so "by ID or name"
+// lookups know which column to use).
+func IsUUID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
+}

@@ -1,0 +1,87 @@
+package models
+
+import (
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// List limits: OpenStack's default page is 1000 rows; ours is smaller
+// because the UI shows pages too.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+// ListOptions are the paging and filter inputs every list takes. Marker is
+// the ID of the last item of the previous page (OpenStack's convention).
+type ListOptions struct {
+	Limit  int
+	Marker string
+	Name   string // case-insensitive substring of the name
+}
+
+// Page is one page of a list. NextMarker is empty on the last page.
+type Page[T any] struct {
+	Items      []T
+	NextMarker string
+}
+
+func (o ListOptions) limit() int {
+	switch {
+	case o.Limit <= 0:
+		return DefaultPageSize
+	case o.Limit > MaxPageSize:
+		return MaxPageSize
+	}
+	return o.Limit
+}
+
+// likePattern makes a LIKE pattern that matches s as a literal substring.
+func likePattern(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + strings.ToLower(r.Replace(s)) + "%"
+}
+
+// nameFilter applies ListOptions.Name to a query on table.
+func nameFilter(q *gorm.DB, table string, o ListOptions) *gorm.DB {
+	if o.Name == "" {
+		return q
+	}
+	return q.Where("LOWER("+table+".name) LIKE ? ESCAPE '\\'", likePattern(o.Name))
+}
+
+// pageByName lists rows of table ordered by (name, id), starting after the
+// marker row. The marker must name a row of the same (already scoped) query,
+// or the caller gets a 422 on "marker".
+func pageByName[T any](q *gorm.DB, table string, o ListOptions, idOf func(T) string) (Page[T], error) {
+	q = nameFilter(q, table, o)
+	if o.Marker != "" {
+		var name string
+		if err := q.Session(&gorm.Session{}).Table(table).Where(table+".id = ?", o.Marker).
+			Limit(1).Pluck(table+".name", &name).Error; err != nil {
+			return Page[T]{}, err
+		}
+		if name == "" {
+			return Page[T]{}, Invalid("marker", "no item with this ID in the list")
+		}
+		q = q.Where("("+table+".name > ? OR ("+table+".name = ? AND "+table+".id > ?))", name, name, o.Marker)
+	}
+	return finishPage(q.Order(table+".name, "+table+".id"), o, idOf)
+}
+
+// finishPage fetches one more row than asked to learn whether a next page
+// exists, without a COUNT.
+func finishPage[T any](q *gorm.DB, o ListOptions, idOf func(T) string) (Page[T], error) {
+	n := o.limit()
+	var rows []T
+	if err := q.Limit(n + 1).Find(&rows).Error; err != nil {
+		return Page[T]{}, err
+	}
+	p := Page[T]{Items: rows}
+	if len(rows) > n {
+		p.Items = rows[:n]
+		p.NextMarker = idOf(rows[n-1])
+	}
+	return p, nil
+}

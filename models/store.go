@@ -1,0 +1,151 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Options tune the identity rules. The zero value is not useful: start from
+// DefaultOptions.
+type Options struct {
+	BcryptCost        int           // cost of password hashes
+	MinPasswordLength int           // shortest password accepted
+	LockoutThreshold  int           // failed logins in a row that lock an account
+	LockoutDuration   time.Duration // how long a locked account stays locked
+	TokenTTL          time.Duration // lifetime of a login (POST /auth/tokens) token
+	MaxTokenTTL       time.Duration // longest expiry a user may give an API token
+}
+
+// DefaultOptions are the settings a production deployment starts from.
+func DefaultOptions() Options {
+	return Options{
+		BcryptCost:        12,
+		MinPasswordLength: 10,
+		LockoutThreshold:  5,
+		LockoutDuration:   15 * time.Minute,
+		TokenTTL:          12 * time.Hour,
+		MaxTokenTTL:       365 * 24 * time.Hour,
+	}
+}
+
+// Store is the handle every adapter and worker uses for data. It is safe for
+// concurrent use; several processes may share one database.
+type Store struct {
+	db      *gorm.DB
+	dialect Dialect
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+	dummy   *dummyHash
+}
+
+// Open connects to the database named by a --db setting (see ParseDSN). It
+// does not migrate: call Migrate.
+func Open(ctx context.Context, rawDSN string, opts Options, log *slog.Logger) (*Store, error) {
+	dialect, dsn, err := ParseDSN(rawDSN)
+	if err != nil {
+		return nil, err
+	}
+	if err := EnsureSQLiteDir(rawDSN); err != nil {
+		return nil, err
+	}
+	var dialector gorm.Dialector
+	switch dialect {
+	case MySQL:
+		dialector = mysql.New(mysql.Config{DSN: dsn})
+	case SQLite:
+		dialector = sqlite.Open(dsn)
+	}
+	db, err := gorm.Open(dialector, &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true, // intents open their own transactions
+		TranslateError:         true, // unique violations become gorm.ErrDuplicatedKey
+		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("database handle: %w", err)
+	}
+	switch dialect {
+	case MySQL:
+		sqlDB.SetMaxOpenConns(64)
+		sqlDB.SetMaxIdleConns(32)
+		sqlDB.SetConnMaxLifetime(5 * time.Minute)
+	case SQLite:
+		// One writer at a time is SQLite's nature; a few connections let
+		// readers proceed in WAL mode while a writer holds the lock.
+		sqlDB.SetMaxOpenConns(8)
+		sqlDB.SetMaxIdleConns(8)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("reach %s database: %w", dialect, err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Store{
+		db:      db,
+		dialect: dialect,
+		opts:    opts,
+		log:     log,
+		now:     func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		dummy:   &dummyHash{},
+	}, nil
+}
+
+// Close releases the connection pool.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Dialect says which engine this store talks to.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Options returns the identity settings the store enforces.
+func (s *Store) Options() Options { return s.opts }
+
+// Ping checks that the database answers (readiness).
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// DBStats exposes the connection pool counters for /metrics.
+func (s *Store) DBStats() sql.DBStats {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return sql.DBStats{}
+	}
+	return sqlDB.Stats()
+}
+
+// Now is the store's clock: UTC, microsecond precision (what DATETIME(6) keeps).
+func (s *Store) Now() time.Time { return s.now() }
+
+// SetClock replaces the clock; tests use it to move time forward.
+func (s *Store) SetClock(now func() time.Time) {
+	s.now = func() time.Time { return now().UTC().Truncate(time.Microsecond) }
+}
+
+func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.db.WithContext(ctx).Transaction(fn)
+}

@@ -1,0 +1,199 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+)
+
+// User is a person or a service account that logs in.
+type User struct {
+	ID                string     `json:"id"`
+	Name              string     `json:"name"`
+	Email             string     `json:"email"`
+	PasswordHash      string     `json:"-"`
+	Enabled           bool       `json:"enabled"`
+	FailedLogins      int        `json:"-"`
+	LockedUntil       *time.Time `json:"locked_until,omitempty"`
+	LastLoginAt       *time.Time `json:"last_login_at,omitempty"`
+	PasswordChangedAt time.Time  `json:"-"`
+	CreatedAt         time.Time  `json:"created_at"`
+	UpdatedAt         time.Time  `json:"updated_at"`
+}
+
+// Locked reports whether the account is locked out at time now.
+func (u User) Locked(now time.Time) bool { return u.LockedUntil != nil && u.LockedUntil.After(now) }
+
+// UserInput is what an admin gives to create a user.
+type UserInput struct {
+	Name     string `json:"name"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Enabled  *bool  `json:"enabled"`
+}
+
+// checkPassword applies the password rules; field names the form field.
+func (s *Store) checkPassword(p Problems, field, password, userName string) {
+	switch {
+	case len(password) < s.opts.MinPasswordLength:
+		p.Add(field, fmt.Sprintf("must be at least %d characters", s.opts.MinPasswordLength))
+	case len(password) > 72:
+		p.Add(field, "must be at most 72 bytes")
+	case strings.EqualFold(password, userName):
+		p.Add(field, "must not be the user name")
+	}
+}
+
+func (s *Store) hashPassword(password string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), s.opts.BcryptCost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(h), nil
+}
+
+// CreateUser adds a user. The password is hashed with bcrypt; it is never
+// stored or logged.
+func (s *Store) CreateUser(ctx context.Context, c Caller, in UserInput) (User, error) {
+	in.Name = strings.TrimSpace(in.Name)
+	in.Email = strings.TrimSpace(in.Email)
+	p := Problems{}
+	if !nameRE.MatchString(in.Name) {
+		p.Add("name", "must be 1–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
+	}
+	if in.Email != "" {
+		if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || len(in.Email) > 255 {
+			p.Add("email", "must be an e-mail address like name@example.org")
+		}
+	}
+	s.checkPassword(p, "password", in.Password, in.Name)
+	if err := p.Err(); err != nil {
+		return User{}, err
+	}
+	hash, err := s.hashPassword(in.Password)
+	if err != nil {
+		return User{}, err
+	}
+	now := s.now()
+	u := User{ID: newID(), Name: in.Name, Email: in.Email, PasswordHash: hash, Enabled: in.Enabled == nil || *in.Enabled,
+		PasswordChangedAt: now, CreatedAt: now, UpdatedAt: now}
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&u).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return Invalid("name", "a user with this name exists")
+			}
+			return fmt.Errorf("insert user: %w", err)
+		}
+		return s.audit(tx, c, AuditUserCreate, OutcomeSuccess, "user", u.ID, u.Name, "")
+	})
+	return u, err
+}
+
+// GetUser finds a user by ID or name.
+func (s *Store) GetUser(ctx context.Context, idOrName string) (User, error) {
+	return s.getUser(s.db.WithContext(ctx), idOrName)
+}
+
+func (s *Store) getUser(tx *gorm.DB, idOrName string) (User, error) {
+	var u User
+	col := "name"
+	if IsUUID(idOrName) {
+		col = "id"
+	}
+	err := tx.Where(col+" = ?", idOrName).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return u, notFound("user %q not found", idOrName)
+	}
+	if err != nil {
+		return u, fmt.Errorf("get user: %w", err)
+	}
+	return u, nil
+}
+
+// ListUsers lists users by name.
+func (s *Store) ListUsers(ctx context.Context, o ListOptions) (Page[User], error) {
+	p, err := pageByName(s.db.WithContext(ctx).Model(&User{}), "users", o, func(u User) string { return u.ID })
+	if err != nil {
+		return p, fmt.Errorf("list users: %w", err)
+	}
+	return p, nil
+}
+
+// UserUpdate is a partial change to a user; nil fields stay as they are.
+type UserUpdate struct {
+	Email    *string `json:"email"`
+	Enabled  *bool   `json:"enabled"`
+	Password *string `json:"password"` // an admin's reset
+	Unlock   bool    `json:"unlock"`
+}
+
+// UpdateUser changes a user. A password reset revokes the user's login
+// tokens and ends their web sessions (sessions check PasswordChangedAt); a
+// disabled user can do nothing until enabled again.
+func (s *Store) UpdateUser(ctx context.Context, c Caller, id string, up UserUpdate) (User, error) {
+	var u User
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		if u, err = s.getUser(tx, id); err != nil {
+			return err
+		}
+		p := Problems{}
+		now := s.now()
+		var events [][2]string // action, detail
+		if up.Email != nil {
+			e := strings.TrimSpace(*up.Email)
+			if a, err := mail.ParseAddress(e); e != "" && (err != nil || a.Address != e) {
+				p.Add("email", "must be an e-mail address like name@example.org")
+			}
+			u.Email = e
+			events = append(events, [2]string{AuditUserUpdate, "email"})
+		}
+		if up.Enabled != nil && *up.Enabled != u.Enabled {
+			if !*up.Enabled && u.ID == c.UserID {
+				p.Add("enabled", "you cannot disable yourself")
+			}
+			u.Enabled = *up.Enabled
+			events = append(events, [2]string{AuditUserUpdate, fmt.Sprintf("enabled=%t", u.Enabled)})
+		}
+		if up.Password != nil {
+			s.checkPassword(p, "password", *up.Password, u.Name)
+			if p["password"] == "" {
+				if u.PasswordHash, err = s.hashPassword(*up.Password); err != nil {
+					return err
+				}
+				u.PasswordChangedAt = now
+				events = append(events, [2]string{AuditUserPassword, ""})
+			}
+		}
+		if up.Unlock {
+			u.LockedUntil, u.FailedLogins = nil, 0
+			events = append(events, [2]string{AuditUserUnlock, ""})
+		}
+		if err := p.Err(); err != nil {
+			return err
+		}
+		u.UpdatedAt = now
+		if err := tx.Save(&u).Error; err != nil {
+			return fmt.Errorf("update user: %w", err)
+		}
+		if up.Password != nil {
+			if err := tx.Model(&Token{}).Where("user_id = ? AND kind = ? AND revoked_at IS NULL", u.ID, TokenLogin).
+				Update("revoked_at", now).Error; err != nil {
+				return fmt.Errorf("revoke login tokens: %w", err)
+			}
+		}
+		for _, e := range events {
+			if err := s.audit(tx, c, e[0], OutcomeSuccess, "user", u.ID, u.Name, e[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return u, err
+}
