@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"stratus/models"
+)
+
+// bootstrapFlags name the first operator (and, for dev, the demo tenant).
+type bootstrapFlags struct {
+	in models.BootstrapInput
+}
+
+func (f *bootstrapFlags) register(fs *flag.FlagSet, demo bool) {
+	fs.StringVar(&f.in.AdminName, "admin-user", "admin", "name of the first system admin")
+	fs.StringVar(&f.in.AdminPassword, "admin-password", "", "password of the first admin (generated and printed once when empty)")
+	fs.StringVar(&f.in.AdminProject, "admin-project", "admin", "project the first admin gets the admin role on")
+	if demo {
+		fs.StringVar(&f.in.DemoProject, "demo-project", "demo", "demo tenant project (empty: none)")
+		fs.StringVar(&f.in.DemoUser, "demo-user", "demo", "member user of the demo project")
+		fs.StringVar(&f.in.DemoPassword, "demo-password", "", "password of the demo user (generated and printed once when empty)")
+	}
+}
+
+func runBootstrap(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("bootstrap", flag.ContinueOnError)
+	var db dbFlags
+	var id identityFlags
+	var logf logFlags
+	var bf bootstrapFlags
+	db.register(fs)
+	id.register(fs)
+	logf.register(fs)
+	bf.register(fs, false)
+	if err := parseFlags(fs, "Create the first system admin and their project. Does nothing if the admin exists.", args); err != nil {
+		return err
+	}
+	if err := id.validate(); err != nil {
+		return err
+	}
+	store, err := openMigrated(ctx, db, id.opts, &logf)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	res, err := store.Bootstrap(ctx, bf.in)
+	if err != nil {
+		return err
+	}
+	printLogins(stdout, bf.in, res)
+	return nil
+}
+
+// printLogins says who can log in. A generated password is printed this
+// once and never again; a later start only names the user.
+func printLogins(w io.Writer, in models.BootstrapInput, res models.BootstrapResult) {
+	line := func(role, user string, created bool, pw string, generated bool) {
+		switch {
+		case created && generated:
+			fmt.Fprintf(w, "  %-6s login: %s / %s   (generated now and shown only this once)\n", role, user, pw)
+		case created:
+			fmt.Fprintf(w, "  %-6s login: %s / (the password you set)\n", role, user)
+		default:
+			fmt.Fprintf(w, "  %-6s login: %s   (exists already; its password was shown when it was created)\n", role, user)
+		}
+	}
+	line("admin", in.AdminName, res.AdminCreated, res.AdminPassword, res.AdminPasswordGenerated)
+	if in.DemoProject != "" {
+		line("demo", in.DemoUser, res.DemoCreated, res.DemoPassword, res.DemoPasswordGenerated)
+	}
+}

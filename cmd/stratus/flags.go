@@ -1,0 +1,150 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"stratus/handlers"
+	"stratus/models"
+)
+
+// errUsage means the flags were wrong and the usage was already printed.
+var errUsage = errors.New("usage")
+
+// envName is the environment variable that sets a flag: --log-format is
+// STRATUS_LOG_FORMAT.
+func envName(flagName string) string {
+	return "STRATUS_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseFlags parses args, then fills every flag not given on the command
+// line from its environment variable. Flags win over the environment.
+func parseFlags(fs *flag.FlagSet, summary string, args []string) error {
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: stratus %s [flags]\n\n%s\n\nFlags (each also read from the environment variable shown):\n", fs.Name(), summary)
+		fs.VisitAll(func(f *flag.Flag) {
+			def := ""
+			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "0s" {
+				def = fmt.Sprintf(" (default %s)", f.DefValue)
+			}
+			fmt.Fprintf(w, "  --%s  [%s]\n      %s%s\n", f.Name, envName(f.Name), f.Usage, def)
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || err != nil {
+			return
+		}
+		if v, ok := os.LookupEnv(envName(f.Name)); ok {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, e)
+			}
+		}
+	})
+	return err
+}
+
+// dbFlags locate the database and the data directory.
+type dbFlags struct {
+	DB      string
+	DataDir string
+}
+
+func (f *dbFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.DataDir, "data-dir", "./data", "directory for the SQLite database, images and other state")
+	fs.StringVar(&f.DB, "db", "", "database: sqlite://PATH, mysql://user:pass@host:3306/db, or a MySQL DSN (default sqlite://DATA-DIR/stratus.db)")
+}
+
+func (f *dbFlags) dsn() string {
+	if f.DB != "" {
+		return f.DB
+	}
+	return "sqlite://" + filepath.Join(f.DataDir, "stratus.db")
+}
+
+// identityFlags are the login and password rules.
+type identityFlags struct {
+	opts models.Options
+}
+
+func (f *identityFlags) register(fs *flag.FlagSet) {
+	f.opts = models.DefaultOptions()
+	fs.IntVar(&f.opts.BcryptCost, "bcrypt-cost", f.opts.BcryptCost, "bcrypt cost of password hashes (4–31)")
+	fs.IntVar(&f.opts.MinPasswordLength, "min-password-length", f.opts.MinPasswordLength, "shortest password accepted")
+	fs.IntVar(&f.opts.LockoutThreshold, "lockout-threshold", f.opts.LockoutThreshold, "failed logins in a row that lock an account")
+	fs.DurationVar(&f.opts.LockoutDuration, "lockout-duration", f.opts.LockoutDuration, "how long a locked account stays locked")
+	fs.DurationVar(&f.opts.TokenTTL, "token-ttl", f.opts.TokenTTL, "lifetime of API login tokens")
+}
+
+func (f *identityFlags) validate() error {
+	o := f.opts
+	switch {
+	case o.BcryptCost < 4 || o.BcryptCost > 31:
+		return fmt.Errorf("--bcrypt-cost must be 4–31")
+	case o.MinPasswordLength < 8:
+		return fmt.Errorf("--min-password-length must be at least 8")
+	case o.LockoutThreshold < 1:
+		return fmt.Errorf("--lockout-threshold must be at least 1 (lockout is always on)")
+	case o.LockoutDuration < time.Minute:
+		return fmt.Errorf("--lockout-duration must be at least 1m")
+	}
+	return nil
+}
+
+// httpFlags configure the HTTP server.
+type httpFlags struct {
+	Listen     string
+	PolicyFile string
+	TLSCert    string
+	TLSKey     string
+	cfg        handlers.Config
+}
+
+func (f *httpFlags) register(fs *flag.FlagSet) {
+	f.cfg = handlers.DefaultConfig()
+	fs.StringVar(&f.Listen, "listen", "127.0.0.1:8080", "address the web UI and API listen on")
+	fs.StringVar(&f.PolicyFile, "policy-file", "", "JSON file overriding policy rules ({\"action\": \"rule\"})")
+	fs.StringVar(&f.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
+	fs.StringVar(&f.TLSKey, "tls-key", "", "private key for --tls-cert (PEM)")
+	fs.BoolVar(&f.cfg.SecureCookies, "secure-cookies", false, "mark cookies Secure (implied by --tls-cert; set it behind a TLS proxy)")
+	fs.DurationVar(&f.cfg.SessionIdle, "session-idle-timeout", f.cfg.SessionIdle, "web sessions end after this long without a request")
+	fs.DurationVar(&f.cfg.SessionLifetime, "session-lifetime", f.cfg.SessionLifetime, "web sessions end this long after login, active or not")
+}
+
+func (f *httpFlags) config() handlers.Config {
+	c := f.cfg
+	if f.TLSCert != "" {
+		c.SecureCookies = true
+	}
+	return c
+}
+
+// logFlags choose the log format and level.
+type logFlags struct {
+	Format string
+	Level  string
+}
+
+func (f *logFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.Format, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.Level, "log-level", "info", "log level: debug, info, warn or error")
+}

@@ -1,0 +1,90 @@
+// Package httpx is the HTTP plumbing the web and API adapters share: the
+// caller in the request context, request IDs, the one table that maps model
+// errors to status codes, and security headers.
+package httpx
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"stratus/models"
+)
+
+type ctxKey int
+
+const callerKey ctxKey = iota
+
+// WithCaller stores the authenticated caller in the context.
+func WithCaller(ctx context.Context, c models.Caller) context.Context {
+	return context.WithValue(ctx, callerKey, c)
+}
+
+// CallerFrom returns the authenticated caller, if any.
+func CallerFrom(ctx context.Context) (models.Caller, bool) {
+	c, ok := ctx.Value(callerKey).(models.Caller)
+	return c, ok
+}
+
+// RequestID returns the request's ID (set by chi's RequestID middleware).
+func RequestID(r *http.Request) string { return middleware.GetReqID(r.Context()) }
+
+// Problem is an error as both adapters present it.
+type Problem struct {
+	Status  int
+	Code    string // not_found, conflict, forbidden, invalid, unauthorized, quota_exceeded, internal
+	Message string
+	Fields  map[string]string
+}
+
+// ProblemFor is the one error→status table. Errors written for users
+// (*models.Error, *models.ValidationError) keep their message; anything else
+// is an internal error whose text must not reach the client — the caller
+// logs it with the request ID.
+func ProblemFor(err error) Problem {
+	var ve *models.ValidationError
+	if errors.As(err, &ve) {
+		return Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: "some fields are invalid", Fields: ve.Fields}
+	}
+	table := []struct {
+		sentinel error
+		status   int
+		code     string
+		message  string
+	}{
+		{models.ErrNotFound, http.StatusNotFound, "not_found", "not found"},
+		{models.ErrConflict, http.StatusConflict, "conflict", "the resource is busy or in a conflicting state"},
+		{models.ErrForbidden, http.StatusForbidden, "forbidden", "your role does not allow this"},
+		{models.ErrQuotaExceeded, http.StatusForbidden, "quota_exceeded", "quota exceeded"},
+		{models.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "invalid input"},
+		{models.ErrUnauthenticated, http.StatusUnauthorized, "unauthorized", "authentication required"},
+	}
+	for _, row := range table {
+		if errors.Is(err, row.sentinel) {
+			p := Problem{Status: row.status, Code: row.code, Message: row.message}
+			var me *models.Error
+			if errors.As(err, &me) {
+				p.Message = me.Msg
+			}
+			return p
+		}
+	}
+	return Problem{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+}
+
+// SecurityHeaders sets the headers every response carries: a CSP that
+// allows no inline script and no framing, nosniff, and no referrer leaks.
+func SecurityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+			"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
