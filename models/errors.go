@@ -15,6 +15,7 @@ var (
 	ErrForbidden     = errors.New("forbidden")
 	ErrQuotaExceeded = errors.New("quota exceeded")
 	ErrInvalid       = errors.New("invalid input")
+	ErrTooLarge      = errors.New("too large")
 	// ErrUnauthenticated is a failed login or an unknown/expired token. Its
 	// message never says which part was wrong.
 	ErrUnauthenticated = errors.New("unauthenticated")

@@ -22,6 +22,12 @@ type Options struct {
 	LockoutDuration   time.Duration // how long a locked account stays locked
 	TokenTTL          time.Duration // lifetime of a login (POST /auth/tokens) token
 	MaxTokenTTL       time.Duration // longest expiry a user may give an API token
+	// ImageDir is where image files are stored (the image store).
+	ImageDir string
+	// MaxImageBytes is the largest image upload accepted.
+	MaxImageBytes int64
+	// DefaultQuotas override DefaultQuotas() for projects without their own.
+	DefaultQuotas map[string]int64
 }
 
 // DefaultOptions are the settings a production deployment starts from.
@@ -33,6 +39,7 @@ func DefaultOptions() Options {
 		LockoutDuration:   15 * time.Minute,
 		TokenTTL:          12 * time.Hour,
 		MaxTokenTTL:       365 * 24 * time.Hour,
+		MaxImageBytes:     20 << 30,
 	}
 }
 

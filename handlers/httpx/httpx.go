@@ -59,6 +59,7 @@ func ProblemFor(err error) Problem {
 		{models.ErrForbidden, http.StatusForbidden, "forbidden", "your role does not allow this"},
 		{models.ErrQuotaExceeded, http.StatusForbidden, "quota_exceeded", "quota exceeded"},
 		{models.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "invalid input"},
+		{models.ErrTooLarge, http.StatusRequestEntityTooLarge, "too_large", "the request body is too large"},
 		{models.ErrUnauthenticated, http.StatusUnauthorized, "unauthorized", "authentication required"},
 	}
 	for _, row := range table {

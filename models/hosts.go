@@ -1,0 +1,204 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Host is a hypervisor host: what it has (inventory), what it keeps back
+// (reserved), how far it may be overcommitted (ratios), and what is claimed
+// on it (used_*). Capacity of a resource = (total − reserved) × ratio.
+type Host struct {
+	ID               string    `json:"id"`
+	Name             string    `json:"name"`
+	AvailabilityZone string    `json:"availability_zone"`
+	Driver           string    `json:"driver"`
+	HypervisorType   string    `json:"hypervisor_type"`
+	Arch             string    `json:"arch"`
+	Address          string    `json:"address"`
+	VCPUs            int       `json:"vcpus" gorm:"column:vcpus"`
+	RAMMB            int64     `json:"ram_mb" gorm:"column:ram_mb"`
+	DiskGB           int64     `json:"disk_gb" gorm:"column:disk_gb"`
+	ReservedVCPUs    int       `json:"reserved_vcpus" gorm:"column:reserved_vcpus"`
+	ReservedRAMMB    int64     `json:"reserved_ram_mb" gorm:"column:reserved_ram_mb"`
+	ReservedDiskGB   int64     `json:"reserved_disk_gb" gorm:"column:reserved_disk_gb"`
+	CPURatio         float64   `json:"cpu_allocation_ratio" gorm:"column:cpu_ratio"`
+	RAMRatio         float64   `json:"ram_allocation_ratio" gorm:"column:ram_ratio"`
+	DiskRatio        float64   `json:"disk_allocation_ratio" gorm:"column:disk_ratio"`
+	UsedVCPUs        int       `json:"used_vcpus" gorm:"column:used_vcpus"`
+	UsedRAMMB        int64     `json:"used_ram_mb" gorm:"column:used_ram_mb"`
+	UsedDiskGB       int64     `json:"used_disk_gb" gorm:"column:used_disk_gb"`
+	InstanceCount    int       `json:"instance_count"`
+	FailedBuilds     int       `json:"failed_builds"`
+	Enabled          bool      `json:"enabled"`
+	DisabledReason   string    `json:"disabled_reason"`
+	Up               bool      `json:"up"`
+	LastHeartbeat    time.Time `json:"last_heartbeat"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+}
+
+// Capacity is what the scheduler may place on the host in all.
+func (h Host) CapacityVCPUs() float64 { return float64(h.VCPUs-h.ReservedVCPUs) * h.CPURatio }
+func (h Host) CapacityRAMMB() float64 { return float64(h.RAMMB-h.ReservedRAMMB) * h.RAMRatio }
+func (h Host) CapacityDiskGB() float64 {
+	return float64(h.DiskGB-h.ReservedDiskGB) * h.DiskRatio
+}
+
+// FreeVCPUs, FreeRAMMB and FreeDiskGB are what is left to claim.
+func (h Host) FreeVCPUs() float64  { return h.CapacityVCPUs() - float64(h.UsedVCPUs) }
+func (h Host) FreeRAMMB() float64  { return h.CapacityRAMMB() - float64(h.UsedRAMMB) }
+func (h Host) FreeDiskGB() float64 { return h.CapacityDiskGB() - float64(h.UsedDiskGB) }
+
+// HostInventory is what a compute agent reports about its host when it
+// starts.
+type HostInventory struct {
+	Name             string
+	AvailabilityZone string
+	Driver           string
+	HypervisorType   string
+	Arch             string
+	Address          string
+	VCPUs            int
+	RAMMB            int64
+	DiskGB           int64
+	ReservedVCPUs    int
+	ReservedRAMMB    int64
+	ReservedDiskGB   int64
+	CPURatio         float64
+	RAMRatio         float64
+	DiskRatio        float64
+}
+
+// RegisterHost records a host's inventory (creating it the first time) and
+// marks it up. Operator choices — enabled, disabled reason — survive a
+// restart of the agent.
+func (s *Store) RegisterHost(ctx context.Context, inv HostInventory) (Host, error) {
+	p := Problems{}
+	if inv.Name == "" || len(inv.Name) > 255 || strings.ContainsAny(inv.Name, " /") {
+		p.Add("name", "must be 1–255 characters without spaces or slashes")
+	}
+	if inv.VCPUs < 1 || inv.RAMMB < 1 || inv.DiskGB < 0 {
+		p.Add("inventory", "a host needs at least one vCPU and some RAM")
+	}
+	if inv.CPURatio <= 0 || inv.RAMRatio <= 0 || inv.DiskRatio <= 0 {
+		p.Add("allocation_ratio", "allocation ratios must be positive")
+	}
+	if err := p.Err(); err != nil {
+		return Host{}, err
+	}
+	if inv.AvailabilityZone == "" {
+		inv.AvailabilityZone = "nova"
+	}
+	now := s.now()
+	var h Host
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		err := tx.Where("name = ?", inv.Name).Take(&h).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			h = Host{ID: newID(), Name: inv.Name, Enabled: true, CreatedAt: now}
+		} else if err != nil {
+			return fmt.Errorf("get host: %w", err)
+		}
+		h.AvailabilityZone, h.Driver, h.HypervisorType, h.Arch, h.Address = inv.AvailabilityZone, inv.Driver, inv.HypervisorType, inv.Arch, inv.Address
+		h.VCPUs, h.RAMMB, h.DiskGB = inv.VCPUs, inv.RAMMB, inv.DiskGB
+		h.ReservedVCPUs, h.ReservedRAMMB, h.ReservedDiskGB = inv.ReservedVCPUs, inv.ReservedRAMMB, inv.ReservedDiskGB
+		h.CPURatio, h.RAMRatio, h.DiskRatio = inv.CPURatio, inv.RAMRatio, inv.DiskRatio
+		h.Up, h.LastHeartbeat, h.UpdatedAt = true, now, now
+		if err := tx.Save(&h).Error; err != nil {
+			return fmt.Errorf("save host: %w", err)
+		}
+		return nil
+	})
+	return h, err
+}
+
+// HostHeartbeat says the host's agent is alive.
+func (s *Store) HostHeartbeat(ctx context.Context, name string) error {
+	now := s.now()
+	res := s.db.WithContext(ctx).Model(&Host{}).Where("name = ?", name).
+		Updates(map[string]any{"last_heartbeat": now, "up": true})
+	if res.Error != nil {
+		return fmt.Errorf("heartbeat: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return notFound("host %q is not registered", name)
+	}
+	return nil
+}
+
+// MarkHostsDown marks hosts whose agent has not reported for downTime as
+// down (the scheduler stops placing on them). It returns their names.
+func (s *Store) MarkHostsDown(ctx context.Context, downTime time.Duration) ([]string, error) {
+	cutoff := s.now().Add(-downTime)
+	var names []string
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Model(&Host{}).Where("up = ? AND last_heartbeat < ?", true, cutoff).Pluck("name", &names).Error; err != nil {
+			return err
+		}
+		if len(names) == 0 {
+			return nil
+		}
+		return tx.Model(&Host{}).Where("name IN ? AND last_heartbeat < ?", names, cutoff).Update("up", false).Error
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mark hosts down: %w", err)
+	}
+	return names, nil
+}
+
+// ListHosts lists every host by name (operators).
+func (s *Store) ListHosts(ctx context.Context) ([]Host, error) {
+	var out []Host
+	if err := s.db.WithContext(ctx).Order("name").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list hosts: %w", err)
+	}
+	return out, nil
+}
+
+// GetHost finds a host by ID or name.
+func (s *Store) GetHost(ctx context.Context, idOrName string) (Host, error) {
+	var h Host
+	col := "name"
+	if IsUUID(idOrName) {
+		col = "id"
+	}
+	err := s.db.WithContext(ctx).Where(col+" = ?", idOrName).Take(&h).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return h, notFound("host %q not found", idOrName)
+	}
+	if err != nil {
+		return h, fmt.Errorf("get host: %w", err)
+	}
+	return h, nil
+}
+
+// SetHostEnabled enables or disables a host for scheduling; a reason is
+// required to disable (Nova's disabled_reason), so the next operator knows
+// why.
+func (s *Store) SetHostEnabled(ctx context.Context, c Caller, idOrName string, enabled bool, reason string) (Host, error) {
+	h, err := s.GetHost(ctx, idOrName)
+	if err != nil {
+		return h, err
+	}
+	reason = strings.TrimSpace(reason)
+	if !enabled && reason == "" {
+		return h, Invalid("reason", "say why the host is disabled")
+	}
+	if len(reason) > 255 {
+		return h, Invalid("reason", "must be at most 255 characters")
+	}
+	if enabled {
+		reason = ""
+	}
+	h.Enabled, h.DisabledReason, h.UpdatedAt = enabled, reason, s.now()
+	if err := s.db.WithContext(ctx).Model(&Host{}).Where("id = ?", h.ID).
+		Updates(map[string]any{"enabled": enabled, "disabled_reason": reason, "updated_at": h.UpdatedAt}).Error; err != nil {
+		return h, fmt.Errorf("update host: %w", err)
+	}
+	return h, nil
+}

@@ -1,0 +1,344 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Image statuses (Glance's).
+const (
+	ImageQueued = "queued" // created, no data yet
+	ImageSaving = "saving" // data being uploaded
+	ImageActive = "active"
+	ImageKilled = "killed" // the upload failed; delete and try again
+	ImageDeleted = "deleted"
+)
+
+// Image visibilities.
+const (
+	VisibilityPrivate = "private" // the owner project only
+	VisibilityShared  = "shared"  // the owner and its members (image_members)
+	VisibilityPublic  = "public"  // every project; operators only may publish
+)
+
+// Image is a Glance image: metadata here, bytes in the image store.
+type Image struct {
+	ID         string            `json:"id"`
+	ProjectID  string            `json:"owner"`
+	Name       string            `json:"name"`
+	Status     string            `json:"status"`
+	Visibility string            `json:"visibility"`
+	Protected  bool              `json:"protected"`
+	DiskFormat string            `json:"disk_format"`
+	SizeBytes  int64             `json:"size"`
+	Checksum   string            `json:"checksum_sha256"`
+	MinDiskGB  int               `json:"min_disk" gorm:"column:min_disk_gb"`
+	MinRAMMB   int               `json:"min_ram" gorm:"column:min_ram_mb"`
+	Properties map[string]string `json:"properties" gorm:"serializer:json"`
+	CreatedAt  time.Time         `json:"created_at"`
+	UpdatedAt  time.Time         `json:"updated_at"`
+}
+
+// KernelID and RamdiskID name the parts of a three-part image.
+func (im Image) KernelID() string  { return im.Properties["kernel_id"] }
+func (im Image) RamdiskID() string { return im.Properties["ramdisk_id"] }
+
+// ImageInput creates an image record (then its bytes are uploaded).
+type ImageInput struct {
+	Name       string            `json:"name"`
+	Visibility string            `json:"visibility"`
+	Protected  bool              `json:"protected"`
+	DiskFormat string            `json:"disk_format"` // optional: detected from the bytes
+	MinDiskGB  int               `json:"min_disk"`
+	MinRAMMB   int               `json:"min_ram"`
+	Properties map[string]string `json:"properties"`
+	Members    []string          `json:"members"` // project IDs or names, for visibility "shared"
+}
+
+// visibleImages limits an image query to what a project may see.
+func visibleImages(q *gorm.DB, projectID string) *gorm.DB {
+	return q.Where("images.status <> ?", ImageDeleted).
+		Where("images.project_id = ? OR images.visibility = ? OR (images.visibility = ? AND images.id IN (SELECT image_id FROM image_members WHERE project_id = ?))",
+			projectID, VisibilityPublic, VisibilityShared, projectID)
+}
+
+func (s *Store) validateImage(tx *gorm.DB, c Caller, in *ImageInput) error {
+	p := Problems{}
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name == "" || len(in.Name) > 255 {
+		p.Add("name", "must be 1–255 characters")
+	}
+	if in.Visibility == "" {
+		in.Visibility = VisibilityPrivate
+	}
+	switch in.Visibility {
+	case VisibilityPrivate, VisibilityShared:
+	case VisibilityPublic:
+		if !c.IsSystemAdmin() {
+			p.Add("visibility", "only operators may publish public images")
+		}
+	default:
+		p.Add("visibility", "must be private, shared or public")
+	}
+	if in.DiskFormat != "" && !slices.Contains(DiskFormats(), in.DiskFormat) {
+		p.Add("disk_format", "must be one of "+strings.Join(DiskFormats(), ", "))
+	}
+	if in.MinDiskGB < 0 || in.MinDiskGB > 65536 {
+		p.Add("min_disk", "must be 0–65536 GB")
+	}
+	if in.MinRAMMB < 0 || in.MinRAMMB > 4<<20 {
+		p.Add("min_ram", "must be 0–4194304 MB")
+	}
+	if len(in.Properties) > 128 {
+		p.Add("properties", "at most 128 properties")
+	}
+	for k, v := range in.Properties {
+		if k == "" || len(k) > 255 || len(v) > 1024 {
+			p.Add("properties", "keys must be 1–255 characters and values at most 1024")
+		}
+	}
+	for _, part := range []struct{ key, format string }{{"kernel_id", FormatAKI}, {"ramdisk_id", FormatARI}} {
+		id := in.Properties[part.key]
+		if id == "" {
+			continue
+		}
+		var im Image
+		err := visibleImages(tx.Model(&Image{}), c.ProjectID).Where("images.id = ?", id).Take(&im).Error
+		switch {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			p.Add(part.key, "no such image")
+		case err != nil:
+			return fmt.Errorf("check %s: %w", part.key, err)
+		case im.DiskFormat != "" && im.DiskFormat != part.format:
+			p.Add(part.key, fmt.Sprintf("must be a %s image, not %s", part.format, im.DiskFormat))
+		}
+	}
+	if len(in.Members) > 0 && in.Visibility != VisibilityShared {
+		p.Add("members", "only shared images have members")
+	}
+	return p.Err()
+}
+
+// CreateImage records a new image in the caller's project, status queued.
+func (s *Store) CreateImage(ctx context.Context, c Caller, in ImageInput) (Image, error) {
+	var im Image
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := s.validateImage(tx, c, &in); err != nil {
+			return err
+		}
+		if err := s.lockProject(tx, c.ProjectID); err != nil {
+			return err
+		}
+		if err := s.checkQuota(tx, c.ProjectID, Usage{Images: 1}); err != nil {
+			return err
+		}
+		now := s.now()
+		props := in.Properties
+		if props == nil {
+			props = map[string]string{}
+		}
+		im = Image{ID: newID(), ProjectID: c.ProjectID, Name: in.Name, Status: ImageQueued, Visibility: in.Visibility,
+			Protected: in.Protected, DiskFormat: in.DiskFormat, MinDiskGB: in.MinDiskGB, MinRAMMB: in.MinRAMMB,
+			Properties: props, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&im).Error; err != nil {
+			return fmt.Errorf("insert image: %w", err)
+		}
+		for _, m := range in.Members {
+			pr, err := s.GetProject(ctx, m)
+			if err != nil {
+				return Invalid("members", fmt.Sprintf("no project %q", m))
+			}
+			if err := tx.Exec("INSERT INTO image_members (image_id, project_id) VALUES (?, ?)", im.ID, pr.ID).Error; err != nil &&
+				!errors.Is(err, gorm.ErrDuplicatedKey) {
+				return fmt.Errorf("add image member: %w", err)
+			}
+		}
+		return nil
+	})
+	return im, err
+}
+
+// ImageFilter narrows ListImages.
+type ImageFilter struct {
+	ListOptions
+	Status     string
+	Visibility string
+	All        bool // operators: every project's images
+}
+
+// ListImages lists the images the caller may see, by name.
+func (s *Store) ListImages(ctx context.Context, c Caller, f ImageFilter) (Page[Image], error) {
+	q := s.db.WithContext(ctx).Model(&Image{})
+	if f.All && c.IsSystemAdmin() {
+		q = q.Where("images.status <> ?", ImageDeleted)
+	} else {
+		q = visibleImages(q, c.ProjectID)
+	}
+	if f.Status != "" {
+		q = q.Where("images.status = ?", f.Status)
+	}
+	if f.Visibility != "" {
+		q = q.Where("images.visibility = ?", f.Visibility)
+	}
+	p, err := pageByName(q, "images", f.ListOptions, func(im Image) string { return im.ID })
+	if err != nil {
+		return p, fmt.Errorf("list images: %w", err)
+	}
+	return p, nil
+}
+
+// GetImage finds an image the caller may see, by ID or (unique) name.
+func (s *Store) GetImage(ctx context.Context, c Caller, idOrName string) (Image, error) {
+	return s.getImage(s.db.WithContext(ctx), c, idOrName)
+}
+
+func (s *Store) getImage(tx *gorm.DB, c Caller, idOrName string) (Image, error) {
+	q := tx.Model(&Image{})
+	if !c.IsSystemAdmin() {
+		q = visibleImages(q, c.ProjectID)
+	} else {
+		q = q.Where("images.status <> ?", ImageDeleted)
+	}
+	var ims []Image
+	if IsUUID(idOrName) {
+		q = q.Where("images.id = ?", idOrName)
+	} else {
+		q = q.Where("images.name = ?", idOrName)
+	}
+	if err := q.Limit(2).Find(&ims).Error; err != nil {
+		return Image{}, fmt.Errorf("get image: %w", err)
+	}
+	switch len(ims) {
+	case 0:
+		return Image{}, notFound("image %q not found", idOrName)
+	case 2:
+		return Image{}, conflict("several images are named %q: use the ID", idOrName)
+	}
+	return ims[0], nil
+}
+
+// ownImage finds an image the caller's project owns (to change or delete).
+// Operators may change any image.
+func (s *Store) ownImage(tx *gorm.DB, c Caller, id string) (Image, error) {
+	var im Image
+	q := tx.Where("id = ? AND status <> ?", id, ImageDeleted)
+	if !c.IsSystemAdmin() {
+		q = q.Where("project_id = ?", c.ProjectID)
+	}
+	err := q.Take(&im).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		if _, err := s.getImage(tx, c, id); err == nil {
+			return im, forbidden("only the project that owns image %q may change it", id)
+		}
+		return im, notFound("image %q not found", id)
+	}
+	if err != nil {
+		return im, fmt.Errorf("get image: %w", err)
+	}
+	return im, nil
+}
+
+// ImageUpdate changes an image's metadata.
+type ImageUpdate struct {
+	Name       *string           `json:"name"`
+	Visibility *string           `json:"visibility"`
+	Protected  *bool             `json:"protected"`
+	MinDiskGB  *int              `json:"min_disk"`
+	MinRAMMB   *int              `json:"min_ram"`
+	Properties map[string]string `json:"properties"` // merged; an empty value removes a key
+}
+
+// UpdateImage applies an ImageUpdate.
+func (s *Store) UpdateImage(ctx context.Context, c Caller, id string, up ImageUpdate) (Image, error) {
+	var im Image
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		if im, err = s.ownImage(tx, c, id); err != nil {
+			return err
+		}
+		in := ImageInput{Name: im.Name, Visibility: im.Visibility, Protected: im.Protected, DiskFormat: im.DiskFormat,
+			MinDiskGB: im.MinDiskGB, MinRAMMB: im.MinRAMMB, Properties: map[string]string{}}
+		for k, v := range im.Properties {
+			in.Properties[k] = v
+		}
+		if up.Name != nil {
+			in.Name = *up.Name
+		}
+		if up.Visibility != nil {
+			in.Visibility = *up.Visibility
+		}
+		if up.Protected != nil {
+			in.Protected = *up.Protected
+		}
+		if up.MinDiskGB != nil {
+			in.MinDiskGB = *up.MinDiskGB
+		}
+		if up.MinRAMMB != nil {
+			in.MinRAMMB = *up.MinRAMMB
+		}
+		for k, v := range up.Properties {
+			if v == "" {
+				delete(in.Properties, k)
+			} else {
+				in.Properties[k] = v
+			}
+		}
+		if in.Visibility == VisibilityPublic && im.Visibility == VisibilityPublic {
+			c.SystemRole = RoleAdmin // keeping a public image public is not publishing it
+		}
+		if err := s.validateImage(tx, c, &in); err != nil {
+			return err
+		}
+		im.Name, im.Visibility, im.Protected, im.MinDiskGB, im.MinRAMMB, im.Properties =
+			in.Name, in.Visibility, in.Protected, in.MinDiskGB, in.MinRAMMB, in.Properties
+		im.UpdatedAt = s.now()
+		if err := tx.Save(&im).Error; err != nil {
+			return fmt.Errorf("update image: %w", err)
+		}
+		return nil
+	})
+	return im, err
+}
+
+// DeleteImage removes an image and its file. A protected image must be
+// unprotected first.
+func (s *Store) DeleteImage(ctx context.Context, c Caller, id string) error {
+	var im Image
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		if im, err = s.ownImage(tx, c, id); err != nil {
+			return err
+		}
+		if im.Protected {
+			return conflict("image %q is protected: unprotect it first", im.Name)
+		}
+		if im.Status == ImageSaving {
+			return conflict("image %q is being uploaded", im.Name)
+		}
+		if err := tx.Model(&Image{}).Where("id = ?", im.ID).
+			Updates(map[string]any{"status": ImageDeleted, "updated_at": s.now()}).Error; err != nil {
+			return fmt.Errorf("delete image: %w", err)
+		}
+		return tx.Exec("DELETE FROM image_members WHERE image_id = ?", im.ID).Error
+	})
+	if err != nil {
+		return err
+	}
+	return s.removeImageFile(im.ID)
+}
+
+// ImageMembers lists the projects a shared image is shared with.
+func (s *Store) ImageMembers(ctx context.Context, c Caller, id string) ([]string, error) {
+	if _, err := s.ownImage(s.db.WithContext(ctx), c, id); err != nil {
+		return nil, err
+	}
+	var out []string
+	err := s.db.WithContext(ctx).Raw("SELECT project_id FROM image_members WHERE image_id = ? ORDER BY project_id", id).Scan(&out).Error
+	return out, err
+}

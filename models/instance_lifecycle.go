@@ -1,0 +1,262 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// The worker side of the instance life cycle: the scheduler and the compute
+// agents report what they did through these, each one transaction. They
+// act for the system, not a project, and check the instance is still in the
+// state the job expects, so a job that runs twice or late changes nothing.
+
+// PlaceInstance claims the instance's resources on a host and hands the
+// build to that host's agent. ErrConflict means the host filled up since
+// the scheduler looked (try the next candidate); ErrNotFound or a finished
+// instance means there is nothing to do.
+func (s *Store) PlaceInstance(ctx context.Context, instanceID string, host Host, exclude []string) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		var inst Instance
+		if err := tx.Where("id = ?", instanceID).Take(&inst).Error; err != nil {
+			return fmt.Errorf("get instance: %w", err)
+		}
+		if inst.VMState != VMBuilding || inst.TaskState != TaskScheduling {
+			return notFound("instance %s is no longer waiting to be scheduled", instanceID)
+		}
+		if err := s.claimHost(tx, host.ID, inst); err != nil {
+			return err
+		}
+		if err := tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(map[string]any{
+			"host": host.Name, "task_state": TaskSpawning, "build_attempts": inst.BuildAttempts + 1, "updated_at": s.now(),
+		}).Error; err != nil {
+			return fmt.Errorf("set host: %w", err)
+		}
+		_, err := s.enqueue(tx, SpawnInstance{InstanceID: inst.ID, ExcludeHosts: exclude},
+			JobOptions{TargetHost: host.Name, MaxAttempts: 3, ResourceType: "instance", ResourceID: inst.ID})
+		return err
+	})
+}
+
+// FailBuild puts an instance that could not be built into ERROR with a
+// fault the tenant can read, and releases what it held.
+func (s *Store) FailBuild(ctx context.Context, instanceID, fault string) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		var inst Instance
+		if err := tx.Where("id = ?", instanceID).Take(&inst).Error; err != nil {
+			return fmt.Errorf("get instance: %w", err)
+		}
+		if inst.VMState != VMBuilding {
+			return nil
+		}
+		return s.setError(tx, inst, fault)
+	})
+}
+
+func (s *Store) setError(tx *gorm.DB, inst Instance, fault string) error {
+	now := s.now()
+	if err := s.releaseAllocations(tx, inst.ID); err != nil {
+		return err
+	}
+	if err := s.finishAction(tx, inst.ID, ActionError, fault); err != nil {
+		return err
+	}
+	return tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(map[string]any{
+		"vm_state": VMError, "task_state": TaskNone, "fault_message": truncate(fault, 1024), "fault_at": now, "updated_at": now,
+	}).Error
+}
+
+// FinishSpawn records a successful build on host.
+func (s *Store) FinishSpawn(ctx context.Context, instanceID, host string, power PowerState) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		now := s.now()
+		res := tx.Model(&Instance{}).Where("id = ? AND host = ? AND vm_state = ? AND task_state = ?",
+			instanceID, host, VMBuilding, TaskSpawning).Updates(map[string]any{
+			"vm_state": VMActive, "task_state": TaskNone, "power_state": power, "launched_at": now, "updated_at": now,
+			"fault_message": "",
+		})
+		if res.Error != nil {
+			return fmt.Errorf("finish spawn: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return conflict("instance %s is no longer being built on %s", instanceID, host)
+		}
+		return s.finishAction(tx, instanceID, ActionSuccess, "")
+	})
+}
+
+// RescheduleOrFail handles a build that failed on host: it releases the
+// claim, counts the failure against the host (the build-failure weigher
+// avoids it), and either sends the instance back to the scheduler — without
+// the hosts already tried — or, after MaxBuildAttempts, to ERROR.
+func (s *Store) RescheduleOrFail(ctx context.Context, instanceID, host, reason string, tried []string) (rescheduled bool, err error) {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		var inst Instance
+		if err := tx.Where("id = ?", instanceID).Take(&inst).Error; err != nil {
+			return fmt.Errorf("get instance: %w", err)
+		}
+		if inst.VMState != VMBuilding || inst.Host != host {
+			return nil
+		}
+		if err := tx.Exec("UPDATE hosts SET failed_builds = failed_builds + 1 WHERE name = ?", host).Error; err != nil {
+			return fmt.Errorf("count failed build: %w", err)
+		}
+		if inst.BuildAttempts >= MaxBuildAttempts {
+			return s.setError(tx, inst, fmt.Sprintf("build failed on %d hosts; last error on %s: %s", inst.BuildAttempts, host, reason))
+		}
+		if err := s.releaseAllocations(tx, inst.ID); err != nil {
+			return err
+		}
+		if err := tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(map[string]any{
+			"host": "", "task_state": TaskScheduling, "updated_at": s.now(),
+			"fault_message": truncate(fmt.Sprintf("build failed on %s: %s; rescheduling", host, reason), 1024),
+		}).Error; err != nil {
+			return fmt.Errorf("reschedule: %w", err)
+		}
+		exclude := append(slices.Clone(tried), host)
+		rescheduled = true
+		_, err := s.enqueue(tx, ScheduleInstance{InstanceID: inst.ID, ExcludeHosts: exclude},
+			JobOptions{ResourceType: "instance", ResourceID: inst.ID})
+		return err
+	})
+	return rescheduled, err
+}
+
+// FinishPower records the end of a start/stop/reboot with the power state
+// the hypervisor reports; errMsg is empty on success.
+func (s *Store) FinishPower(ctx context.Context, instanceID, action string, power PowerState, errMsg string) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		var inst Instance
+		if err := tx.Where("id = ?", instanceID).Take(&inst).Error; err != nil {
+			return fmt.Errorf("get instance: %w", err)
+		}
+		_, task, _ := powerRule(action)
+		if inst.TaskState != task {
+			return nil // superseded (e.g. deleted meanwhile)
+		}
+		updates := map[string]any{"task_state": TaskNone, "power_state": power, "updated_at": s.now()}
+		switch {
+		case power == PowerRunning:
+			updates["vm_state"] = VMActive
+		case power == PowerShutdown || power == PowerCrashed:
+			updates["vm_state"] = VMStopped
+		}
+		if errMsg == "" && inst.VMState == VMError {
+			updates["fault_message"] = ""
+		}
+		if err := tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(updates).Error; err != nil {
+			return fmt.Errorf("finish %s: %w", action, err)
+		}
+		result := ActionSuccess
+		if errMsg != "" {
+			result = ActionError
+		}
+		return s.finishAction(tx, inst.ID, result, errMsg)
+	})
+}
+
+// FinishDelete records that the host destroyed the instance.
+func (s *Store) FinishDelete(ctx context.Context, instanceID string) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		var inst Instance
+		if err := tx.Where("id = ?", instanceID).Take(&inst).Error; err != nil {
+			return fmt.Errorf("get instance: %w", err)
+		}
+		if inst.VMState == VMDeleted {
+			return nil
+		}
+		if err := s.finishAction(tx, inst.ID, ActionSuccess, ""); err != nil {
+			return err
+		}
+		return s.markDeleted(tx, &inst)
+	})
+}
+
+// FailDelete records that the host could not destroy the instance: it goes
+// to ERROR with the reason, and the user may try again.
+func (s *Store) FailDelete(ctx context.Context, instanceID, reason string) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		var inst Instance
+		if err := tx.Where("id = ?", instanceID).Take(&inst).Error; err != nil {
+			return fmt.Errorf("get instance: %w", err)
+		}
+		if inst.TaskState != TaskDeleting {
+			return nil
+		}
+		now := s.now()
+		if err := s.finishAction(tx, inst.ID, ActionError, reason); err != nil {
+			return err
+		}
+		return tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(map[string]any{
+			"vm_state": VMError, "task_state": TaskNone, "fault_message": truncate("delete failed: "+reason, 1024),
+			"fault_at": now, "updated_at": now,
+		}).Error
+	})
+}
+
+// SyncPowerState applies what the hypervisor reports for an idle instance:
+// the hypervisor is the authority. An ACTIVE instance found shut down
+// becomes stopped (and the other way round), with an action log entry
+// saying it was Stratus that noticed. Instances with a task in progress are
+// left to that task.
+func (s *Store) SyncPowerState(ctx context.Context, instanceID, host string, power PowerState, why string) (changed bool, err error) {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		var inst Instance
+		if err := tx.Where("id = ? AND host = ?", instanceID, host).Take(&inst).Error; err != nil {
+			return fmt.Errorf("get instance: %w", err)
+		}
+		if inst.TaskState != TaskNone || inst.VMState == VMDeleted || inst.VMState == VMBuilding || inst.PowerState == power {
+			return nil
+		}
+		updates := map[string]any{"power_state": power, "updated_at": s.now()}
+		action, msg := "", ""
+		switch {
+		case inst.VMState == VMActive && (power == PowerShutdown || power == PowerCrashed || power == PowerNoState):
+			updates["vm_state"] = VMStopped
+			action, msg = "stop", fmt.Sprintf("found %s by the hypervisor (%s)", power, why)
+		case inst.VMState == VMStopped && power == PowerRunning:
+			updates["vm_state"] = VMActive
+			action, msg = "start", fmt.Sprintf("found running by the hypervisor (%s)", why)
+		}
+		res := tx.Model(&Instance{}).Where("id = ? AND task_state = ? AND power_state = ?", inst.ID, TaskNone, inst.PowerState).Updates(updates)
+		if res.Error != nil {
+			return fmt.Errorf("sync power state: %w", res.Error)
+		}
+		changed = res.RowsAffected > 0
+		if changed && action != "" {
+			return s.recordAction(tx, systemActor(), inst, action, ActionSuccess, msg)
+		}
+		return nil
+	})
+	return changed, err
+}
+
+// TimeoutStuckBuilds sends to ERROR every instance that has been building
+// for longer than timeout (its agent died, or its job was lost), releasing
+// its claim. It returns how many it failed.
+func (s *Store) TimeoutStuckBuilds(ctx context.Context, timeout time.Duration) (int, error) {
+	cutoff := s.now().Add(-timeout)
+	var ids []string
+	if err := s.db.WithContext(ctx).Model(&Instance{}).Where("vm_state = ? AND created_at < ?", VMBuilding, cutoff).
+		Limit(500).Pluck("id", &ids).Error; err != nil {
+		return 0, fmt.Errorf("find stuck builds: %w", err)
+	}
+	n := 0
+	for _, id := range ids {
+		err := s.tx(ctx, func(tx *gorm.DB) error {
+			var inst Instance
+			if err := tx.Where("id = ? AND vm_state = ?", id, VMBuilding).Take(&inst).Error; err != nil {
+				return nil // finished meanwhile
+			}
+			n++
+			return s.setError(tx, inst, fmt.Sprintf("build timed out after %s (task %s on host %q)", timeout, inst.TaskState, inst.Host))
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,220 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Quota resources.
+const (
+	QuotaInstances = "instances"
+	QuotaVCPUs     = "vcpus"
+	QuotaRAMMB     = "ram_mb"
+	QuotaKeyPairs  = "keypairs"
+	QuotaImages    = "images"
+)
+
+// QuotaResources lists the resources a quota limits.
+func QuotaResources() []string {
+	return []string{QuotaInstances, QuotaVCPUs, QuotaRAMMB, QuotaKeyPairs, QuotaImages}
+}
+
+// Unlimited is a quota limit that never refuses.
+const Unlimited = -1
+
+// DefaultQuotas are the limits of a project without overrides (Nova's
+// defaults, more or less).
+func DefaultQuotas() map[string]int64 {
+	return map[string]int64{
+		QuotaInstances: 10, QuotaVCPUs: 20, QuotaRAMMB: 51200, QuotaKeyPairs: 100, QuotaImages: 100,
+	}
+}
+
+// Usage is an amount of each quota resource: what a project uses, or what a
+// request adds.
+type Usage struct {
+	Instances int64 `json:"instances"`
+	VCPUs     int64 `json:"vcpus"`
+	RAMMB     int64 `json:"ram_mb"`
+	KeyPairs  int64 `json:"keypairs"`
+	Images    int64 `json:"images"`
+}
+
+func (u Usage) get(resource string) int64 {
+	switch resource {
+	case QuotaInstances:
+		return u.Instances
+	case QuotaVCPUs:
+		return u.VCPUs
+	case QuotaRAMMB:
+		return u.RAMMB
+	case QuotaKeyPairs:
+		return u.KeyPairs
+	case QuotaImages:
+		return u.Images
+	}
+	return 0
+}
+
+// QuotaLine is one resource's limit and use.
+type QuotaLine struct {
+	Resource string `json:"resource"`
+	Limit    int64  `json:"limit"` // -1 = unlimited
+	Used     int64  `json:"used"`
+}
+
+// Free is what remains (a large number when unlimited).
+func (l QuotaLine) Free() int64 {
+	if l.Limit == Unlimited {
+		return 1 << 62
+	}
+	if l.Used >= l.Limit {
+		return 0
+	}
+	return l.Limit - l.Used
+}
+
+// lockProject serialises quota-checked creations in one project: on MySQL
+// it locks the project's row until the transaction ends; on SQLite the
+// transaction already holds the database's write lock (BEGIN IMMEDIATE).
+// It also refuses a project that does not exist.
+func (s *Store) lockProject(tx *gorm.DB, projectID string) error {
+	q := tx.Table("projects").Select("id").Where("id = ?", projectID)
+	if s.dialect == MySQL {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var ids []string
+	if err := q.Scan(&ids).Error; err != nil {
+		return fmt.Errorf("lock project: %w", err)
+	}
+	if len(ids) == 0 {
+		return forbidden("choose a project first")
+	}
+	return nil
+}
+
+// projectUsage counts what a project uses now.
+func (s *Store) projectUsage(tx *gorm.DB, projectID string) (Usage, error) {
+	var u Usage
+	err := tx.Raw(`SELECT COUNT(*) AS instances, COALESCE(SUM(vcpus), 0) AS vcpus, COALESCE(SUM(ram_mb), 0) AS ram_mb
+		FROM instances WHERE project_id = ? AND deleted_at IS NULL`, projectID).Scan(&u).Error
+	if err != nil {
+		return u, fmt.Errorf("count instance usage: %w", err)
+	}
+	if err := tx.Raw("SELECT COUNT(*) FROM keypairs WHERE project_id = ?", projectID).Scan(&u.KeyPairs).Error; err != nil {
+		return u, fmt.Errorf("count key pairs: %w", err)
+	}
+	if err := tx.Raw("SELECT COUNT(*) FROM images WHERE project_id = ? AND status <> ?", projectID, ImageDeleted).Scan(&u.Images).Error; err != nil {
+		return u, fmt.Errorf("count images: %w", err)
+	}
+	return u, nil
+}
+
+// quotaLimits reads a project's limits: defaults overridden by its rows.
+func (s *Store) quotaLimits(tx *gorm.DB, projectID string) (map[string]int64, error) {
+	limits := DefaultQuotas()
+	for k, v := range s.opts.DefaultQuotas {
+		limits[k] = v
+	}
+	type row struct {
+		Resource  string
+		HardLimit int64
+	}
+	var rows []row
+	if err := tx.Raw("SELECT resource, hard_limit FROM quotas WHERE project_id = ?", projectID).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read quotas: %w", err)
+	}
+	for _, r := range rows {
+		limits[r.Resource] = r.HardLimit
+	}
+	return limits, nil
+}
+
+// checkQuota refuses a request that would take the project over a limit.
+// Call it after lockProject, in the transaction that creates the resources.
+func (s *Store) checkQuota(tx *gorm.DB, projectID string, add Usage) error {
+	limits, err := s.quotaLimits(tx, projectID)
+	if err != nil {
+		return err
+	}
+	used, err := s.projectUsage(tx, projectID)
+	if err != nil {
+		return err
+	}
+	for _, r := range QuotaResources() {
+		want := add.get(r)
+		if want == 0 || limits[r] == Unlimited {
+			continue
+		}
+		if used.get(r)+want > limits[r] {
+			return &Error{Kind: ErrQuotaExceeded, Msg: fmt.Sprintf(
+				"quota exceeded for %s: requested %d, the project uses %d of %d", r, want, used.get(r), limits[r])}
+		}
+	}
+	return nil
+}
+
+// ProjectQuotas returns each resource's limit and use for a project.
+func (s *Store) ProjectQuotas(ctx context.Context, projectID string) ([]QuotaLine, error) {
+	db := s.db.WithContext(ctx)
+	limits, err := s.quotaLimits(db, projectID)
+	if err != nil {
+		return nil, err
+	}
+	used, err := s.projectUsage(db, projectID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]QuotaLine, 0, len(limits))
+	for _, r := range QuotaResources() {
+		out = append(out, QuotaLine{Resource: r, Limit: limits[r], Used: used.get(r)})
+	}
+	return out, nil
+}
+
+// SetQuotas overrides a project's limits (operators). -1 is unlimited.
+func (s *Store) SetQuotas(ctx context.Context, c Caller, project string, limits map[string]int64) ([]QuotaLine, error) {
+	pr, err := s.GetProject(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	p := Problems{}
+	known := map[string]bool{}
+	for _, r := range QuotaResources() {
+		known[r] = true
+	}
+	keys := make([]string, 0, len(limits))
+	for k, v := range limits {
+		keys = append(keys, k)
+		if !known[k] {
+			p.Add(k, "is not a quota resource")
+		} else if v < Unlimited {
+			p.Add(k, "must be -1 (unlimited) or more")
+		}
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	sort.Strings(keys)
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		for _, k := range keys {
+			err := tx.Clauses(clause.OnConflict{
+				Columns:   []clause.Column{{Name: "project_id"}, {Name: "resource"}},
+				DoUpdates: clause.AssignmentColumns([]string{"hard_limit"}),
+			}).Table("quotas").Create(map[string]any{"project_id": pr.ID, "resource": k, "hard_limit": limits[k]}).Error
+			if err != nil {
+				return fmt.Errorf("set quota %s: %w", k, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.ProjectQuotas(ctx, pr.ID)
+}
+

@@ -1,0 +1,148 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Server group policies.
+const (
+	PolicyAffinity     = "affinity"      // all members on one host
+	PolicyAntiAffinity = "anti-affinity" // every member on a different host
+)
+
+// ServerGroup groups instances for (anti-)affinity placement.
+type ServerGroup struct {
+	ID        string    `json:"id"`
+	ProjectID string    `json:"project_id"`
+	Name      string    `json:"name"`
+	Policy    string    `json:"policy"`
+	CreatedAt time.Time `json:"created_at"`
+	Members   []string  `json:"members" gorm:"-"`
+}
+
+// ServerGroupInput creates a server group.
+type ServerGroupInput struct {
+	Name   string `json:"name"`
+	Policy string `json:"policy"`
+}
+
+// CreateServerGroup adds a server group to the caller's project.
+func (s *Store) CreateServerGroup(ctx context.Context, c Caller, in ServerGroupInput) (ServerGroup, error) {
+	in.Name = strings.TrimSpace(in.Name)
+	p := Problems{}
+	if !nameRE.MatchString(in.Name) {
+		p.Add("name", "must be 1–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
+	}
+	if in.Policy != PolicyAffinity && in.Policy != PolicyAntiAffinity {
+		p.Add("policy", "must be affinity or anti-affinity")
+	}
+	if c.ProjectID == "" {
+		p.Add("project", "choose a project first")
+	}
+	if err := p.Err(); err != nil {
+		return ServerGroup{}, err
+	}
+	g := ServerGroup{ID: newID(), ProjectID: c.ProjectID, Name: in.Name, Policy: in.Policy, CreatedAt: s.now()}
+	if err := s.db.WithContext(ctx).Create(&g).Error; err != nil {
+		return g, fmt.Errorf("insert server group: %w", err)
+	}
+	return g, nil
+}
+
+// ListServerGroups lists the project's server groups with their members.
+func (s *Store) ListServerGroups(ctx context.Context, c Caller) ([]ServerGroup, error) {
+	var out []ServerGroup
+	db := s.db.WithContext(ctx)
+	if err := db.Where("project_id = ?", c.ProjectID).Order("name").Limit(MaxPageSize).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list server groups: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(out))
+	for i, g := range out {
+		ids[i] = g.ID
+	}
+	type row struct{ ID, ServerGroupID string }
+	var rows []row
+	if err := db.Model(&Instance{}).Select("id, server_group_id").
+		Where("server_group_id IN ? AND deleted_at IS NULL", ids).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("server group members: %w", err)
+	}
+	idx := map[string]int{}
+	for i, g := range out {
+		idx[g.ID] = i
+		out[i].Members = []string{}
+	}
+	for _, r := range rows {
+		out[idx[r.ServerGroupID]].Members = append(out[idx[r.ServerGroupID]].Members, r.ID)
+	}
+	return out, nil
+}
+
+// GetServerGroup finds one of the project's server groups by ID or name.
+func (s *Store) GetServerGroup(ctx context.Context, c Caller, idOrName string) (ServerGroup, error) {
+	return s.getServerGroup(s.db.WithContext(ctx), c.ProjectID, idOrName)
+}
+
+func (s *Store) getServerGroup(tx *gorm.DB, projectID, idOrName string) (ServerGroup, error) {
+	var g ServerGroup
+	col := "name"
+	if IsUUID(idOrName) {
+		col = "id"
+	}
+	err := tx.Where("project_id = ? AND "+col+" = ?", projectID, idOrName).Take(&g).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return g, notFound("server group %q not found", idOrName)
+	}
+	if err != nil {
+		return g, fmt.Errorf("get server group: %w", err)
+	}
+	return g, nil
+}
+
+// DeleteServerGroup removes a server group; its members stay, ungrouped.
+func (s *Store) DeleteServerGroup(ctx context.Context, c Caller, idOrName string) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		g, err := s.getServerGroup(tx, c.ProjectID, idOrName)
+		if err != nil {
+			return err
+		}
+		if err := tx.Model(&Instance{}).Where("server_group_id = ?", g.ID).Update("server_group_id", "").Error; err != nil {
+			return fmt.Errorf("ungroup members: %w", err)
+		}
+		return tx.Delete(&ServerGroup{}, "id = ?", g.ID).Error
+	})
+}
+
+// GroupPlacement is what the scheduler needs about an instance's group: its
+// policy and the hosts its other live members are on.
+type GroupPlacement struct {
+	Policy string
+	Hosts  map[string]int // host name → members there
+}
+
+// ServerGroupPlacement reads the group's policy and member hosts.
+func (s *Store) ServerGroupPlacement(ctx context.Context, groupID, exceptInstance string) (GroupPlacement, error) {
+	var g ServerGroup
+	db := s.db.WithContext(ctx)
+	if err := db.Where("id = ?", groupID).Take(&g).Error; err != nil {
+		return GroupPlacement{}, fmt.Errorf("get server group: %w", err)
+	}
+	var hosts []string
+	if err := db.Model(&Instance{}).Where("server_group_id = ? AND id <> ? AND deleted_at IS NULL AND host <> ''", groupID, exceptInstance).
+		Pluck("host", &hosts).Error; err != nil {
+		return GroupPlacement{}, fmt.Errorf("server group hosts: %w", err)
+	}
+	gp := GroupPlacement{Policy: g.Policy, Hosts: map[string]int{}}
+	for _, h := range hosts {
+		gp.Hosts[h]++
+	}
+	return gp, nil
+}
