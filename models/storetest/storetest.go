@@ -60,7 +60,9 @@ func Each(t *testing.T, fn func(t *testing.T, s *models.Store)) {
 func New(t testing.TB, e Engine) *models.Store {
 	t.Helper()
 	dsn := DSN(t, e)
-	s, err := models.Open(context.Background(), dsn, Options(), nil)
+	opts := Options()
+	opts.ImageDir = filepath.Join(t.TempDir(), "images")
+	s, err := models.Open(context.Background(), dsn, opts, nil)
 	if err != nil {
 		t.Fatalf("open %s store: %v", e, err)
 	}
