@@ -342,3 +342,17 @@ func (s *Store) ImageMembers(ctx context.Context, c Caller, id string) ([]string
 	err := s.db.WithContext(ctx).Raw("SELECT project_id FROM image_members WHERE image_id = ? ORDER BY project_id", id).Scan(&out).Error
 	return out, err
 }
+
+// ImageByID reads an image for a worker (the scheduler's image filter, a
+// host fetching it), whoever owns it.
+func (s *Store) ImageByID(ctx context.Context, id string) (Image, error) {
+	var im Image
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&im).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return im, notFound("image %q not found", id)
+	}
+	if err != nil {
+		return im, fmt.Errorf("get image: %w", err)
+	}
+	return im, nil
+}

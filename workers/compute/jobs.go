@@ -1,0 +1,173 @@
+package compute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"stratus/models"
+	"stratus/workers/virt"
+)
+
+// The agent's job workers. Each reads the instance first and does nothing
+// when it is no longer in the state the job was enqueued for, so a job that
+// runs twice (its first worker died) is harmless.
+
+// spawn builds an instance. A hypervisor failure sends the instance back to
+// the scheduler for another host (or to ERROR after the last attempt); the
+// job itself succeeds, since the reschedule is a job of its own.
+func (a *Agent) spawn(ctx context.Context, _ *models.Job, args models.SpawnInstance) error {
+	store := a.cfg.Store
+	inst, err := store.InstanceByID(ctx, args.InstanceID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if inst.VMState != models.VMBuilding || inst.TaskState != models.TaskSpawning || inst.Host != a.cfg.Host {
+		return nil
+	}
+	spec, err := a.instanceSpec(ctx, inst)
+	if err == nil {
+		err = a.cfg.Driver.Spawn(ctx, spec)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err() // we are stopping: let the job run again
+		}
+		a.log.Warn("build failed", "instance", inst.ID, "err", err)
+		_ = a.cfg.Driver.Destroy(context.WithoutCancel(ctx), inst.ID) // leave nothing half-built
+		_, rerr := store.RescheduleOrFail(ctx, inst.ID, a.cfg.Host, err.Error(), args.ExcludeHosts)
+		return rerr
+	}
+	st, err := a.cfg.Driver.State(ctx, inst.ID)
+	if err != nil {
+		return fmt.Errorf("read state after spawn: %w", err)
+	}
+	if err := store.FinishSpawn(ctx, inst.ID, a.cfg.Host, models.PowerState(st)); err != nil && !errors.Is(err, models.ErrConflict) {
+		return err
+	}
+	return nil
+}
+
+// instanceSpec gathers what the driver needs, fetching images when the
+// driver needs files.
+func (a *Agent) instanceSpec(ctx context.Context, inst models.Instance) (virt.InstanceSpec, error) {
+	spec := virt.InstanceSpec{ID: inst.ID, Name: inst.Name, ProjectID: inst.ProjectID, FlavorName: inst.FlavorName,
+		VCPUs: inst.VCPUs, RAMMB: inst.RAMMB, DiskGB: inst.DiskGB, EphemeralGB: inst.EphemeralGB,
+		KeyData: inst.KeyData, UserData: inst.UserData}
+	im, err := a.cfg.Store.ImageByID(ctx, inst.ImageID)
+	if err != nil {
+		return spec, fmt.Errorf("image %s: %w", inst.ImageID, err)
+	}
+	if spec.Image, err = a.imageRef(ctx, im); err != nil {
+		return spec, err
+	}
+	for _, part := range []struct {
+		id  string
+		dst **virt.ImageRef
+	}{{im.KernelID(), &spec.Kernel}, {im.RamdiskID(), &spec.Ramdisk}} {
+		if part.id == "" {
+			continue
+		}
+		pim, err := a.cfg.Store.ImageByID(ctx, part.id)
+		if err != nil {
+			return spec, fmt.Errorf("image %s names %s, which is gone: %w", im.ID, part.id, err)
+		}
+		ref, err := a.imageRef(ctx, pim)
+		if err != nil {
+			return spec, err
+		}
+		*part.dst = &ref
+	}
+	return spec, nil
+}
+
+func (a *Agent) imageRef(ctx context.Context, im models.Image) (virt.ImageRef, error) {
+	ref := virt.ImageRef{ID: im.ID, Format: im.DiskFormat, Checksum: im.Checksum, Size: im.SizeBytes}
+	if im.Status != models.ImageActive {
+		return ref, fmt.Errorf("image %s is %s", im.ID, im.Status)
+	}
+	if a.cfg.Images != nil {
+		path, err := a.cfg.Images.Fetch(ctx, im)
+		if err != nil {
+			return ref, fmt.Errorf("fetch image %s: %w", im.ID, err)
+		}
+		ref.Path = path
+	}
+	return ref, nil
+}
+
+// power starts, stops or reboots an instance and records the outcome with
+// the state the hypervisor reports afterwards.
+func (a *Agent) power(ctx context.Context, job *models.Job, args models.PowerInstance) error {
+	store := a.cfg.Store
+	inst, err := store.InstanceByID(ctx, args.InstanceID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if inst.Host != a.cfg.Host {
+		return nil
+	}
+	d := a.cfg.Driver
+	switch args.Action {
+	case models.PowerStart:
+		err = d.PowerOn(ctx, inst.ID)
+	case models.PowerStop:
+		err = d.PowerOff(ctx, inst.ID, a.cfg.PowerOffTimeout)
+	case models.PowerReboot:
+		err = d.Reboot(ctx, inst.ID, false)
+	case models.PowerRebootHard:
+		err = d.Reboot(ctx, inst.ID, true)
+		if errors.Is(err, virt.ErrNotFound) {
+			// A hard reboot rebuilds a lost domain (Nova does the same).
+			var spec virt.InstanceSpec
+			if spec, err = a.instanceSpec(ctx, inst); err == nil {
+				err = d.Spawn(ctx, spec)
+			}
+		}
+	default:
+		return fmt.Errorf("unknown power action %q", args.Action)
+	}
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+		a.log.Warn("power action failed", "instance", inst.ID, "action", args.Action, "err", err)
+	}
+	st, serr := d.State(ctx, inst.ID)
+	if serr != nil && !errors.Is(serr, virt.ErrNotFound) {
+		return fmt.Errorf("read state after %s: %w", args.Action, serr)
+	}
+	return store.FinishPower(ctx, inst.ID, args.Action, models.PowerState(st), msg)
+}
+
+// delete destroys an instance and its disks. When the hypervisor keeps
+// refusing, the last attempt puts the instance in ERROR with the reason
+// (the user may delete again) instead of leaving it "deleting" for ever.
+func (a *Agent) delete(ctx context.Context, job *models.Job, args models.DeleteInstance) error {
+	store := a.cfg.Store
+	inst, err := store.InstanceByID(ctx, args.InstanceID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if inst.VMState == models.VMDeleted {
+		return nil
+	}
+	if err := a.cfg.Driver.Destroy(ctx, inst.ID); err != nil {
+		if ctx.Err() == nil && job.Attempt >= job.MaxAttempts {
+			return store.FailDelete(ctx, inst.ID, err.Error())
+		}
+		return fmt.Errorf("destroy: %w", err)
+	}
+	return store.FinishDelete(ctx, inst.ID)
+}

@@ -1,0 +1,182 @@
+// Package scheduler places instances on hosts (Nova's scheduler and
+// Placement, trimmed): filters remove hosts that cannot take the instance,
+// weighers rank the rest, and the best host is claimed atomically in the
+// database — so any number of schedulers may run. It also carries the
+// conductor's duties: marking silent hosts down and failing stuck builds.
+package scheduler
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"stratus/models"
+)
+
+// Request is what one scheduling decision is about.
+type Request struct {
+	Instance models.Instance
+	Image    models.Image          // for the image properties filter
+	Group    *models.GroupPlacement // nil when the instance is in no group
+	Exclude  map[string]bool       // hosts an earlier build attempt failed on
+	Now      time.Time
+}
+
+// Filter removes hosts that cannot take the instance.
+type Filter struct {
+	Name string
+	Pass func(h *models.Host, r *Request) bool
+}
+
+// Filters are the filters in the order they run, cheapest and most
+// selective first. A host is down when its agent has not reported for
+// downTime.
+func Filters(downTime time.Duration) []Filter {
+	return []Filter{
+		{"ComputeFilter", func(h *models.Host, r *Request) bool {
+			return h.Enabled && h.Up && r.Now.Sub(h.LastHeartbeat) <= downTime
+		}},
+		{"RetryFilter", func(h *models.Host, r *Request) bool { return !r.Exclude[h.Name] }},
+		{"AvailabilityZoneFilter", func(h *models.Host, r *Request) bool {
+			return r.Instance.AvailabilityZone == "" || r.Instance.AvailabilityZone == h.AvailabilityZone
+		}},
+		{"RamFilter", func(h *models.Host, r *Request) bool { return h.FreeRAMMB() >= float64(r.Instance.RAMMB) }},
+		{"CoreFilter", func(h *models.Host, r *Request) bool { return h.FreeVCPUs() >= float64(r.Instance.VCPUs) }},
+		{"DiskFilter", func(h *models.Host, r *Request) bool {
+			return h.FreeDiskGB() >= float64(r.Instance.DiskGB+r.Instance.EphemeralGB)
+		}},
+		{"ServerGroupAffinityFilter", func(h *models.Host, r *Request) bool {
+			if r.Group == nil || r.Group.Policy != models.PolicyAffinity || len(r.Group.Hosts) == 0 {
+				return true
+			}
+			return r.Group.Hosts[h.Name] > 0
+		}},
+		{"ServerGroupAntiAffinityFilter", func(h *models.Host, r *Request) bool {
+			return r.Group == nil || r.Group.Policy != models.PolicyAntiAffinity || r.Group.Hosts[h.Name] == 0
+		}},
+		{"ImagePropertiesFilter", func(h *models.Host, r *Request) bool {
+			if arch := r.Image.Properties["architecture"]; arch != "" && arch != h.Arch {
+				return false
+			}
+			if hv := r.Image.Properties["hypervisor_type"]; hv != "" && hv != h.HypervisorType {
+				return false
+			}
+			return true
+		}},
+	}
+}
+
+// Weigher ranks hosts. Each weigher's raw values are normalised to 0…1
+// across the candidates, then multiplied (Nova's scheme): a negative RAM
+// multiplier packs instead of spreading.
+type Weigher struct {
+	Name       string
+	Multiplier float64
+	Value      func(h *models.Host) float64
+}
+
+// Weights are the weigher multipliers.
+type Weights struct {
+	RAM          float64 // free RAM; > 0 spreads, < 0 packs (default 1)
+	CPU          float64 // free vCPUs (default 1)
+	BuildFailure float64 // recent failed builds push a host down (default 10)
+}
+
+// DefaultWeights spread by RAM and CPU and strongly avoid failing hosts.
+func DefaultWeights() Weights { return Weights{RAM: 1, CPU: 1, BuildFailure: 10} }
+
+// Weighers builds the weighers from the multipliers.
+func Weighers(w Weights) []Weigher {
+	return []Weigher{
+		{"RAMWeigher", w.RAM, func(h *models.Host) float64 { return h.FreeRAMMB() }},
+		{"CPUWeigher", w.CPU, func(h *models.Host) float64 { return h.FreeVCPUs() }},
+		{"BuildFailureWeigher", w.BuildFailure, func(h *models.Host) float64 { return -float64(h.FailedBuilds) }},
+	}
+}
+
+// Decision is the outcome of filtering and weighing.
+type Decision struct {
+	Ranked  []*models.Host // best first
+	Total   int
+	Removed []Removal // by filter, in filter order
+}
+
+// Removal says how many hosts one filter removed.
+type Removal struct {
+	Filter string
+	Hosts  int
+}
+
+// NoValidHost is the fault a tenant reads when nothing fits, e.g.
+// "No valid host was found: 3 hosts — 2 removed by RamFilter, 1 by ComputeFilter (disabled or down)".
+func (d Decision) NoValidHost() string {
+	if d.Total == 0 {
+		return "No valid host was found: there are no compute hosts"
+	}
+	parts := make([]string, 0, len(d.Removed))
+	for _, r := range d.Removed {
+		what := r.Filter
+		switch r.Filter {
+		case "ComputeFilter":
+			what += " (disabled or down)"
+		case "RetryFilter":
+			what += " (an earlier build failed there)"
+		}
+		parts = append(parts, fmt.Sprintf("%d removed by %s", r.Hosts, what))
+	}
+	return fmt.Sprintf("No valid host was found: %d hosts — %s", d.Total, strings.Join(parts, ", "))
+}
+
+// Select filters and weighs hosts for a request. It does not change hosts.
+func Select(hosts []*models.Host, r *Request, filters []Filter, weighers []Weigher) Decision {
+	d := Decision{Total: len(hosts)}
+	cands := make([]*models.Host, 0, len(hosts))
+	removed := make([]int, len(filters))
+	for _, h := range hosts {
+		ok := true
+		for i, f := range filters {
+			if !f.Pass(h, r) {
+				removed[i]++
+				ok = false
+				break
+			}
+		}
+		if ok {
+			cands = append(cands, h)
+		}
+	}
+	for i, n := range removed {
+		if n > 0 {
+			d.Removed = append(d.Removed, Removal{Filter: filters[i].Name, Hosts: n})
+		}
+	}
+	if len(cands) == 0 {
+		return d
+	}
+	score := make(map[*models.Host]float64, len(cands))
+	for _, w := range weighers {
+		if w.Multiplier == 0 {
+			continue
+		}
+		lo, hi := w.Value(cands[0]), w.Value(cands[0])
+		for _, h := range cands[1:] {
+			v := w.Value(h)
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		if hi == lo {
+			continue // every candidate equal: this weigher cannot tell them apart
+		}
+		for _, h := range cands {
+			score[h] += w.Multiplier * (w.Value(h) - lo) / (hi - lo)
+		}
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		if score[cands[i]] != score[cands[j]] {
+			return score[cands[i]] > score[cands[j]]
+		}
+		return cands[i].Name < cands[j].Name
+	})
+	d.Ranked = cands
+	return d
+}
