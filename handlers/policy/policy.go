@@ -48,6 +48,10 @@ func defaultRules() map[string]string {
 		"identity:token:revoke":           "authenticated",
 		"identity:audit:list":             "system:admin",
 
+		// The web UI's own session endpoints.
+		"web:login":  "public",
+		"web:logout": "authenticated",
+
 		// The project's own pages.
 		"project:overview": "role:reader",
 

@@ -1,0 +1,153 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"stratus/models"
+	"stratus/views/pages"
+	"stratus/views/ui"
+)
+
+// adminPageSize is how many rows an admin list shows per page.
+const adminPageSize = 25
+
+// listURL builds a list page's URL with its filters (empty ones dropped).
+func listURL(path string, params ...string) string {
+	q := url.Values{}
+	for i := 0; i+1 < len(params); i += 2 {
+		if params[i+1] != "" {
+			q.Set(params[i], params[i+1])
+		}
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
+func (h *Web) adminProjects(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	name, marker := strings.TrimSpace(q.Get("name")), q.Get("marker")
+	page, err := h.Store.ListProjects(r.Context(), models.ListOptions{Name: name, Marker: marker, Limit: adminPageSize})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := pages.ProjectsProps{Items: page.Items, Filter: name}
+	if marker != "" {
+		p.FirstURL = listURL("/admin/projects", "name", name)
+	}
+	if page.NextMarker != "" {
+		p.NextURL = listURL("/admin/projects", "name", name, "marker", page.NextMarker)
+	}
+	h.renderPage(w, r, http.StatusOK, pages.ProjectsPage(h.shell(r, "Projects", "admin-projects"), p), "results")
+}
+
+func (h *Web) newProjectPage(w http.ResponseWriter, r *http.Request) {
+	form := ui.NewForm(map[string]string{"enabled": "true"})
+	h.render(w, r, http.StatusOK, pages.ProjectNewPage(h.shell(r, "New project", "admin-projects"), pages.ProjectNewProps{Form: form}))
+}
+
+func (h *Web) createProject(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	enabled := r.PostFormValue("enabled") == "true"
+	form := ui.NewForm(map[string]string{
+		"name":        strings.TrimSpace(r.PostFormValue("name")),
+		"description": strings.TrimSpace(r.PostFormValue("description")),
+		"enabled":     r.PostFormValue("enabled"),
+	})
+	pr, err := h.Store.CreateProject(ctx, callerOf(ctx), models.ProjectInput{
+		Name: form.Get("name"), Description: form.Get("description"), Enabled: &enabled,
+	})
+	if fields := fieldErrors(err); fields != nil {
+		form.Errors = fields
+		h.render(w, r, http.StatusUnprocessableEntity,
+			pages.ProjectNewPage(h.shell(r, "New project", "admin-projects"), pages.ProjectNewProps{Form: form}))
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.flash(r, "Project "+pr.Name+" created.")
+	redirect(w, r, "/admin/projects/"+pr.ID)
+}
+
+func (h *Web) adminProject(w http.ResponseWriter, r *http.Request) {
+	form := ui.NewForm(map[string]string{"role": string(models.RoleMember)})
+	h.renderProject(w, r, http.StatusOK, chi.URLParam(r, "id"), form)
+}
+
+func (h *Web) renderProject(w http.ResponseWriter, r *http.Request, status int, id string, form ui.Form) {
+	ctx := r.Context()
+	pr, err := h.Store.GetProject(ctx, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	members, err := h.Store.ListRoleAssignments(ctx, models.AssignmentFilter{ProjectID: pr.ID})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	users, err := h.Store.ListUsers(ctx, models.ListOptions{Limit: models.MaxPageSize})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	names := make([]string, len(users.Items))
+	for i, u := range users.Items {
+		names[i] = u.Name
+	}
+	p := pages.ProjectDetailProps{Project: pr, Members: members, MemberForm: form, UserNames: names,
+		IsCurrent: pr.ID == callerOf(ctx).ProjectID}
+	h.render(w, r, status, pages.ProjectDetailPage(h.shell(r, pr.Name, "admin-projects"), p))
+}
+
+func (h *Web) setProjectEnabled(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := chi.URLParam(r, "id")
+	enabled := r.PostFormValue("enabled") == "true"
+	pr, err := h.Store.UpdateProject(ctx, callerOf(ctx), id, nil, &enabled)
+	switch {
+	case fieldErrors(err) != nil:
+		h.flashError(r, h.userMessage(r, err))
+	case err != nil:
+		h.fail(w, r, err)
+		return
+	case enabled:
+		h.flash(r, "Project "+pr.Name+" enabled.")
+	default:
+		h.flash(r, "Project "+pr.Name+" disabled: its members can no longer work in it.")
+	}
+	redirect(w, r, "/admin/projects/"+id)
+}
+
+func (h *Web) addProjectMember(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := chi.URLParam(r, "id")
+	form := ui.NewForm(map[string]string{
+		"user": strings.TrimSpace(r.PostFormValue("user")),
+		"role": r.PostFormValue("role"),
+	})
+	pr, err := h.Store.GetProject(ctx, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v, err := h.Store.AssignRole(ctx, callerOf(ctx), models.AssignmentInput{User: form.Get("user"), Project: pr.ID, Role: form.Get("role")})
+	if ok := h.formFailed(r, err, &form); ok {
+		h.renderProject(w, r, httpStatus(err), id, form)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.flash(r, v.UserName+" now has the "+string(v.Role)+" role on "+pr.Name+".")
+	redirect(w, r, "/admin/projects/"+pr.ID)
+}

@@ -1,0 +1,301 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"stratus/models"
+	"stratus/views/pages"
+	"stratus/views/ui"
+)
+
+func (h *Web) adminUsers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	name, marker := strings.TrimSpace(q.Get("name")), q.Get("marker")
+	page, err := h.Store.ListUsers(r.Context(), models.ListOptions{Name: name, Marker: marker, Limit: adminPageSize})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	now := h.Store.Now()
+	p := pages.UsersProps{Filter: name, Rows: make([]pages.UserRow, len(page.Items))}
+	for i, u := range page.Items {
+		p.Rows[i] = pages.UserRow{User: u, Locked: u.Locked(now)}
+	}
+	if marker != "" {
+		p.FirstURL = listURL("/admin/users", "name", name)
+	}
+	if page.NextMarker != "" {
+		p.NextURL = listURL("/admin/users", "name", name, "marker", page.NextMarker)
+	}
+	h.renderPage(w, r, http.StatusOK, pages.UsersPage(h.shell(r, "Users", "admin-users"), p), "results")
+}
+
+// projectNames suggests project names in role forms.
+func (h *Web) projectNames(r *http.Request) ([]string, error) {
+	page, err := h.Store.ListProjects(r.Context(), models.ListOptions{Limit: models.MaxPageSize})
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(page.Items))
+	for i, p := range page.Items {
+		names[i] = p.Name
+	}
+	return names, nil
+}
+
+func (h *Web) newUserPage(w http.ResponseWriter, r *http.Request) {
+	h.renderNewUser(w, r, http.StatusOK, ui.NewForm(map[string]string{"role": string(models.RoleMember)}))
+}
+
+func (h *Web) renderNewUser(w http.ResponseWriter, r *http.Request, status int, form ui.Form) {
+	names, err := h.projectNames(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, status, pages.UserNewPage(h.shell(r, "New user", "admin-users"), pages.UserNewProps{Form: form, ProjectNames: names}))
+}
+
+// createUser creates a user and, when a project is named, gives them a first
+// role there. The project and role are checked before the user is created,
+// so a typo in them does not leave a user without the role.
+func (h *Web) createUser(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	c := callerOf(ctx)
+	form := ui.NewForm(map[string]string{
+		"name":    strings.TrimSpace(r.PostFormValue("name")),
+		"email":   strings.TrimSpace(r.PostFormValue("email")),
+		"project": strings.TrimSpace(r.PostFormValue("project")),
+		"role":    r.PostFormValue("role"),
+	})
+	password := r.PostFormValue("password") // never put back into the form
+	var project models.Project
+	if form.Get("project") != "" {
+		if !h.allowed(ctx, "identity:role_assignment:create") {
+			form.Errors["project"] = "your role does not allow assigning roles"
+		} else if pr, err := h.Store.GetProject(ctx, form.Get("project")); errors.Is(err, models.ErrNotFound) {
+			form.Errors["project"] = "no such project"
+		} else if err != nil {
+			h.fail(w, r, err)
+			return
+		} else {
+			project = pr
+		}
+		if _, err := models.ParseRole(form.Get("role")); err != nil {
+			form.Errors["role"] = err.Error()
+		}
+	}
+	if form.HasErrors() {
+		h.renderNewUser(w, r, http.StatusUnprocessableEntity, form)
+		return
+	}
+	u, err := h.Store.CreateUser(ctx, c, models.UserInput{Name: form.Get("name"), Email: form.Get("email"), Password: password})
+	if h.formFailed(r, err, &form) {
+		h.renderNewUser(w, r, httpStatus(err), form)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	msg := "User " + u.Name + " created."
+	if project.ID != "" {
+		v, err := h.Store.AssignRole(ctx, c, models.AssignmentInput{User: u.ID, Project: project.ID, Role: form.Get("role")})
+		if err != nil {
+			h.flashError(r, "User "+u.Name+" created, but the role was not assigned: "+h.userMessage(r, err))
+			redirect(w, r, "/admin/users/"+u.ID)
+			return
+		}
+		msg = "User " + u.Name + " created with the " + string(v.Role) + " role on " + v.ProjectName + "."
+	}
+	h.flash(r, msg)
+	redirect(w, r, "/admin/users/"+u.ID)
+}
+
+func (h *Web) adminUser(w http.ResponseWriter, r *http.Request) {
+	h.renderUser(w, r, http.StatusOK, chi.URLParam(r, "id"), userForms{})
+}
+
+// userForms are the forms of the user page that may come back with errors.
+type userForms struct {
+	role     *ui.Form
+	password *ui.Form
+}
+
+func (h *Web) renderUser(w http.ResponseWriter, r *http.Request, status int, id string, f userForms) {
+	ctx := r.Context()
+	u, err := h.Store.GetUser(ctx, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	as, err := h.Store.ListRoleAssignments(ctx, models.AssignmentFilter{UserID: u.ID})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	names, err := h.projectNames(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := pages.UserDetailProps{
+		User: u, Locked: u.Locked(h.Store.Now()), IsSelf: u.ID == callerOf(ctx).UserID, Assignments: as, ProjectNames: names,
+		RoleForm:     ui.NewForm(map[string]string{"scope": "project", "role": string(models.RoleMember)}),
+		PasswordForm: ui.NewForm(nil),
+	}
+	if f.role != nil {
+		p.RoleForm = *f.role
+	}
+	if f.password != nil {
+		p.PasswordForm = *f.password
+	}
+	h.render(w, r, status, pages.UserDetailPage(h.shell(r, u.Name, "admin-users"), p))
+}
+
+// updateUser applies one change and goes back to the user's page with a
+// message; a refusal the user can read (e.g. disabling yourself) becomes a
+// flash error.
+func (h *Web) updateUser(w http.ResponseWriter, r *http.Request, up models.UserUpdate, done string) {
+	ctx := r.Context()
+	id := chi.URLParam(r, "id")
+	u, err := h.Store.UpdateUser(ctx, callerOf(ctx), id, up)
+	switch {
+	case fieldErrors(err) != nil:
+		h.flashError(r, h.userMessage(r, err))
+	case err != nil:
+		h.fail(w, r, err)
+		return
+	default:
+		h.flash(r, strings.ReplaceAll(done, "{user}", u.Name))
+	}
+	redirect(w, r, "/admin/users/"+id)
+}
+
+func (h *Web) setUserEnabled(w http.ResponseWriter, r *http.Request) {
+	enabled := r.PostFormValue("enabled") == "true"
+	done := "{user} enabled."
+	if !enabled {
+		done = "{user} disabled: they can no longer sign in, and their sessions and tokens stop working."
+	}
+	h.updateUser(w, r, models.UserUpdate{Enabled: &enabled}, done)
+}
+
+func (h *Web) unlockUser(w http.ResponseWriter, r *http.Request) {
+	h.updateUser(w, r, models.UserUpdate{Unlock: true}, "{user} unlocked.")
+}
+
+func (h *Web) resetPassword(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := chi.URLParam(r, "id")
+	password := r.PostFormValue("password")
+	form := ui.NewForm(nil)
+	if password == "" {
+		form.Errors["password"] = "is required"
+		h.renderUser(w, r, http.StatusUnprocessableEntity, id, userForms{password: &form})
+		return
+	}
+	u, err := h.Store.UpdateUser(ctx, callerOf(ctx), id, models.UserUpdate{Password: &password})
+	if h.formFailed(r, err, &form) {
+		h.renderUser(w, r, httpStatus(err), id, userForms{password: &form})
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.flash(r, "Password of "+u.Name+" reset; their sessions and login tokens have ended.")
+	redirect(w, r, "/admin/users/"+u.ID)
+}
+
+func (h *Web) assignRole(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := chi.URLParam(r, "id")
+	form := ui.NewForm(map[string]string{
+		"scope":   r.PostFormValue("scope"),
+		"project": strings.TrimSpace(r.PostFormValue("project")),
+		"role":    r.PostFormValue("role"),
+	})
+	u, err := h.Store.GetUser(ctx, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	in := models.AssignmentInput{User: u.ID, Role: form.Get("role")}
+	switch form.Get("scope") {
+	case "system":
+		in.System = true
+	case "project":
+		in.Project = form.Get("project")
+		if in.Project == "" {
+			form.Errors["project"] = "name the project, or choose the system scope"
+		}
+	default:
+		form.Errors["scope"] = "choose a project or the system"
+	}
+	if form.HasErrors() {
+		h.renderUser(w, r, http.StatusUnprocessableEntity, id, userForms{role: &form})
+		return
+	}
+	v, err := h.Store.AssignRole(ctx, callerOf(ctx), in)
+	if h.formFailed(r, err, &form) {
+		h.renderUser(w, r, httpStatus(err), id, userForms{role: &form})
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	where := "the system"
+	if v.ProjectName != "" {
+		where = v.ProjectName
+	}
+	h.flash(r, u.Name+" now has the "+string(v.Role)+" role on "+where+".")
+	redirect(w, r, "/admin/users/"+u.ID)
+}
+
+// revokeRole removes an assignment, which must be this user's: the URL's
+// user is checked against the assignment, not trusted.
+func (h *Web) revokeRole(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, aid := chi.URLParam(r, "id"), chi.URLParam(r, "assignment")
+	u, err := h.Store.GetUser(ctx, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	as, err := h.Store.ListRoleAssignments(ctx, models.AssignmentFilter{UserID: u.ID})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var found *models.RoleAssignmentView
+	for i := range as {
+		if as[i].ID == aid {
+			found = &as[i]
+		}
+	}
+	if found == nil {
+		h.errorPage(w, r, http.StatusNotFound, "Not found", "This user has no such role assignment.")
+		return
+	}
+	if err := h.Store.RevokeRole(ctx, callerOf(ctx), aid); err != nil {
+		if errors.Is(err, models.ErrConflict) {
+			h.flashError(r, h.userMessage(r, err))
+			redirect(w, r, "/admin/users/"+u.ID)
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	where := "the system"
+	if found.ProjectName != "" {
+		where = found.ProjectName
+	}
+	h.flash(r, "Removed the "+string(found.Role)+" role on "+where+" from "+u.Name+".")
+	redirect(w, r, "/admin/users/"+u.ID)
+}

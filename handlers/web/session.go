@@ -1,0 +1,175 @@
+package web
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"stratus/handlers/httpx"
+	"stratus/models"
+)
+
+// Session keys. The session holds who logged in, when, and in which project
+// they work; roles are read fresh from the database on every request.
+const (
+	keyUserID     = "user_id"
+	keyProjectID  = "project_id"
+	keyLoginAt    = "login_at" // Unix microseconds of the login (the store's clock)
+	keyCSRF       = "csrf"
+	keyFlash      = "flash"
+	keyFlashError = "flash_error"
+)
+
+// maxFormBytes bounds a request body: the UI's forms are small.
+const maxFormBytes = 64 << 10
+
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// noStore keeps pages (which may show a token secret, or an operator's view
+// of users) out of browser and proxy caches.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate resolves the session's user into a Caller in the context.
+// A session whose user is gone or disabled, or that began before the
+// user's last password change, is destroyed: the request goes on as
+// anonymous, and the policy check sends it to the login page.
+func (h *Web) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		userID := h.Sessions.GetString(ctx, keyUserID)
+		if userID == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		projectID := h.Sessions.GetString(ctx, keyProjectID)
+		loginAt := time.UnixMicro(h.Sessions.GetInt64(ctx, keyLoginAt)).UTC()
+		c, err := h.Store.ResolveSession(ctx, userID, projectID, loginAt)
+		if errors.Is(err, models.ErrUnauthenticated) {
+			if err := h.Sessions.Destroy(ctx); err != nil {
+				h.serverError(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		if c.ProjectID == "" {
+			// The project was disabled or the user lost their role on it
+			// (or never had one): move them to a project they still have.
+			if c, err = h.fallbackProject(r, c); err != nil {
+				h.serverError(w, r, err)
+				return
+			}
+			if c.ProjectID != projectID {
+				h.Sessions.Put(ctx, keyProjectID, c.ProjectID)
+			}
+		}
+		c.RemoteAddr = remoteHost(r)
+		c.RequestID = httpx.RequestID(r)
+		next.ServeHTTP(w, r.WithContext(httpx.WithCaller(ctx, c)))
+	})
+}
+
+// fallbackProject resolves the caller in the first project they have a role
+// on, or returns them unscoped when they have none.
+func (h *Web) fallbackProject(r *http.Request, c models.Caller) (models.Caller, error) {
+	ms, err := h.Store.ProjectsOfUser(r.Context(), c.UserID)
+	if err != nil || len(ms) == 0 {
+		return c, err
+	}
+	nc, err := h.Store.ResolveCaller(r.Context(), c.UserID, ms[0].ID)
+	if errors.Is(err, models.ErrUnauthenticated) {
+		return c, nil
+	}
+	return nc, err
+}
+
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// csrfToken returns the session's synchronizer token, making one if the
+// session has none yet (the login form needs one before anyone logs in).
+func (h *Web) csrfToken(r *http.Request) string {
+	ctx := r.Context()
+	if t := h.Sessions.GetString(ctx, keyCSRF); t != "" {
+		return t
+	}
+	t := newCSRFToken()
+	h.Sessions.Put(ctx, keyCSRF, t)
+	return t
+}
+
+func newCSRFToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails on Linux
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// verifyCSRF refuses a state-changing request whose token (the csrf_token
+// form field, or the X-CSRF-Token header htmx sends) is not the session's.
+// It runs before the handler, so a refused request writes nothing.
+func (h *Web) verifyCSRF(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			next.ServeHTTP(w, r)
+			return
+		}
+		want := []byte(h.Sessions.GetString(r.Context(), keyCSRF))
+		// Either carrier may hold it: a form always has the field; htmx also
+		// sends the header from the page's <meta>, which can be older than
+		// the form when htmx swapped a new page into an old one.
+		ok := len(want) > 0 &&
+			(subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf_token")), want) == 1 ||
+				subtle.ConstantTimeCompare([]byte(r.Header.Get("X-CSRF-Token")), want) == 1)
+		if !ok {
+			h.Log.Warn("CSRF token missing or wrong", "method", r.Method, "path", r.URL.Path,
+				"request_id", httpx.RequestID(r), "remote", remoteHost(r))
+			h.errorPage(w, r, http.StatusForbidden, "This form has expired",
+				"The form was not sent by this Stratus page, or your session changed since it was loaded. Go back, reload the page and try again.")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// crossOriginDenied answers a state-changing request another site made the
+// browser send (http.CrossOriginProtection refused it).
+func (h *Web) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
+	h.Log.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path,
+		"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"), "request_id", httpx.RequestID(r))
+	w.Header().Set("Cache-Control", "no-store")
+	h.renderStatic(w, r, http.StatusForbidden, "Cross-site request refused",
+		"Another site tried to make your browser change something in Stratus. Nothing was changed.")
+}
+
+// flash stores a one-time message shown by the next page.
+func (h *Web) flash(r *http.Request, msg string) { h.Sessions.Put(r.Context(), keyFlash, msg) }
+
+func (h *Web) flashError(r *http.Request, msg string) {
+	h.Sessions.Put(r.Context(), keyFlashError, msg)
+}
