@@ -1,0 +1,105 @@
+package workers
+
+import (
+	"context"
+	"time"
+)
+
+// fetcher state, owned by the fetchLoop goroutine.
+type pace struct {
+	at       time.Time
+	finished int64
+	rate     float64 // runs finished per second, smoothed
+}
+
+// fetchLoop claims jobs into the queue. While the queue in the database has
+// a backlog (the last claim was full) it claims again as soon as the buffer
+// is half drained; otherwise it polls every PollInterval, or when woken.
+func (p *Pool) fetchLoop(ctx context.Context) {
+	defer close(p.fetcherDone)
+	timer := time.NewTimer(p.cfg.PollInterval)
+	defer timer.Stop()
+	var pc pace
+	poll, backlog := true, false // claim at once on start
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		if poll || backlog {
+			if limit := p.claimLimit(&pc, backlog); limit > 0 {
+				got, err := p.claim(limit)
+				poll = false
+				backlog = err == nil && got == limit
+				if !backlog {
+					timer.Reset(p.cfg.PollInterval)
+				}
+				continue
+			}
+		}
+		// A poll that found no free slot stays pending: the next freed slot
+		// serves it, rather than the next tick.
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.slotFreed:
+		case <-p.wake:
+			poll = true
+		case <-timer.C:
+			poll = true
+		}
+	}
+}
+
+// claimLimit is how many jobs to claim now: the free worker slots plus the
+// prefetch the recent pace warrants. Under backlog it waits until the buffer
+// is half empty, so claims stay large.
+func (p *Pool) claimLimit(pc *pace, backlog bool) int {
+	now := time.Now()
+	fin := p.finished.Load()
+	if pc.at.IsZero() {
+		pc.at, pc.finished = now, fin
+	} else if dt := now.Sub(pc.at); dt >= 2*time.Millisecond {
+		inst := float64(fin-pc.finished) / dt.Seconds()
+		pc.rate = 0.5*pc.rate + 0.5*inst
+		pc.at, pc.finished = now, fin
+	}
+	target := min(int(pc.rate*p.cfg.PrefetchWindow.Seconds()), p.cfg.MaxPrefetch)
+	free := p.cfg.Workers + target - int(p.inFlight.Load())
+	if free <= 0 {
+		return 0
+	}
+	if backlog && 2*len(p.queue) > target {
+		return 0
+	}
+	return min(free, maxClaim)
+}
+
+// claim leases up to limit jobs and queues them; it returns how many. The
+// claim itself is not cancelled by Stop: a claim that commits while its
+// caller gives up would leave jobs leased to nobody until the lease expires.
+func (p *Pool) claim(limit int) (int, error) {
+	deadline := int64(time.Since(p.epoch) + p.cfg.Lease)
+	ctx, cancel := context.WithTimeout(p.dbCtx, dbTimeout)
+	defer cancel()
+	jobs, err := p.store.ClaimJobs(ctx, p.owner, p.cfg.TargetHost, limit, p.cfg.Lease)
+	if err != nil {
+		p.log.Error("claim jobs", "err", err)
+		return 0, err
+	}
+	if len(jobs) == 0 {
+		return 0, nil
+	}
+	exs := make([]*execution, len(jobs))
+	for i := range jobs {
+		ex := &execution{job: jobs[i]}
+		ex.ctx, ex.cancel = context.WithCancelCause(p.workCtx)
+		ex.deadline.Store(deadline)
+		exs[i] = ex
+	}
+	p.track(exs)
+	p.inFlight.Add(int64(len(exs)))
+	for _, ex := range exs {
+		p.queue <- ex // never blocks: the queue holds Workers+MaxPrefetch+maxClaim
+	}
+	return len(jobs), nil
+}
