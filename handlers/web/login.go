@@ -14,6 +14,9 @@ import (
 // wrong password, locked or disabled account all read the same.
 const loginFailed = "The username or password is not correct, or the account cannot sign in right now."
 
+// maxNameLength is the longest user name the model accepts.
+const maxNameLength = 64
+
 func (h *Web) loginPage(w http.ResponseWriter, r *http.Request) {
 	if _, ok := httpx.CallerFrom(r.Context()); ok {
 		redirect(w, r, "/")
@@ -45,6 +48,13 @@ func (h *Web) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(p.Fields) > 0 {
 		h.render(w, r, http.StatusUnprocessableEntity, pages.LoginPage(h.shell(r, "Sign in", ""), p))
+		return
+	}
+	if len(p.Username) > maxNameLength {
+		// No such user can exist (names are at most 64 characters): refuse
+		// as for any unknown user, without a trip to the database.
+		p.Error = loginFailed
+		h.render(w, r, http.StatusUnauthorized, pages.LoginPage(h.shell(r, "Sign in", ""), p))
 		return
 	}
 	u, err := h.Store.Login(ctx, models.LoginInput{

@@ -88,9 +88,11 @@ func TestLoginRefusalsReadTheSame(t *testing.T) {
 		}
 		wrong := attempt("demo", "not-the-password")
 		unknown := attempt("nobody", "not-the-password")
+		long := attempt(strings.Repeat("x", 100), "not-the-password")
 		w, u := wrong.testID("login-error").Text(), unknown.testID("login-error").Text()
-		if w == "" || w != u {
-			t.Errorf("wrong password says %q, unknown user says %q: want one identical message", w, u)
+		if w == "" || w != u || long.testID("login-error").Text() != w {
+			t.Errorf("wrong password says %q, unknown user says %q, an impossible name %q: want one identical message",
+				w, u, long.testID("login-error").Text())
 		}
 		wantLoginRedirect(t, br.get("/").Response)
 	})
