@@ -46,11 +46,15 @@ func defaultRules() map[string]string {
 		"identity:token:list":             "role:reader",
 		"identity:token:create":           "role:reader",
 		"identity:token:revoke":           "authenticated",
+		"identity:token:issue":            "public",
 		"identity:audit:list":             "system:admin",
 
 		// The web UI's own session endpoints.
 		"web:login":  "public",
 		"web:logout": "authenticated",
+
+		// The API's own description (GET /api/v1/openapi.json).
+		"api:openapi": "public",
 
 		// The project's own pages.
 		"project:overview": "role:reader",

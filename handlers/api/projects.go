@@ -1,0 +1,52 @@
+package api
+
+import (
+	"net/http"
+
+	"stratus/models"
+)
+
+// ProjectList is a page of projects.
+type ProjectList struct {
+	Projects []models.Project `json:"projects"`
+	Next     *string          `json:"next"`
+}
+
+// ProjectUpdate changes a project; absent fields stay as they are.
+type ProjectUpdate struct {
+	Description *string `json:"description"`
+	Enabled     *bool   `json:"enabled"`
+}
+
+func (a *API) listProjects(r *http.Request, in namedPage) (ProjectList, error) {
+	p, err := a.Store.ListProjects(r.Context(), in.options())
+	if err != nil {
+		return ProjectList{}, err
+	}
+	return ProjectList{Projects: nonNil(p.Items), Next: nextLink(r, p.NextMarker)}, nil
+}
+
+func (a *API) createProject(r *http.Request, in struct {
+	Body models.ProjectInput `body:"json"`
+}) (models.Project, error) {
+	c, err := caller(r)
+	if err != nil {
+		return models.Project{}, err
+	}
+	return a.Store.CreateProject(r.Context(), c, in.Body)
+}
+
+func (a *API) getProject(r *http.Request, in idPath) (models.Project, error) {
+	return a.Store.GetProject(r.Context(), in.ID)
+}
+
+func (a *API) updateProject(r *http.Request, in struct {
+	idPath
+	Body ProjectUpdate `body:"json"`
+}) (models.Project, error) {
+	c, err := caller(r)
+	if err != nil {
+		return models.Project{}, err
+	}
+	return a.Store.UpdateProject(r.Context(), c, in.ID, in.Body.Description, in.Body.Enabled)
+}

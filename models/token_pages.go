@@ -1,0 +1,45 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// ListAPITokensPage lists the caller's own named tokens (all projects,
+// revoked ones included) newest first, a page at a time: o.Name filters by
+// name, o.Marker is the ID of the last token of the previous page and must
+// be one of the caller's tokens.
+func (s *Store) ListAPITokensPage(ctx context.Context, c Caller, o ListOptions) (Page[Token], error) {
+	q := s.db.WithContext(ctx).Model(&Token{}).Where("tokens.user_id = ? AND tokens.kind = ?", c.UserID, TokenAPI)
+	if o.Name != "" {
+		q = q.Where("LOWER(tokens.name) LIKE ? ESCAPE '!'", containsPattern(o.Name))
+	}
+	if o.Marker != "" {
+		var m Token
+		err := q.Session(&gorm.Session{}).Where("tokens.id = ?", o.Marker).Take(&m).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return Page[Token]{}, Invalid("marker", "no item with this ID in the list")
+		} else if err != nil {
+			return Page[Token]{}, fmt.Errorf("list tokens: %w", err)
+		}
+		q = q.Where("(tokens.created_at < ? OR (tokens.created_at = ? AND tokens.id < ?))", m.CreatedAt, m.CreatedAt, m.ID)
+	}
+	p, err := finishPage(q.Order("tokens.created_at DESC, tokens.id DESC"), o, func(t Token) string { return t.ID })
+	if err != nil {
+		return p, fmt.Errorf("list tokens: %w", err)
+	}
+	return p, nil
+}
+
+// containsPattern makes a LIKE pattern (with ESCAPE '!') that matches s as a
+// literal, case-insensitive substring. '!' rather than a backslash: MySQL
+// reads a backslash inside a string literal as an escape, so ESCAPE '\' is
+// a syntax error there.
+func containsPattern(s string) string {
+	r := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
+	return "%" + strings.ToLower(r.Replace(s)) + "%"
+}
