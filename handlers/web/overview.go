@@ -32,8 +32,7 @@ func (h *Web) overview(w http.ResponseWriter, r *http.Request) {
 			p.Project = &ms[i].Project
 		}
 	}
-	title := "Overview"
-	h.render(w, r, http.StatusOK, pages.OverviewPage(h.shell(r, title, "overview"), p))
+	h.render(w, r, http.StatusOK, pages.OverviewPage(h.shell(r, "Overview", "overview"), p))
 }
 
 // switchProject changes the session's current project, only to one the user

@@ -65,6 +65,7 @@ func (h *Web) render(w http.ResponseWriter, r *http.Request, status int, c templ
 // renderPage answers with only the named fragment of a page when htmx asks
 // for it (its target is the fragment's element), else with the whole page.
 func (h *Web) renderPage(w http.ResponseWriter, r *http.Request, status int, c templ.Component, fragment string) {
+	w.Header().Add("Vary", "HX-Request, HX-Target")
 	if fragment != "" && wantsFragment(r, fragment) {
 		var buf bytes.Buffer
 		if err := templ.RenderFragments(r.Context(), &buf, c, fragment); err != nil {
@@ -72,11 +73,9 @@ func (h *Web) renderPage(w http.ResponseWriter, r *http.Request, status int, c t
 			http.Error(w, "internal error (request "+httpx.RequestID(r)+")", http.StatusInternalServerError)
 			return
 		}
-		w.Header().Add("Vary", "HX-Request, HX-Target")
 		h.write(w, status, buf.Bytes())
 		return
 	}
-	w.Header().Add("Vary", "HX-Request, HX-Target")
 	h.render(w, r, status, c)
 }
 

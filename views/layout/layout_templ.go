@@ -172,7 +172,7 @@ func Page(s Shell) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<div class=\"flex min-h-screen pt-14\"><input type=\"checkbox\" id=\"nav-toggle\" class=\"peer sr-only\" aria-label=\"Show navigation\" aria-controls=\"sidebar\" data-testid=\"nav-toggle\"><aside id=\"sidebar\" class=\"fixed bottom-0 left-0 top-14 z-20 hidden w-64 overflow-y-auto bg-slate-900 peer-checked:block md:static md:block md:shrink-0 md:overflow-visible\" data-testid=\"sidebar\"><div class=\"px-3 pb-6 pt-5 md:sticky md:top-14 md:max-h-[calc(100vh-3.5rem)] md:overflow-y-auto\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<div class=\"flex min-h-screen pt-14\"><input type=\"checkbox\" id=\"nav-toggle\" class=\"peer sr-only md:hidden\" aria-label=\"Show navigation\" aria-controls=\"sidebar\" data-testid=\"nav-toggle\"><aside id=\"sidebar\" class=\"fixed bottom-0 left-0 top-14 z-20 hidden w-64 overflow-y-auto bg-slate-900 peer-checked:block md:static md:block md:shrink-0 md:overflow-visible\" data-testid=\"sidebar\"><div class=\"px-3 pb-6 pt-5 md:sticky md:top-14 md:max-h-[calc(100vh-3.5rem)] md:overflow-y-auto\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
