@@ -5,8 +5,10 @@
 package handlers
 
 import (
+	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -128,6 +130,13 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 						panic(v)
 					}
 					log.Error("panic serving request", "panic", v, "path", r.URL.Path, "request_id", httpx.RequestID(r))
+					if strings.HasPrefix(r.URL.Path, "/api/") {
+						w.Header().Set("Content-Type", "application/json")
+						w.WriteHeader(http.StatusInternalServerError)
+						_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{
+							"code": "internal", "message": "internal error", "request_id": httpx.RequestID(r)}})
+						return
+					}
 					http.Error(w, "internal error (request "+httpx.RequestID(r)+")", http.StatusInternalServerError)
 				}
 			}()

@@ -37,6 +37,13 @@ func (d *dummyHash) get(cost int) []byte {
 // and each is audited with its true reason. After LockoutThreshold wrong
 // passwords in a row the account is locked for LockoutDuration.
 func (s *Store) Login(ctx context.Context, in LoginInput) (User, error) {
+	return s.login(ctx, in, nil)
+}
+
+// login checks the password and then, before recording the login as a
+// success, check (when given): a login for a project the user has no role
+// on is audited as the failure it is.
+func (s *Store) login(ctx context.Context, in LoginInput, check func(User) error) (User, error) {
 	db := s.db.WithContext(ctx)
 	c := Caller{UserName: in.Username, RemoteAddr: in.RemoteAddr, RequestID: in.RequestID}
 	fail := func(u User, reason string) (User, error) {
@@ -67,6 +74,15 @@ func (s *Store) Login(ctx context.Context, in LoginInput) (User, error) {
 	}
 	if !u.Enabled {
 		return fail(u, "user disabled")
+	}
+	if check != nil {
+		if err := check(u); err != nil {
+			c.UserID = u.ID
+			if aerr := s.audit(db, c, AuditLogin, OutcomeFailure, "user", u.ID, in.Username, err.Error()); aerr != nil {
+				return User{}, aerr
+			}
+			return User{}, err
+		}
 	}
 	c.UserID = u.ID
 	err = s.tx(ctx, func(tx *gorm.DB) error {

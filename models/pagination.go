@@ -37,9 +37,11 @@ func (o ListOptions) limit() int {
 	return o.Limit
 }
 
-// likePattern makes a LIKE pattern that matches s as a literal substring.
+// likePattern makes a LIKE pattern that matches s as a literal substring,
+// escaped with '!' (a backslash would itself need escaping in MySQL string
+// literals but not in SQLite's).
 func likePattern(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	r := strings.NewReplacer(`!`, `!!`, `%`, `!%`, `_`, `!_`)
 	return "%" + strings.ToLower(r.Replace(s)) + "%"
 }
 
@@ -48,7 +50,7 @@ func nameFilter(q *gorm.DB, table string, o ListOptions) *gorm.DB {
 	if o.Name == "" {
 		return q
 	}
-	return q.Where("LOWER("+table+".name) LIKE ? ESCAPE '\\'", likePattern(o.Name))
+	return q.Where("LOWER("+table+".name) LIKE ? ESCAPE '!'", likePattern(o.Name))
 }
 
 // pageByName lists rows of table ordered by (name, id), starting after the

@@ -98,7 +98,7 @@ func (s *Store) UpdateProject(ctx context.Context, c Caller, id string, descript
 			return fmt.Errorf("get project: %w", err)
 		}
 		var changes []string
-		if description != nil {
+		if description != nil && *description != p.Description {
 			if len(*description) > 255 {
 				return Invalid("description", "must be at most 255 characters")
 			}
@@ -111,6 +111,9 @@ func (s *Store) UpdateProject(ctx context.Context, c Caller, id string, descript
 			}
 			p.Enabled = *enabled
 			changes = append(changes, fmt.Sprintf("enabled=%t", p.Enabled))
+		}
+		if len(changes) == 0 {
+			return nil
 		}
 		p.UpdatedAt = s.now()
 		if err := tx.Save(&p).Error; err != nil {

@@ -65,26 +65,32 @@ type IssuedToken struct {
 // lockout, like the web login) and returns a token scoped to project (ID or
 // name; "" for an unscoped token that can only read /me).
 func (s *Store) IssueLoginToken(ctx context.Context, in LoginInput, project string) (IssuedToken, error) {
-	u, err := s.Login(ctx, in)
-	if err != nil {
-		return IssuedToken{}, err
-	}
-	var projectID string
-	if project != "" {
-		pr, err := s.GetProject(ctx, project)
-		if err != nil {
-			return IssuedToken{}, forbidden("you have no role on project %q", project)
+	var c Caller
+	// Same answer whether the project does not exist or the user has no
+	// role on it: never reveal other tenants' project names.
+	noRole := forbidden("you have no role on project %q", project)
+	u, err := s.login(ctx, in, func(u User) error {
+		var projectID string
+		if project != "" {
+			pr, err := s.GetProject(ctx, project)
+			if errors.Is(err, ErrNotFound) {
+				return noRole
+			} else if err != nil {
+				return err
+			}
+			projectID = pr.ID
 		}
-		projectID = pr.ID
-	}
-	c, err := s.ResolveCaller(ctx, u.ID, projectID)
+		var err error
+		if c, err = s.ResolveCaller(ctx, u.ID, projectID); err != nil {
+			return err
+		}
+		if project != "" && c.ProjectID == "" {
+			return noRole
+		}
+		return nil
+	})
 	if err != nil {
 		return IssuedToken{}, err
-	}
-	if project != "" && c.ProjectID == "" {
-		// Same answer whether the project does not exist or the user has
-		// no role on it: never reveal other tenants' project names.
-		return IssuedToken{}, forbidden("you have no role on project %q", project)
 	}
 	var out IssuedToken
 	err = s.tx(ctx, func(tx *gorm.DB) error {

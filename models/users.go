@@ -133,7 +133,7 @@ type UserUpdate struct {
 	Unlock   bool    `json:"unlock"`
 }
 
-// UpdateUser changes a user. A password reset revokes the user's login
+// UpdateUser changes a user. A password reset revokes all the user's
 // tokens and ends their web sessions (sessions check PasswordChangedAt); a
 // disabled user can do nothing until enabled again.
 func (s *Store) UpdateUser(ctx context.Context, c Caller, id string, up UserUpdate) (User, error) {
@@ -183,9 +183,11 @@ func (s *Store) UpdateUser(ctx context.Context, c Caller, id string, up UserUpda
 			return fmt.Errorf("update user: %w", err)
 		}
 		if up.Password != nil {
-			if err := tx.Model(&Token{}).Where("user_id = ? AND kind = ? AND revoked_at IS NULL", u.ID, TokenLogin).
+			// A reset is what an operator does to a compromised account:
+			// every token dies with the old password, API tokens included.
+			if err := tx.Model(&Token{}).Where("user_id = ? AND revoked_at IS NULL", u.ID).
 				Update("revoked_at", now).Error; err != nil {
-				return fmt.Errorf("revoke login tokens: %w", err)
+				return fmt.Errorf("revoke tokens: %w", err)
 			}
 		}
 		for _, e := range events {
