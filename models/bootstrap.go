@@ -29,7 +29,8 @@ type BootstrapResult struct {
 }
 
 // Bootstrap creates the first system admin (with the admin role on an admin
-// project) and optionally a demo project with a member user. It is
+// project), the default flavors when there are none, and optionally a demo
+// project with a member user. It is
 // idempotent: users that exist are left alone, so a restart never resets a
 // password.
 func (s *Store) Bootstrap(ctx context.Context, in BootstrapInput) (BootstrapResult, error) {
@@ -40,6 +41,9 @@ func (s *Store) Bootstrap(ctx context.Context, in BootstrapInput) (BootstrapResu
 		in.AdminName, in.AdminPassword, in.AdminProject, RoleAdmin, true)
 	if err != nil {
 		return res, fmt.Errorf("bootstrap admin: %w", err)
+	}
+	if err := s.SeedFlavors(ctx); err != nil {
+		return res, fmt.Errorf("seed flavors: %w", err)
 	}
 	if in.DemoProject != "" {
 		res.DemoCreated, res.DemoPassword, res.DemoPasswordGenerated, err = s.bootstrapUser(ctx, system,

@@ -38,9 +38,9 @@ func detectFormat(head []byte) (format string, unsafe string) {
 		return FormatAKI, ""
 	case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b, // gzip
 		len(head) >= 6 && bytes.Equal(head[:6], []byte{0xfd, '7', 'z', 'X', 'Z', 0}), // xz
-		len(head) >= 4 && bytes.Equal(head[:4], []byte{0x28, 0xb5, 0x2f, 0xfd}), // zstd
-		len(head) >= 4 && bytes.Equal(head[:4], []byte{0x02, 0x21, 0x4c, 0x18}), // lz4 legacy
-		len(head) >= 6 && bytes.Equal(head[:6], []byte("070701")): // cpio newc
+		len(head) >= 4 && bytes.Equal(head[:4], []byte{0x28, 0xb5, 0x2f, 0xfd}),      // zstd
+		len(head) >= 4 && bytes.Equal(head[:4], []byte{0x02, 0x21, 0x4c, 0x18}),      // lz4 legacy
+		len(head) >= 6 && bytes.Equal(head[:6], []byte("070701")):                    // cpio newc
 		return FormatARI, ""
 	}
 	return FormatRaw, ""

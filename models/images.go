@@ -13,10 +13,10 @@ import (
 
 // Image statuses (Glance's).
 const (
-	ImageQueued = "queued" // created, no data yet
-	ImageSaving = "saving" // data being uploaded
-	ImageActive = "active"
-	ImageKilled = "killed" // the upload failed; delete and try again
+	ImageQueued  = "queued" // created, no data yet
+	ImageSaving  = "saving" // data being uploaded
+	ImageActive  = "active"
+	ImageKilled  = "killed" // the upload failed; delete and try again
 	ImageDeleted = "deleted"
 )
 

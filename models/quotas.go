@@ -217,4 +217,3 @@ func (s *Store) SetQuotas(ctx context.Context, c Caller, project string, limits 
 	}
 	return s.ProjectQuotas(ctx, pr.ID)
 }
-

@@ -52,6 +52,8 @@ type Store struct {
 	log     *slog.Logger
 	now     func() time.Time
 	dummy   *dummyHash
+	// onEnqueue is told, after a commit, which targets got new jobs.
+	onEnqueue func(target string)
 }
 
 // Open connects to the database named by a --db setting (see ParseDSN). It
@@ -153,6 +155,34 @@ func (s *Store) SetClock(now func() time.Time) {
 	s.now = func() time.Time { return now().UTC().Truncate(time.Microsecond) }
 }
 
+// OnEnqueue registers fn to be told, after each commit that enqueued jobs,
+// their target ("" = the schedulers, else a host name). `stratus dev` wires
+// it to its in-process pools so they start at once instead of at their next
+// poll: the in-process form of a database notification. Set it before use.
+func (s *Store) OnEnqueue(fn func(target string)) { s.onEnqueue = fn }
+
+type enqueuedKey struct{}
+
+// tx runs fn in a transaction and, once it committed, tells onEnqueue
+// about the jobs it enqueued.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.db.WithContext(ctx).Transaction(fn)
+	if s.onEnqueue == nil {
+		return s.db.WithContext(ctx).Transaction(fn)
+	}
+	targets := map[string]bool{}
+	ctx = context.WithValue(ctx, enqueuedKey{}, targets)
+	if err := s.db.WithContext(ctx).Transaction(fn); err != nil {
+		return err
+	}
+	for t := range targets {
+		s.onEnqueue(t)
+	}
+	return nil
+}
+
+// noteEnqueued records, for tx's commit, that a job for target was added.
+func noteEnqueued(tx *gorm.DB, target string) {
+	if targets, ok := tx.Statement.Context.Value(enqueuedKey{}).(map[string]bool); ok {
+		targets[target] = true
+	}
 }

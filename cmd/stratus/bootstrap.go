@@ -41,7 +41,7 @@ func runBootstrap(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := id.validate(); err != nil {
 		return err
 	}
-	store, err := openMigrated(ctx, db, id.opts, &logf)
+	store, err := openMigrated(ctx, db, id.options(db), &logf)
 	if err != nil {
 		return err
 	}

@@ -3,16 +3,52 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
+	"time"
+
+	"stratus/models"
+	"stratus/workers/compute"
 )
 
-// runCompute is the hypervisor host agent. It arrives with the compute
-// control plane; until then it says so instead of pretending to run.
-func runCompute(_ context.Context, args []string, _ io.Writer) error {
+func runCompute(ctx context.Context, args []string, _ io.Writer) error {
 	fs := flag.NewFlagSet("compute", flag.ContinueOnError)
-	if err := parseFlags(fs, "Run the agent of one hypervisor host (not available yet).", args); err != nil {
+	var db dbFlags
+	var logf logFlags
+	var cf computeFlags
+	var metrics metricsFlags
+	pollInterval := fs.Duration("poll-interval", time.Second, "how often the agent looks for new jobs for its host")
+	db.register(fs)
+	logf.register(fs)
+	cf.register(fs, true)
+	metrics.register(fs)
+	if err := parseFlags(fs, "Run the agent of one hypervisor host: it registers the host, heartbeats, and builds, powers and deletes the instances placed on it.", args); err != nil {
 		return err
 	}
-	return fmt.Errorf("the compute agent is not available yet: it comes with the compute control plane; nothing was started")
+	log, err := logf.logger()
+	if err != nil {
+		return err
+	}
+	store, err := openMigrated(ctx, db, models.DefaultOptions(), &logf)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	drv, err := cf.newDriver(cf.Driver)
+	if err != nil {
+		return err
+	}
+	defer drv.Close()
+	reg := newRegistry()
+	stopMetrics, err := metrics.serve(store, reg, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	cfg := cf.agentConfig()
+	cfg.Store, cfg.Driver, cfg.Host, cfg.PollInterval, cfg.Log, cfg.Registerer = store, drv, cf.Host, *pollInterval, log, reg
+	agent, err := compute.New(cfg)
+	if err != nil {
+		return err
+	}
+	return agent.Run(ctx)
 }

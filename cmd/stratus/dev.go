@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"stratus/models"
+	"stratus/workers/allinone"
+	"stratus/workers/virt"
 )
 
 func runDev(ctx context.Context, args []string, stdout io.Writer) error {
@@ -17,22 +19,35 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	var hf httpFlags
 	var logf logFlags
 	var bf bootstrapFlags
+	var sf schedulerFlags
+	var cf computeFlags
 	db.register(fs)
 	id.register(fs)
 	hf.register(fs)
 	logf.register(fs)
 	bf.register(fs, true)
-	if err := parseFlags(fs, "Run Stratus all-in-one: web UI, API and scheduler in one process on an embedded SQLite file. Migrates and bootstraps on first start.", args); err != nil {
+	sf.register(fs)
+	cf.register(fs, false)
+	hosts := fs.Int("hosts", 1, "compute hosts to run in this process (dev-1, dev-2, …)")
+	driver := fs.String("driver", "auto", "hypervisor driver of the dev hosts: auto (libvirt when reachable, else fake), libvirt or fake")
+	if err := parseFlags(fs, "Run Stratus all-in-one: web UI, API, scheduler and compute host(s) in one process on an embedded SQLite file. Migrates and bootstraps on first start.", args); err != nil {
 		return err
 	}
 	if err := id.validate(); err != nil {
 		return err
 	}
+	if *hosts < 0 || *hosts > 64 {
+		return fmt.Errorf("--hosts must be 0–64")
+	}
 	log, err := logf.logger()
 	if err != nil {
 		return err
 	}
-	store, err := models.Open(ctx, db.dsn(), id.opts, log)
+	drvName, why := pickDevDriver(*driver, &cf)
+	if drvName == "" {
+		return fmt.Errorf("%s", why)
+	}
+	store, err := models.Open(ctx, db.dsn(), id.options(db), log)
 	if err != nil {
 		return err
 	}
@@ -45,8 +60,26 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	reg := newRegistry()
+	names := make([]string, *hosts)
+	for i := range names {
+		names[i] = fmt.Sprintf("dev-%d", i+1)
+	}
+	cloud, err := allinone.Start(ctx, allinone.Config{
+		Store: store, Hosts: names, Agent: cf.agentConfig(),
+		NewDriver:        func(string) (virt.Driver, error) { return cf.newDriver(drvName) },
+		SchedulerWorkers: sf.Workers, PollInterval: sf.PollInterval, ServiceDownTime: sf.ServiceDownTime,
+		BuildTimeout: sf.BuildTimeout, Weights: sf.Weights, Maintenance: sf.maintenance(),
+		Log: log.With("component", "workers"), Registerer: reg,
+	})
+	if err != nil {
+		return err
+	}
+	// Jobs enqueued by this process's API start at once instead of at the
+	// next poll.
+	store.OnEnqueue(cloud.Wake)
 	srv, ln, err := newHTTPServer(store, &hf, log, reg)
 	if err != nil {
+		_ = cloud.Stop()
 		return err
 	}
 	where := db.dsn()
@@ -55,6 +88,30 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\nStratus is running all-in-one (%s).\n\n  URL:   %s\n", where, baseURL(ln, hf.TLSCert != ""))
 	printLogins(stdout, bf.in, res)
-	fmt.Fprintf(stdout, "\nStop with Ctrl-C.\n\n")
-	return serveUntilDone(ctx, srv, ln, &hf, log)
+	fmt.Fprintf(stdout, "  hosts: %d × %s driver (%s)\n\nStop with Ctrl-C.\n\n", *hosts, drvName, why)
+	serveErr := serveUntilDone(ctx, srv, ln, &hf, log)
+	log.Info("stopping the scheduler and compute agents", "hosts", *hosts)
+	if err := cloud.Stop(); err != nil && serveErr == nil {
+		serveErr = err
+	}
+	return serveErr
+}
+
+// pickDevDriver resolves --driver auto: libvirt when its socket answers,
+// else the fake driver — and says which and why.
+func pickDevDriver(want string, cf *computeFlags) (string, string) {
+	switch want {
+	case "fake":
+		return "fake", "chosen with --driver fake"
+	case "libvirt":
+		return "libvirt", "chosen with --driver libvirt"
+	case "auto":
+		d, err := cf.newDriver("libvirt")
+		if err != nil {
+			return "fake", "libvirt is not reachable, so the in-memory fake hypervisor runs instead: " + err.Error()
+		}
+		_ = d.Close()
+		return "libvirt", "libvirt is reachable"
+	}
+	return "", fmt.Sprintf("--driver must be auto, libvirt or fake, not %q", want)
 }

@@ -81,13 +81,28 @@ func (f *dbFlags) dsn() string {
 	return "sqlite://" + filepath.Join(f.DataDir, "stratus.db")
 }
 
-// identityFlags are the login and password rules.
+// identityFlags are the login and password rules, and where images are
+// stored.
 type identityFlags struct {
-	opts models.Options
+	opts     models.Options
+	imageDir string
+}
+
+// options are the store settings; data is the --data-dir the image store
+// defaults into.
+func (f *identityFlags) options(db dbFlags) models.Options {
+	o := f.opts
+	o.ImageDir = f.imageDir
+	if o.ImageDir == "" {
+		o.ImageDir = filepath.Join(db.DataDir, "images")
+	}
+	return o
 }
 
 func (f *identityFlags) register(fs *flag.FlagSet) {
 	f.opts = models.DefaultOptions()
+	fs.StringVar(&f.imageDir, "image-dir", "", "image store directory (default DATA-DIR/images)")
+	fs.Int64Var(&f.opts.MaxImageBytes, "max-image-bytes", f.opts.MaxImageBytes, "largest image upload accepted, in bytes")
 	fs.IntVar(&f.opts.BcryptCost, "bcrypt-cost", f.opts.BcryptCost, "bcrypt cost of password hashes (4–31)")
 	fs.IntVar(&f.opts.MinPasswordLength, "min-password-length", f.opts.MinPasswordLength, "shortest password accepted")
 	fs.IntVar(&f.opts.LockoutThreshold, "lockout-threshold", f.opts.LockoutThreshold, "failed logins in a row that lock an account")
@@ -106,6 +121,8 @@ func (f *identityFlags) validate() error {
 		return fmt.Errorf("--lockout-threshold must be at least 1 (lockout is always on)")
 	case o.LockoutDuration < time.Minute:
 		return fmt.Errorf("--lockout-duration must be at least 1m")
+	case o.MaxImageBytes < 1<<20:
+		return fmt.Errorf("--max-image-bytes must be at least 1 MiB")
 	}
 	return nil
 }

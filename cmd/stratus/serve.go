@@ -17,6 +17,7 @@ import (
 	"stratus/handlers"
 	"stratus/handlers/policy"
 	"stratus/models"
+	"stratus/workers"
 )
 
 func runServe(ctx context.Context, args []string, stdout io.Writer) error {
@@ -39,7 +40,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := openMigrated(ctx, db, id.opts, &logf)
+	store, err := openMigrated(ctx, db, id.options(db), &logf)
 	if err != nil {
 		return err
 	}
@@ -68,6 +69,8 @@ func newHTTPServer(store *models.Store, hf *httpFlags, log *slog.Logger, reg *pr
 	if err != nil {
 		return nil, nil, err
 	}
+	// Queue depth by state, counted in the database on each scrape.
+	reg.MustRegister(workers.NewQueueCollector(store, 2*time.Second, log))
 	h := handlers.New(handlers.Deps{Store: store, Policy: enforcer, Log: log, Registry: reg, Config: hf.config()})
 	ln, err := net.Listen("tcp", hf.Listen)
 	if err != nil {

@@ -17,9 +17,9 @@ import (
 // Request is what one scheduling decision is about.
 type Request struct {
 	Instance models.Instance
-	Image    models.Image          // for the image properties filter
+	Image    models.Image           // for the image properties filter
 	Group    *models.GroupPlacement // nil when the instance is in no group
-	Exclude  map[string]bool       // hosts an earlier build attempt failed on
+	Exclude  map[string]bool        // hosts an earlier build attempt failed on
 	Now      time.Time
 }
 
