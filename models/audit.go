@@ -48,9 +48,11 @@ type AuditEvent struct {
 
 // audit writes an event in tx (so it commits with the change it records).
 func (s *Store) audit(tx *gorm.DB, c Caller, action, outcome, targetType, targetID, targetName, detail string) error {
-	if len(detail) > auditDetailMaxLength {
-		detail = detail[:auditDetailMaxLength]
-	}
+	// Names may come from a login form: cut them to the columns' sizes
+	// rather than fail to audit the attempt.
+	detail = truncate(detail, auditDetailMaxLength)
+	c.UserName = truncate(c.UserName, 64)
+	targetName = truncate(targetName, 255)
 	e := AuditEvent{
 		At: s.now(), Action: action, Outcome: outcome,
 		ActorID: c.UserID, ActorName: c.UserName,

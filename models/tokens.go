@@ -118,7 +118,9 @@ func (s *Store) CreateAPIToken(ctx context.Context, c Caller, in APITokenInput) 
 	if in.Name == "" || len(in.Name) > 64 {
 		p.Add("name", "must be 1–64 characters")
 	}
-	if c.ProjectID == "" {
+	if c.ProjectID == "" && c.SystemRole == "" {
+		// Only operators and service accounts (system roles) hold tokens
+		// without a project; everyone else's token works in one project.
 		p.Add("project", "choose a project first: a token is scoped to one project")
 	}
 	now := s.now()
