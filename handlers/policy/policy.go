@@ -63,6 +63,55 @@ func defaultRules() map[string]string {
 		"admin:job:list":   "system:admin",
 		"admin:job:retry":  "system:admin",
 		"admin:job:cancel": "system:admin",
+
+		// Flavors: everyone reads those they may use; operators manage them.
+		"compute:flavor:list":   "role:reader or system:reader",
+		"compute:flavor:get":    "role:reader or system:reader",
+		"compute:flavor:create": "system:admin",
+		"compute:flavor:update": "system:admin",
+		"compute:flavor:delete": "system:admin",
+
+		// Images (Glance). Publishing a public image is checked in the
+		// model (operators only). System readers — the compute agents'
+		// service accounts — may download any image.
+		"image:list":     "role:reader or system:reader",
+		"image:get":      "role:reader or system:reader",
+		"image:download": "role:reader or system:reader",
+		"image:create":   "role:member",
+		"image:upload":   "role:member",
+		"image:update":   "role:member or system:admin",
+		"image:delete":   "role:member or system:admin",
+
+		// Key pairs and server groups belong to the project.
+		"compute:keypair:list":        "role:reader",
+		"compute:keypair:get":         "role:reader",
+		"compute:keypair:create":      "role:member",
+		"compute:keypair:delete":      "role:member",
+		"compute:server_group:list":   "role:reader",
+		"compute:server_group:get":    "role:reader",
+		"compute:server_group:create": "role:member",
+		"compute:server_group:delete": "role:member",
+
+		// Instances.
+		"compute:instance:list":        "role:reader",
+		"compute:instance:get":         "role:reader",
+		"compute:instance:create":      "role:member",
+		"compute:instance:action":      "role:member",
+		"compute:instance:delete":      "role:member",
+		"compute:instance:actions":     "role:reader",
+		"compute:instance:console":     "role:member",
+		"compute:instance:console_log": "role:member",
+		"compute:instance:list_all":    "system:admin",
+
+		// Quotas and usage.
+		"compute:usage":        "role:reader",
+		"compute:quota:get":    "system:admin",
+		"compute:quota:update": "system:admin",
+
+		// Hypervisors (operators).
+		"compute:host:list":   "system:admin",
+		"compute:host:get":    "system:admin",
+		"compute:host:update": "system:admin",
 	}
 }
 
