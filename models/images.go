@@ -194,13 +194,16 @@ func (s *Store) ListImages(ctx context.Context, c Caller, f ImageFilter) (Page[I
 }
 
 // GetImage finds an image the caller may see, by ID or (unique) name.
+// By name, it looks only among the images visible to the caller's project.
 func (s *Store) GetImage(ctx context.Context, c Caller, idOrName string) (Image, error) {
 	return s.getImage(s.db.WithContext(ctx), c, idOrName)
 }
 
 func (s *Store) getImage(tx *gorm.DB, c Caller, idOrName string) (Image, error) {
 	q := tx.Model(&Image{})
-	if !c.IsSystemAdmin() {
+	// Operators, and the compute hosts' service accounts (system readers)
+	// that fetch images to boot them, see every image.
+	if !c.SystemRole.AtLeast(RoleReader) {
 		q = visibleImages(q, c.ProjectID)
 	} else {
 		q = q.Where("images.status <> ?", ImageDeleted)
