@@ -201,18 +201,18 @@ func (s *Store) GetImage(ctx context.Context, c Caller, idOrName string) (Image,
 
 func (s *Store) getImage(tx *gorm.DB, c Caller, idOrName string) (Image, error) {
 	q := tx.Model(&Image{})
-	// Operators, and the compute hosts' service accounts (system readers)
-	// that fetch images to boot them, see every image.
-	if !c.SystemRole.AtLeast(RoleReader) {
-		q = visibleImages(q, c.ProjectID)
-	} else {
-		q = q.Where("images.status <> ?", ImageDeleted)
-	}
 	var ims []Image
 	if IsUUID(idOrName) {
 		q = q.Where("images.id = ?", idOrName)
+		// Operators, and the compute hosts' service accounts (system
+		// readers) that fetch images to boot them, see every image by ID.
+		if c.SystemRole.AtLeast(RoleReader) {
+			q = q.Where("images.status <> ?", ImageDeleted)
+		} else {
+			q = visibleImages(q, c.ProjectID)
+		}
 	} else {
-		q = q.Where("images.name = ?", idOrName)
+		q = visibleImages(q.Where("images.name = ?", idOrName), c.ProjectID)
 	}
 	if err := q.Limit(2).Find(&ims).Error; err != nil {
 		return Image{}, fmt.Errorf("get image: %w", err)
