@@ -50,6 +50,9 @@ type Deps struct {
 
 // New builds the whole HTTP handler.
 func New(d Deps) http.Handler {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
 	sessions := NewSessionManager(d.Store, d.Config)
 	m := newHTTPMetrics(d.Registry)
 	registerDBMetrics(d.Registry, d.Store.DBStats)
