@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -69,6 +70,9 @@ func Open(ctx context.Context, rawDSN string, opts Options, log *slog.Logger) (*
 	var dialector gorm.Dialector
 	switch dialect {
 	case MySQL:
+		if dsn, err = readCommitted(ctx, dsn); err != nil {
+			return nil, err
+		}
 		dialector = mysql.New(mysql.Config{DSN: dsn})
 	case SQLite:
 		dialector = sqlite.Open(dsn)
@@ -112,6 +116,34 @@ func Open(ctx context.Context, rawDSN string, opts Options, log *slog.Logger) (*
 		now:     func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 		dummy:   &dummyHash{},
 	}, nil
+}
+
+// readCommitted makes every connection use READ COMMITTED. Under InnoDB's
+// default REPEATABLE READ, the queue's SELECT … FOR UPDATE SKIP LOCKED takes
+// gap locks that deadlock with concurrent INSERTs of new jobs; READ
+// COMMITTED takes none. Every invariant Stratus needs is kept by row locks
+// (the project lock for quotas) and conditional UPDATEs (claims), which do
+// not depend on the isolation level. The variable's name differs: MySQL 8
+// has only transaction_isolation, MariaDB before 11.1 only tx_isolation.
+func readCommitted(ctx context.Context, dsn string) (string, error) {
+	probe, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return "", fmt.Errorf("open mysql: %w", err)
+	}
+	defer probe.Close()
+	var version string
+	if err := probe.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+		return "", fmt.Errorf("reach mysql database: %w", err)
+	}
+	name := "transaction_isolation"
+	if strings.Contains(strings.ToLower(version), "mariadb") {
+		name = "tx_isolation"
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + name + "=%27READ-COMMITTED%27", nil
 }
 
 // Close releases the connection pool.
