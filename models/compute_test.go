@@ -153,9 +153,9 @@ func TestClaimsNeverOvercommit(t *testing.T) {
 		placed := 0
 		for _, inst := range insts {
 			wg.Add(1)
-			go func(id string) {
+			go func(inst models.Instance) {
 				defer wg.Done()
-				err := s.PlaceInstance(ctx, id, host, nil)
+				err := s.PlaceInstance(ctx, inst, host, nil)
 				mu.Lock()
 				defer mu.Unlock()
 				if err == nil {
@@ -163,7 +163,7 @@ func TestClaimsNeverOvercommit(t *testing.T) {
 				} else if !errors.Is(err, models.ErrConflict) {
 					t.Errorf("place: %v", err)
 				}
-			}(inst.ID)
+			}(inst)
 		}
 		wg.Wait()
 		h, _ := s.GetHost(ctx, "h1")
@@ -205,7 +205,7 @@ func TestPowerActionsRefuseConflictingTasks(t *testing.T) {
 		if _, err := s.PowerAction(ctx, b.member, id, models.PowerStop); !errors.Is(err, models.ErrConflict) {
 			t.Fatalf("stop while building: %v", err)
 		}
-		if err := s.PlaceInstance(ctx, id, host, nil); err != nil {
+		if err := s.PlaceInstance(ctx, insts[0], host, nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.FinishSpawn(ctx, id, "h1", models.PowerRunning); err != nil {

@@ -147,7 +147,7 @@ func (s *Store) CreateInstances(ctx context.Context, c Caller, in InstanceCreate
 			if err := s.startAction(tx, c, inst, "create"); err != nil {
 				return err
 			}
-			if _, err := s.enqueue(tx, ScheduleInstance{InstanceID: inst.ID},
+			if _, err := s.enqueue(tx, ScheduleInstance{InstanceID: inst.ID, Spec: SpecOf(inst)},
 				JobOptions{ResourceType: "instance", ResourceID: inst.ID}); err != nil {
 				return err
 			}

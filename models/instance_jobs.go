@@ -3,11 +3,38 @@ package models
 // Job kinds of the instance life cycle. The kind strings are part of the
 // queue's protocol: never rename them.
 
-// ScheduleInstance asks a scheduler to place an instance. Attempt counts
-// builds; ExcludeHosts are hosts where an earlier attempt failed.
+// ScheduleInstance asks a scheduler to place an instance. ExcludeHosts are
+// hosts where an earlier attempt failed. Spec carries what placement needs
+// (Nova's RequestSpec), so a decision does not have to read the instance
+// first; the placement itself checks the instance still waits.
 type ScheduleInstance struct {
-	InstanceID   string   `json:"instance_id"`
-	ExcludeHosts []string `json:"exclude_hosts,omitempty"`
+	InstanceID   string       `json:"instance_id"`
+	ExcludeHosts []string     `json:"exclude_hosts,omitempty"`
+	Spec         *RequestSpec `json:"spec,omitempty"`
+}
+
+// RequestSpec is an instance's placement request.
+type RequestSpec struct {
+	VCPUs            int    `json:"vcpus"`
+	RAMMB            int    `json:"ram_mb"`
+	DiskGB           int    `json:"disk_gb"`
+	EphemeralGB      int    `json:"ephemeral_gb"`
+	AvailabilityZone string `json:"availability_zone,omitempty"`
+	ServerGroupID    string `json:"server_group_id,omitempty"`
+	ImageID          string `json:"image_id"`
+}
+
+// SpecOf is the placement request of an instance.
+func SpecOf(i Instance) *RequestSpec {
+	return &RequestSpec{VCPUs: i.VCPUs, RAMMB: i.RAMMB, DiskGB: i.DiskGB, EphemeralGB: i.EphemeralGB,
+		AvailabilityZone: i.AvailabilityZone, ServerGroupID: i.ServerGroupID, ImageID: i.ImageID}
+}
+
+// Instance is the part of an instance the spec describes (for filters and
+// the claim).
+func (r RequestSpec) Instance(id string) Instance {
+	return Instance{ID: id, VCPUs: r.VCPUs, RAMMB: r.RAMMB, DiskGB: r.DiskGB, EphemeralGB: r.EphemeralGB,
+		AvailabilityZone: r.AvailabilityZone, ServerGroupID: r.ServerGroupID, ImageID: r.ImageID}
 }
 
 func (ScheduleInstance) Kind() string { return "instance.schedule" }

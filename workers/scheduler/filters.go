@@ -95,17 +95,55 @@ func Weighers(w Weights) []Weigher {
 	}
 }
 
-// Decision is the outcome of filtering and weighing.
+// Decision is the outcome of filtering and weighing: the hosts that passed
+// every filter, with their weights.
 type Decision struct {
-	Ranked  []*models.Host // best first
 	Total   int
 	Removed []Removal // by filter, in filter order
+	cands   []*models.Host
+	scores  []float64
 }
 
 // Removal says how many hosts one filter removed.
 type Removal struct {
 	Filter string
 	Hosts  int
+}
+
+// Best is the highest-weighed host (ties to the first name), or nil when
+// no host passed the filters. It costs one pass: a decision needs only
+// the best, not a sorted list.
+func (d Decision) Best() *models.Host {
+	best := -1
+	for i, h := range d.cands {
+		if best < 0 || d.scores[i] > d.scores[best] || (d.scores[i] == d.scores[best] && h.Name < d.cands[best].Name) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	return d.cands[best]
+}
+
+// Ranked lists the candidates best first (for display and tests).
+func (d Decision) Ranked() []*models.Host {
+	idx := make([]int, len(d.cands))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool {
+		i, j := idx[a], idx[b]
+		if d.scores[i] != d.scores[j] {
+			return d.scores[i] > d.scores[j]
+		}
+		return d.cands[i].Name < d.cands[j].Name
+	})
+	out := make([]*models.Host, len(idx))
+	for k, i := range idx {
+		out[k] = d.cands[i]
+	}
+	return out
 }
 
 // NoValidHost is the fault a tenant reads when nothing fits, e.g.
@@ -130,8 +168,7 @@ func (d Decision) NoValidHost() string {
 
 // Select filters and weighs hosts for a request. It does not change hosts.
 func Select(hosts []*models.Host, r *Request, filters []Filter, weighers []Weigher) Decision {
-	d := Decision{Total: len(hosts)}
-	cands := make([]*models.Host, 0, len(hosts))
+	d := Decision{Total: len(hosts), cands: make([]*models.Host, 0, len(hosts))}
 	removed := make([]int, len(filters))
 	for _, h := range hosts {
 		ok := true
@@ -143,7 +180,7 @@ func Select(hosts []*models.Host, r *Request, filters []Filter, weighers []Weigh
 			}
 		}
 		if ok {
-			cands = append(cands, h)
+			d.cands = append(d.cands, h)
 		}
 	}
 	for i, n := range removed {
@@ -151,32 +188,25 @@ func Select(hosts []*models.Host, r *Request, filters []Filter, weighers []Weigh
 			d.Removed = append(d.Removed, Removal{Filter: filters[i].Name, Hosts: n})
 		}
 	}
-	if len(cands) == 0 {
-		return d
-	}
-	score := make(map[*models.Host]float64, len(cands))
+	d.scores = make([]float64, len(d.cands))
+	values := make([]float64, len(d.cands))
 	for _, w := range weighers {
-		if w.Multiplier == 0 {
+		if w.Multiplier == 0 || len(d.cands) == 0 {
 			continue
 		}
-		lo, hi := w.Value(cands[0]), w.Value(cands[0])
-		for _, h := range cands[1:] {
-			v := w.Value(h)
+		for i, h := range d.cands {
+			values[i] = w.Value(h)
+		}
+		lo, hi := values[0], values[0]
+		for _, v := range values[1:] {
 			lo, hi = min(lo, v), max(hi, v)
 		}
 		if hi == lo {
 			continue // every candidate equal: this weigher cannot tell them apart
 		}
-		for _, h := range cands {
-			score[h] += w.Multiplier * (w.Value(h) - lo) / (hi - lo)
+		for i, v := range values {
+			d.scores[i] += w.Multiplier * (v - lo) / (hi - lo)
 		}
 	}
-	sort.SliceStable(cands, func(i, j int) bool {
-		if score[cands[i]] != score[cands[j]] {
-			return score[cands[i]] > score[cands[j]]
-		}
-		return cands[i].Name < cands[j].Name
-	})
-	d.Ranked = cands
 	return d
 }

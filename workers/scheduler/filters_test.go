@@ -110,16 +110,17 @@ func TestSelect(t *testing.T) {
 			tt.req.Now = now
 			d := Select(tt.hosts, &tt.req, Filters(time.Minute), Weighers(tt.weights))
 			if tt.wantNone != "" {
-				if len(d.Ranked) != 0 {
-					t.Fatalf("expected no host, got %s first", d.Ranked[0].Name)
+				if best := d.Best(); best != nil {
+					t.Fatalf("expected no host, got %s", best.Name)
 				}
 				if msg := d.NoValidHost(); !strings.Contains(msg, tt.wantNone) {
 					t.Fatalf("fault %q does not contain %q", msg, tt.wantNone)
 				}
 				return
 			}
-			if len(d.Ranked) == 0 || d.Ranked[0].Name != tt.wantFirst {
-				t.Fatalf("first host %v, want %s (%s)", names(d.Ranked), tt.wantFirst, d.NoValidHost())
+			ranked := d.Ranked()
+			if len(ranked) == 0 || ranked[0].Name != tt.wantFirst || d.Best() != ranked[0] {
+				t.Fatalf("first host %v, want %s (%s)", names(ranked), tt.wantFirst, d.NoValidHost())
 			}
 		})
 	}

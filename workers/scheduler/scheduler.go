@@ -70,80 +70,127 @@ func (s *Scheduler) Register(reg *workers.Registry) {
 // next when the claim loses a race), and hand the build to that host. When
 // no host fits, the instance goes to ERROR with a fault that says why.
 func (s *Scheduler) Work(ctx context.Context, _ *models.Job, args models.ScheduleInstance) error {
-	store := s.cfg.Store
-	inst, err := store.InstanceByID(ctx, args.InstanceID)
-	if errors.Is(err, models.ErrNotFound) {
-		return nil // deleted before it was scheduled
-	}
-	if err != nil {
+	req, done, err := s.request(ctx, args)
+	if err != nil || done {
 		return err
 	}
-	if inst.VMState != models.VMBuilding || inst.TaskState != models.TaskScheduling {
-		return nil // already placed, deleted or failed: a job run twice
+	for round := 0; round < 2; round++ {
+		// A second round looks at freshly loaded hosts: a stale view may
+		// miss a host that just came up.
+		out, d, err := s.tryPlace(ctx, req, args.ExcludeHosts, round > 0)
+		switch {
+		case err != nil:
+			return err
+		case out == placed:
+			return nil
+		case out == noHost && round == 1:
+			s.cfg.Log.Info("no valid host", "instance", req.Instance.ID, "fault", d.NoValidHost())
+			return s.cfg.Store.FailBuild(ctx, req.Instance.ID, d.NoValidHost())
+		}
 	}
-	req := &Request{Instance: inst, Exclude: map[string]bool{}}
+	return fmt.Errorf("instance %s: every candidate host filled up while we claimed; retrying", req.Instance.ID)
+}
+
+// request builds the placement request from the job, reading the instance
+// only for jobs queued without a spec. done means there is nothing to do.
+func (s *Scheduler) request(ctx context.Context, args models.ScheduleInstance) (req *Request, done bool, err error) {
+	var inst models.Instance
+	if args.Spec != nil {
+		inst = args.Spec.Instance(args.InstanceID)
+	} else {
+		inst, err = s.cfg.Store.InstanceByID(ctx, args.InstanceID)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, true, nil // deleted before it was scheduled
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		if inst.VMState != models.VMBuilding || inst.TaskState != models.TaskScheduling {
+			return nil, true, nil // already placed, deleted or failed: a job run twice
+		}
+	}
+	req = &Request{Instance: inst, Exclude: map[string]bool{}}
 	for _, h := range args.ExcludeHosts {
 		req.Exclude[h] = true
 	}
 	if req.Image, err = s.image(ctx, inst.ImageID); err != nil {
-		return err
+		return nil, false, err
 	}
 	if inst.ServerGroupID != "" {
-		g, err := store.ServerGroupPlacement(ctx, inst.ServerGroupID, inst.ID)
+		g, err := s.cfg.Store.ServerGroupPlacement(ctx, inst.ServerGroupID, inst.ID)
 		if err != nil {
-			return err
+			return nil, false, err
 		}
 		req.Group = &g
 	}
-	for round := 0; round < 2; round++ {
-		placed, decision, err := s.tryPlace(ctx, req, args.ExcludeHosts, round > 0)
-		if err != nil || placed {
-			return err
-		}
-		if len(decision.Ranked) == 0 {
-			if round == 0 {
-				continue // a stale view may miss a host that just came up: look again
-			}
-			s.cfg.Log.Info("no valid host", "instance", inst.ID, "fault", decision.NoValidHost())
-			return store.FailBuild(ctx, inst.ID, decision.NoValidHost())
-		}
-	}
-	return fmt.Errorf("instance %s: every candidate host filled up while we claimed; retrying", inst.ID)
+	return req, false, nil
 }
 
-// tryPlace runs one decision on the cached hosts and claims down the
-// ranking. It reports placed, or the decision when nothing could be claimed.
-func (s *Scheduler) tryPlace(ctx context.Context, req *Request, tried []string, reload bool) (bool, Decision, error) {
+// outcome is how one round of placement ended.
+type outcome int
+
+const (
+	placed    outcome = iota // claimed a host (or the instance no longer waits)
+	noHost                   // no host passed the filters
+	contended                // every claim tried lost a race
+)
+
+// tryPlace runs decisions on the cached hosts and claims the best host,
+// up to Alternates times. The chosen host is charged in the cache before
+// the claim, so the scheduler's concurrent decisions spread over hosts
+// instead of queueing on one host's row; a lost claim reloads the hosts.
+func (s *Scheduler) tryPlace(ctx context.Context, req *Request, tried []string, reload bool) (outcome, Decision, error) {
 	hosts, err := s.hostView(ctx, reload)
 	if err != nil {
-		return false, Decision{}, err
+		return 0, Decision{}, err
 	}
-	s.mu.Lock()
-	req.Now = s.cfg.Store.Now()
-	d := Select(hosts, req, s.filters, s.weighers)
-	// Take copies: the claims below run without the lock.
-	ranked := make([]models.Host, 0, min(len(d.Ranked), s.cfg.Alternates))
-	for _, h := range d.Ranked[:min(len(d.Ranked), s.cfg.Alternates)] {
-		ranked = append(ranked, *h)
-	}
-	s.mu.Unlock()
-	for _, h := range ranked {
-		err := s.cfg.Store.PlaceInstance(ctx, req.Instance.ID, h, tried)
+	var d Decision
+	for attempt := 0; attempt < s.cfg.Alternates; attempt++ {
+		s.mu.Lock()
+		req.Now = s.cfg.Store.Now()
+		d = Select(hosts, req, s.filters, s.weighers)
+		best := d.Best()
+		if best == nil {
+			s.mu.Unlock()
+			return noHost, d, nil
+		}
+		charge(best, req.Instance, 1)
+		host := *best // a copy: the claim runs without the lock
+		s.mu.Unlock()
+
+		err := s.cfg.Store.PlaceInstance(ctx, req.Instance, host, tried)
 		switch {
 		case err == nil:
-			s.consume(h.ID, req.Instance)
-			return true, d, nil
+			return placed, d, nil
 		case errors.Is(err, models.ErrNotFound):
-			return true, d, nil // no longer waiting: nothing to do
+			s.uncharge(best, req.Instance)
+			return placed, d, nil // no longer waiting: nothing to do
 		case errors.Is(err, models.ErrConflict):
 			s.invalidate()
-			continue
+			if hosts, err = s.hostView(ctx, true); err != nil {
+				return 0, d, err
+			}
 		default:
-			return false, d, err
+			s.uncharge(best, req.Instance)
+			return 0, d, err
 		}
 	}
-	d.Ranked = nil
-	return false, d, nil
+	return contended, d, nil
+}
+
+// charge adds (sign 1) or removes (-1) an instance's size to a cached host
+// (Nova's consume_from_request). Called with s.mu held.
+func charge(h *models.Host, inst models.Instance, sign int) {
+	h.UsedVCPUs += sign * inst.VCPUs
+	h.UsedRAMMB += int64(sign * inst.RAMMB)
+	h.UsedDiskGB += int64(sign * (inst.DiskGB + inst.EphemeralGB))
+	h.InstanceCount += sign
+}
+
+func (s *Scheduler) uncharge(h *models.Host, inst models.Instance) {
+	s.mu.Lock()
+	charge(h, inst, -1)
+	s.mu.Unlock()
 }
 
 // hostView returns the cached hosts, reloading them when stale.
@@ -167,22 +214,6 @@ func (s *Scheduler) hostView(ctx context.Context, force bool) ([]*models.Host, e
 	s.hosts, s.loadedAt = hosts, time.Now()
 	s.mu.Unlock()
 	return hosts, nil
-}
-
-// consume charges a successful claim to the cached host, so the next
-// decision sees it before the cache reloads (Nova's consume_from_request).
-func (s *Scheduler) consume(hostID string, inst models.Instance) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, h := range s.hosts {
-		if h.ID == hostID {
-			h.UsedVCPUs += inst.VCPUs
-			h.UsedRAMMB += int64(inst.RAMMB)
-			h.UsedDiskGB += int64(inst.DiskGB + inst.EphemeralGB)
-			h.InstanceCount++
-			return
-		}
-	}
 }
 
 func (s *Scheduler) invalidate() {
