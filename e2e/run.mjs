@@ -2,8 +2,11 @@
 // drives Debian's chromium through playwright-core, and walks what a person
 // does: an operator creates a second project and gives the demo user a role
 // on it; the demo user logs in, switches project, creates an API token
-// (secret shown once), revokes it, and logs out. Screenshots go to
-// e2e/screenshots/ (also one at phone width).
+// (secret shown once), revokes it; uploads an image with the progress bar,
+// generates a key pair, launches an instance and watches its row go BUILD →
+// ACTIVE without a reload, stops it (SHUTOFF, live), deletes it; looks at
+// the quota charts, and logs out; the operator looks at the hypervisors.
+// Screenshots go to e2e/screenshots/ (some at phone width).
 //
 //   node e2e/run.mjs            (builds the binary with go build)
 //   STRATUS_BIN=bin/stratus node e2e/run.mjs
@@ -55,7 +58,10 @@ function binary() {
 
 async function startServer(bin, port) {
   const out = [];
-  const child = spawn(bin, ["dev", "--listen", `127.0.0.1:${port}`, "--data-dir", join(work, "data")], {
+  // Two fake hosts; boots take 2 s so the browser can watch BUILD turn
+  // ACTIVE without a reload.
+  const child = spawn(bin, ["dev", "--listen", `127.0.0.1:${port}`, "--data-dir", join(work, "data"),
+    "--driver", "fake", "--hosts", "2", "--fake-boot-delay", "2s"], {
     cwd: work,
     env: { ...process.env, STRATUS_ADMIN_PASSWORD: ADMIN_PASSWORD, STRATUS_DEMO_PASSWORD: DEMO_PASSWORD, STRATUS_LOG_FORMAT: "text" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -122,6 +128,137 @@ async function logout(page) {
   await byTestID(page, "user-menu").locator("summary").click();
   await Promise.all([page.waitForURL((u) => u.pathname === "/login"), byTestID(page, "logout").click()]);
   await byTestID(page, "login-notice").waitFor();
+}
+
+// compute walks the demo user through images, key pairs and instances.
+async function compute(page, base) {
+  log("demo: upload an image with the progress bar");
+  await byTestID(page, "nav-images").click();
+  await byTestID(page, "new-image").click();
+  await page.waitForURL(`${base}/images/new`);
+  await byTestID(page, "image-name").fill("tiny-disk");
+  await byTestID(page, "image-create").click();
+  await page.waitForURL(/\/images\/[0-9a-f-]{36}\/upload$/);
+  // 6 MiB at a throttled 3 MiB/s: long enough to see the bar move.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 3 << 20 });
+  await byTestID(page, "upload-file").setInputFiles({ name: "tiny-disk.raw", mimeType: "application/octet-stream", buffer: Buffer.alloc(6 << 20, 0) });
+  await byTestID(page, "upload-submit").click();
+  await byTestID(page, "upload-progress").waitFor();
+  await page.waitForFunction(() => {
+    const v = document.querySelector('[data-testid="upload-bar"]')?.value;
+    return v > 5 && v < 100;
+  });
+  await shot(page, "15-image-upload-progress");
+  await page.waitForURL(/\/images\/[0-9a-f-]{36}$/, { timeout: 30_000 });
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  assert.match(await byTestID(page, "flash").textContent(), /uploaded: 6\.0 MiB, raw, active/);
+  assert.match(await byTestID(page, "image-status").first().textContent(), /active/);
+  await byTestID(page, "nav-images").click();
+  await byTestID(page, "image-row-tiny-disk").waitFor();
+  await shot(page, "16-images");
+
+  log("demo: key pairs — a bad key, then a generated pair shown once");
+  await byTestID(page, "nav-keypairs").click();
+  await byTestID(page, "keypair-name").fill("broken");
+  await byTestID(page, "keypair-public-key").fill("ssh-rsa not-base64 me@host");
+  await byTestID(page, "keypair-import").click();
+  await byTestID(page, "error-public_key").waitFor();
+  await byTestID(page, "keypair-name").fill("laptop");
+  await byTestID(page, "keypair-generate").click();
+  await byTestID(page, "keypair-created").waitFor();
+  const priv = await byTestID(page, "keypair-private-key").inputValue();
+  assert.match(priv, /BEGIN OPENSSH PRIVATE KEY/);
+  assert.equal(await byTestID(page, "keypair-download").getAttribute("download"), "laptop.pem");
+  await shot(page, "17-keypair-generated");
+  await page.goto(`${base}/keypairs`);
+  assert.equal(await byTestID(page, "keypair-created").count(), 0, "the private key is shown once");
+  assert.ok(!(await page.content()).includes(priv.split("\n")[1]), "the private key is not on the list page");
+  await byTestID(page, "keypair-row-laptop").waitFor();
+
+  log("demo: launch an instance and watch it go ACTIVE without a reload");
+  await byTestID(page, "nav-instances").click();
+  await byTestID(page, "empty-launch").click();
+  await page.waitForURL(`${base}/instances/new`);
+  await byTestID(page, "launch-name").fill("");
+  await byTestID(page, "launch-count").fill("0");
+  await byTestID(page, "launch-user-data").fill("#cloud-config\nhostname: web\n");
+  await byTestID(page, "launch-submit").click();
+  await byTestID(page, "error-name").waitFor();
+  await byTestID(page, "error-count").waitFor();
+  assert.equal(await byTestID(page, "launch-user-data").inputValue(), "#cloud-config\nhostname: web\n", "the form keeps its input");
+  await byTestID(page, "launch-count").fill("1");
+  await byTestID(page, "launch-submit").click();
+  await byTestID(page, "error-name").waitFor();
+  await byTestID(page, "error-flavor").waitFor();
+  await shot(page, "18-launch-form-errors");
+  await byTestID(page, "launch-name").fill("web");
+  const imageID = await byTestID(page, "launch-image").locator("option", { hasText: "tiny-disk" }).getAttribute("value");
+  await byTestID(page, "launch-image").selectOption(imageID);
+  await byTestID(page, "flavor-m1.tiny").click();
+  await byTestID(page, "launch-keypair").selectOption("laptop");
+  await byTestID(page, "launch-submit").click();
+  await page.waitForURL(`${base}/instances`);
+  const row = byTestID(page, "instance-row-web");
+  await page.evaluate(() => { window.__stillHere = true; });
+  assert.equal(await row.getAttribute("data-status"), "BUILD");
+  await byTestID(page, "instances-poll").waitFor({ state: "attached" });
+  await shot(page, "19-instances-build");
+  let polls = 0;
+  const countPolls = (r) => { if (r.url().includes("/instances/rows")) polls++; };
+  page.on("request", countPolls);
+  await page.waitForFunction(() => document.querySelector('[data-testid="instance-row-web"]')?.dataset.status === "ACTIVE", null, { timeout: 10_000 });
+  assert.equal(await page.evaluate(() => window.__stillHere), true, "the row turned ACTIVE without a reload");
+  assert.ok(polls > 0, "the row was polled");
+  const pollsWhenActive = polls;
+  await page.waitForTimeout(2500);
+  assert.equal(polls, pollsWhenActive, "polling stopped once nothing is in transition");
+  page.off("request", countPolls);
+  await shot(page, "20-instances-active");
+
+  await row.locator('[data-testid="instance-link"]').click();
+  await page.waitForURL(/\/instances\/[0-9a-f-]{36}$/);
+  assert.equal(await byTestID(page, "detail-keypair").textContent(), "laptop");
+  await byTestID(page, "action-row-create").waitFor();
+  await shot(page, "21-instance-detail");
+  await byTestID(page, "tab-log").click();
+  await byTestID(page, "action-log").waitFor();
+  await byTestID(page, "nav-instances").click();
+
+  log("demo: stop it (SHUTOFF arrives live), then delete it");
+  await page.evaluate(() => { window.__stillHere = true; });
+  await row.locator('[data-testid="action-stop"]').click();
+  await byTestID(page, "flash").waitFor();
+  await page.evaluate(() => { window.__stillHere = true; });
+  await page.waitForFunction(() => document.querySelector('[data-testid="instance-row-web"]')?.dataset.status === "SHUTOFF", null, { timeout: 10_000 });
+  assert.equal(await page.evaluate(() => window.__stillHere), true, "SHUTOFF arrived without a reload");
+  await shot(page, "22-instances-shutoff");
+  await row.locator('[data-testid="action-delete"]').click();
+  await shot(page, "23-instance-delete-confirm");
+  await row.locator('[data-testid="action-delete-confirm"]').click();
+  await page.waitForFunction(() => !document.querySelector('[data-testid="instance-row-web"]'), null, { timeout: 10_000 });
+
+  log("demo: launch three at once");
+  await page.goto(`${base}/instances/new`);
+  await byTestID(page, "launch-name").fill("worker");
+  await byTestID(page, "launch-count").fill("3");
+  await byTestID(page, "launch-image").selectOption(imageID);
+  await byTestID(page, "flavor-m1.nano").click();
+  await byTestID(page, "launch-submit").click();
+  await page.waitForURL(`${base}/instances`);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid^="instance-row-worker-"][data-status="ACTIVE"]').length === 3, null, { timeout: 15_000 });
+
+  log("demo: quota charts on the overview");
+  await byTestID(page, "nav-overview").click();
+  await page.locator('[data-testid="quota-chart"] canvas').waitFor();
+  const chart = JSON.parse(await byTestID(page, "quota-chart").getAttribute("data-chart"));
+  assert.deepEqual(chart.labels, ["Instances", "vCPUs", "RAM", "Key pairs", "Images"]);
+  assert.equal(chart.used[0], 3, "three instances");
+  assert.equal(chart.used[3], 1, "one key pair");
+  assert.equal(chart.used[4], 1, "one image");
+  await shot(page, "24-overview-charts");
+  await page.goto(`${base}/flavors`);
+  await shot(page, "25-flavors");
 }
 
 async function main() {
@@ -250,6 +387,8 @@ async function main() {
   await page.waitForFunction(() => document.querySelector('[data-testid="token-row-ci-deploy"] [data-testid="token-status"]')?.textContent.includes("revoked"));
   await shot(page, "11-token-revoked");
 
+  await compute(page, base);
+
   // Phone width: the sidebar hides behind the menu button.
   const phone = watch(await context.newPage());
   await phone.setViewportSize({ width: 390, height: 844 });
@@ -261,11 +400,35 @@ async function main() {
   await shot(phone, "13-phone-menu", { fullPage: false });
   await phone.goto(`${base}/tokens`);
   await shot(phone, "14-phone-tokens");
+  await phone.goto(`${base}/instances`);
+  await byTestID(phone, "instances-table").waitFor();
+  await shot(phone, "26-phone-instances");
   await phone.close();
 
   await logout(page);
   await page.goto(`${base}/`);
   assert.equal(new URL(page.url()).pathname, "/login", "after logout the console asks to log in again");
+
+  // The operator: hypervisors, every project's instances.
+  log("admin: hypervisors and all instances");
+  await login(page, base, "admin", ADMIN_PASSWORD);
+  await byTestID(page, "nav-admin-hypervisors").click();
+  await byTestID(page, "hypervisors-live").waitFor();
+  assert.equal(await byTestID(page, "host-dev-1").getAttribute("data-up"), "true");
+  // Disabling needs a reason.
+  await byTestID(page, "host-dev-2").locator('[data-testid="host-disable"]').click();
+  await byTestID(page, "host-dev-2").locator('[data-testid="error-reason"]').waitFor();
+  await byTestID(page, "host-dev-2").locator('[data-testid="host-reason"]').fill("firmware update");
+  await byTestID(page, "host-dev-2").locator('[data-testid="host-disable"]').click();
+  await byTestID(page, "flash").waitFor();
+  assert.equal(await byTestID(page, "host-dev-2").getAttribute("data-enabled"), "false");
+  await shot(page, "27-admin-hypervisors");
+  await byTestID(page, "host-dev-2").locator('[data-testid="host-enable"]').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="host-dev-2"]')?.getAttribute("data-enabled") === "true");
+  await byTestID(page, "nav-admin-instances").click();
+  await byTestID(page, "instances-table").waitFor();
+  await shot(page, "28-admin-instances");
+  await logout(page);
 
   assert.deepEqual(problems, [], "no console errors or CSP violations");
 }

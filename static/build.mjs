@@ -1,5 +1,6 @@
 // Builds static/dist, which the Go binary embeds: Tailwind CSS (content from
-// views/ and handlers/web), htmx, and Stratus' own scripts and icon. The
+// views/ and handlers/web, plus uPlot's stylesheet), htmx, uPlot, and
+// Stratus' own scripts and icon. The
 // output depends only on the inputs (no timestamps, no absolute paths), so
 // `make verify-generated` can compare it byte for byte.
 import { execFileSync } from "node:child_process";
@@ -23,6 +24,9 @@ execFileSync(process.execPath, [tailwind, "--input", join(src, "app.css"), "--ou
 });
 
 copyFileSync(join(dirname(require.resolve("htmx.org/package.json")), "dist", "htmx.min.js"), join(dist, "htmx.min.js"));
+// uPlot draws the overview's quota chart; app.js loads it only on pages
+// that have a chart.
+copyFileSync(join(dirname(require.resolve("uplot/package.json")), "dist", "uPlot.iife.min.js"), join(dist, "uplot.min.js"));
 for (const name of readdirSync(src).sort()) {
   if (name.endsWith(".js") || name.endsWith(".svg")) copyFileSync(join(src, name), join(dist, name));
 }

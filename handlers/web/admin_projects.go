@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -83,11 +84,29 @@ func (h *Web) adminProject(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Web) renderProject(w http.ResponseWriter, r *http.Request, status int, id string, form ui.Form) {
+	h.renderProjectQuotas(w, r, status, id, form, ui.NewForm(nil))
+}
+
+// renderProjectQuotas is renderProject with the quota form's input and
+// errors (after a refused quota change).
+func (h *Web) renderProjectQuotas(w http.ResponseWriter, r *http.Request, status int, id string, form, quotaForm ui.Form) {
 	ctx := r.Context()
 	pr, err := h.Store.GetProject(ctx, id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	var quotas []models.QuotaLine
+	if h.allowed(ctx, "compute:quota:get") {
+		if quotas, err = h.Store.ProjectQuotas(ctx, pr.ID); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		for _, q := range quotas {
+			if _, typed := quotaForm.Values[q.Resource]; !typed {
+				quotaForm.Values[q.Resource] = strconv.FormatInt(q.Limit, 10)
+			}
+		}
 	}
 	members, err := h.Store.ListRoleAssignments(ctx, models.AssignmentFilter{ProjectID: pr.ID})
 	if err != nil {
@@ -104,7 +123,8 @@ func (h *Web) renderProject(w http.ResponseWriter, r *http.Request, status int, 
 		names[i] = u.Name
 	}
 	p := pages.ProjectDetailProps{Project: pr, Members: members, MemberForm: form, UserNames: names,
-		IsCurrent: pr.ID == callerOf(ctx).ProjectID}
+		IsCurrent: pr.ID == callerOf(ctx).ProjectID, Quotas: quotas, QuotaForm: quotaForm,
+		CanSetQuota: h.allowed(ctx, "compute:quota:update")}
 	h.render(w, r, status, pages.ProjectDetailPage(h.shell(r, pr.Name, "admin-projects"), p))
 }
 
@@ -150,4 +170,42 @@ func (h *Web) addProjectMember(w http.ResponseWriter, r *http.Request) {
 	}
 	h.flash(r, v.UserName+" now has the "+string(v.Role)+" role on "+pr.Name+".")
 	redirect(w, r, "/admin/projects/"+pr.ID)
+}
+
+// setProjectQuotas overrides a project's quota limits (-1: no limit). Every
+// limit is checked before any is saved; a refused form comes back with its
+// input and the errors beside the fields.
+func (h *Web) setProjectQuotas(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := chi.URLParam(r, "id")
+	form := ui.NewForm(nil)
+	limits := map[string]int64{}
+	for _, res := range models.QuotaResources() {
+		v := strings.TrimSpace(r.PostFormValue(res))
+		if v == "" {
+			continue
+		}
+		form.Values[res] = v
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			form.Errors[res] = "must be a whole number (-1 for no limit)"
+			continue
+		}
+		limits[res] = n
+	}
+	if !form.HasErrors() {
+		_, err := h.Store.SetQuotas(ctx, callerOf(ctx), id, limits)
+		if fields := fieldErrors(err); fields != nil {
+			form.Errors = fields
+		} else if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	if form.HasErrors() {
+		h.renderProjectQuotas(w, r, http.StatusUnprocessableEntity, id, ui.NewForm(map[string]string{"role": string(models.RoleMember)}), form)
+		return
+	}
+	h.flash(r, "Quotas saved.")
+	redirect(w, r, "/admin/projects/"+id+"#quotas")
 }

@@ -16,10 +16,10 @@ func projectNav() []navEntry {
 	return []navEntry{
 		{key: "overview", label: "Overview", href: "/", icon: "home", action: "identity:me"},
 		{key: "compute", label: "Compute", heading: true},
-		{key: "instances", label: "Instances", icon: "server"},
-		{key: "images", label: "Images", icon: "image"},
-		{key: "keypairs", label: "Key Pairs", icon: "key"},
-		{key: "flavors", label: "Flavors", icon: "cpu"},
+		{key: "instances", label: "Instances", href: "/instances", icon: "server", action: "compute:instance:list"},
+		{key: "images", label: "Images", href: "/images", icon: "image", action: "image:list"},
+		{key: "keypairs", label: "Key Pairs", href: "/keypairs", icon: "key", action: "compute:keypair:list"},
+		{key: "flavors", label: "Flavors", href: "/flavors", icon: "cpu", action: "compute:flavor:list"},
 		{key: "resources", label: "Resources", heading: true},
 		{key: "network", label: "Network", icon: "network"},
 		{key: "volumes", label: "Volumes", icon: "volume"},
@@ -29,11 +29,12 @@ func projectNav() []navEntry {
 
 func adminNav() []navEntry {
 	return []navEntry{
-		{key: "admin-hypervisors", label: "Hypervisors", icon: "hypervisor"},
+		{key: "admin-hypervisors", label: "Hypervisors", href: "/admin/hypervisors", icon: "hypervisor", action: "compute:host:list"},
+		{key: "admin-instances", label: "Instances", href: "/admin/instances", icon: "server", action: "compute:instance:list_all"},
 		{key: "admin-projects", label: "Projects", href: "/admin/projects", icon: "folder", action: "identity:project:list"},
 		{key: "admin-users", label: "Users", href: "/admin/users", icon: "users", action: "identity:user:list"},
-		{key: "admin-flavors", label: "Flavors", icon: "cpu"},
-		{key: "admin-images", label: "Images", icon: "image"},
+		{key: "admin-flavors", label: "Flavors", href: "/admin/flavors", icon: "cpu", action: "compute:flavor:create"},
+		{key: "admin-images", label: "Images", href: "/admin/images", icon: "image", action: "compute:instance:list_all"},
 		{key: "admin-jobs", label: "Jobs", href: "/admin/jobs", icon: "jobs", action: "admin:job:list"},
 		{key: "admin-audit", label: "Audit log", href: "/admin/audit", icon: "shield", action: "identity:audit:list"},
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"stratus/models"
@@ -32,6 +33,21 @@ func (h *Web) overview(w http.ResponseWriter, r *http.Request) {
 			p.Project = &ms[i].Project
 		}
 	}
+	if p.Project != nil && h.allowed(ctx, "compute:usage") {
+		quotas, err := h.Store.ProjectQuotas(ctx, c.ProjectID)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		for _, q := range quotas {
+			p.Quotas = append(p.Quotas, quotaMeter(q))
+		}
+		if p.Chart, err = quotaChart(p.Quotas); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		p.ChartLib = h.Assets.URL("uplot.min.js")
+	}
 	h.render(w, r, http.StatusOK, pages.OverviewPage(h.shell(r, "Overview", "overview"), p))
 }
 
@@ -60,4 +76,29 @@ func (h *Web) switchProject(w http.ResponseWriter, r *http.Request) {
 		to = "/"
 	}
 	redirect(w, r, to)
+}
+
+// quotaChartData is what the overview's chart script draws: one bar per
+// quota resource, its share of the limit in use, and the figures as text.
+type quotaChartData struct {
+	Labels  []string `json:"labels"`
+	Percent []int    `json:"percent"`
+	Used    []int64  `json:"used"`
+	Limit   []int64  `json:"limit"` // -1: no limit
+	Text    []string `json:"text"`
+}
+
+// quotaChart encodes the quota meters for the chart (a data- attribute: no
+// inline script).
+func quotaChart(ms []pages.QuotaMeter) (string, error) {
+	d := quotaChartData{}
+	for _, m := range ms {
+		d.Labels = append(d.Labels, m.Label)
+		d.Percent = append(d.Percent, m.Percent())
+		d.Used = append(d.Used, m.Used)
+		d.Limit = append(d.Limit, m.Limit)
+		d.Text = append(d.Text, m.Text())
+	}
+	b, err := json.Marshal(d)
+	return string(b), err
 }

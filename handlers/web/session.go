@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"stratus/handlers/httpx"
@@ -24,16 +25,25 @@ const (
 	keyFlashError = "flash_error"
 )
 
-// maxFormBytes bounds a request body: the UI's forms are small.
-const maxFormBytes = 64 << 10
+// Request body limits. The UI's forms are small; the launch form carries
+// user data (up to models.MaxUserDataBytes) besides its fields. An image
+// upload is streamed into the image store, which enforces its own limit.
+const (
+	maxFormBytes   = 64 << 10
+	maxLaunchBytes = 256 << 10
+)
 
-func limitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-		}
-		next.ServeHTTP(w, r)
-	})
+// limitBody bounds the request body to n bytes (n < 0: no bound, for a
+// route that streams its body).
+func limitBody(n int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Body != nil && n >= 0 {
+				r.Body = http.MaxBytesReader(w, r.Body, n)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // noStore keeps pages (which may show a token secret, or an operator's view
@@ -144,17 +154,46 @@ func (h *Web) verifyCSRF(next http.Handler) http.Handler {
 		// sends the header from the page's <meta>, which can be older than
 		// the form when htmx swapped a new page into an old one.
 		ok := len(want) > 0 &&
-			(subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf_token")), want) == 1 ||
-				subtle.ConstantTimeCompare([]byte(r.Header.Get("X-CSRF-Token")), want) == 1)
+			(subtle.ConstantTimeCompare([]byte(r.Header.Get("X-CSRF-Token")), want) == 1 ||
+				subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf_token")), want) == 1)
 		if !ok {
-			h.Log.Warn("CSRF token missing or wrong", "method", r.Method, "path", r.URL.Path,
-				"request_id", httpx.RequestID(r), "remote", remoteHost(r))
-			h.errorPage(w, r, http.StatusForbidden, "This form has expired",
-				"The form was not sent by this Stratus page, or your session changed since it was loaded. Go back, reload the page and try again.")
+			h.csrfRefused(w, r)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// verifyCSRFStream is verifyCSRF for a route whose body is a stream (an
+// image upload): the token must come in the X-CSRF-Token header, or — for a
+// browser without JavaScript posting multipart/form-data — the handler
+// checks the form's first part itself (checkStreamCSRF). The body is never
+// parsed here, so it is never buffered.
+func (h *Web) verifyCSRFStream(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") && r.Header.Get("X-CSRF-Token") == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if !h.csrfMatches(r, r.Header.Get("X-CSRF-Token")) {
+			h.csrfRefused(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// csrfMatches reports whether token is the session's CSRF token.
+func (h *Web) csrfMatches(r *http.Request, token string) bool {
+	want := []byte(h.Sessions.GetString(r.Context(), keyCSRF))
+	return len(want) > 0 && subtle.ConstantTimeCompare([]byte(token), want) == 1
+}
+
+func (h *Web) csrfRefused(w http.ResponseWriter, r *http.Request) {
+	h.Log.Warn("CSRF token missing or wrong", "method", r.Method, "path", r.URL.Path,
+		"request_id", httpx.RequestID(r), "remote", remoteHost(r))
+	h.errorPage(w, r, http.StatusForbidden, "This form has expired",
+		"The form was not sent by this Stratus page, or your session changed since it was loaded. Go back, reload the page and try again.")
 }
 
 // crossOriginDenied answers a state-changing request another site made the

@@ -45,54 +45,108 @@ func New(d Deps) *Web {
 }
 
 // route is one endpoint: what it answers, which policy action guards it, and
-// the handler.
+// the handler. body is its request body limit: 0 for an ordinary form
+// (maxFormBytes), more for a bigger form, bodyStream for a route that
+// streams its body (it then takes its CSRF token from a header).
 type route struct {
 	method  string
 	pattern string
 	action  string
 	handler http.HandlerFunc
+	body    int64
 }
+
+// bodyStream marks a route whose body is streamed, not parsed as a form.
+const bodyStream = -1
 
 // routes is the web UI's one route table.
 func (h *Web) routes() []route {
-	const get, post = http.MethodGet, http.MethodPost
+	const get, post, put = http.MethodGet, http.MethodPost, http.MethodPut
 	return []route{
 		// Session.
-		{get, "/login", "web:login", h.loginPage},
-		{post, "/login", "web:login", h.login},
-		{post, "/logout", "web:logout", h.logout},
+		{get, "/login", "web:login", h.loginPage, 0},
+		{post, "/login", "web:login", h.login, 0},
+		{post, "/logout", "web:logout", h.logout, 0},
 
 		// The user's own pages.
-		{get, "/", "identity:me", h.overview},
-		{post, "/project", "identity:project:switch", h.switchProject},
-		{get, "/tokens", "identity:token:list", h.tokens},
-		{post, "/tokens", "identity:token:create", h.createToken},
-		{post, "/tokens/{id}/revoke", "identity:token:revoke", h.revokeToken},
+		{get, "/", "identity:me", h.overview, 0},
+		{post, "/project", "identity:project:switch", h.switchProject, 0},
+		{get, "/tokens", "identity:token:list", h.tokens, 0},
+		{post, "/tokens", "identity:token:create", h.createToken, 0},
+		{post, "/tokens/{id}/revoke", "identity:token:revoke", h.revokeToken, 0},
+
+		// Compute: instances. /instances/rows is what the list polls for
+		// the rows in transition.
+		{get, "/instances", "compute:instance:list", h.instances, 0},
+		{get, "/instances/rows", "compute:instance:list", h.instanceRows, 0},
+		{get, "/instances/new", "compute:instance:create", h.launchPage, 0},
+		{post, "/instances", "compute:instance:create", h.launch, maxLaunchBytes},
+		{post, "/instances/bulk/stop", "compute:instance:action", h.bulkStop, 0},
+		{post, "/instances/bulk/delete", "compute:instance:delete", h.bulkDelete, 0},
+		{get, "/instances/{id}", "compute:instance:get", h.instance, 0},
+		{get, "/instances/{id}/log", "compute:instance:actions", h.instanceLog, 0},
+		{post, "/instances/{id}/action", "compute:instance:action", h.instanceAction, 0},
+		{post, "/instances/{id}/delete", "compute:instance:delete", h.deleteInstance, 0},
+
+		// Images: the record is created by a form, its bytes streamed by
+		// PUT (the page's script, with a progress bar) or by a multipart
+		// POST (without JavaScript).
+		{get, "/images", "image:list", h.images, 0},
+		{get, "/images/new", "image:create", h.newImagePage, 0},
+		{post, "/images", "image:create", h.createImage, 0},
+		{get, "/images/{id}", "image:get", h.image, 0},
+		{post, "/images/{id}", "image:update", h.updateImage, 0},
+		{post, "/images/{id}/protected", "image:update", h.setImageProtected, 0},
+		{post, "/images/{id}/publish", "image:update", h.publishImage, 0},
+		{post, "/images/{id}/delete", "image:delete", h.deleteImage, 0},
+		{get, "/images/{id}/upload", "image:upload", h.uploadPage, 0},
+		{put, "/images/{id}/file", "image:upload", h.uploadImage, bodyStream},
+		{post, "/images/{id}/file", "image:upload", h.uploadImage, bodyStream},
+
+		// Key pairs and flavors.
+		{get, "/keypairs", "compute:keypair:list", h.keypairs, 0},
+		{post, "/keypairs", "compute:keypair:create", h.createKeypair, 0},
+		{post, "/keypairs/{id}/delete", "compute:keypair:delete", h.deleteKeypair, 0},
+		{get, "/flavors", "compute:flavor:list", h.flavors, 0},
 
 		// Operators: projects.
-		{get, "/admin/projects", "identity:project:list", h.adminProjects},
-		{get, "/admin/projects/new", "identity:project:create", h.newProjectPage},
-		{post, "/admin/projects", "identity:project:create", h.createProject},
-		{get, "/admin/projects/{id}", "identity:project:get", h.adminProject},
-		{post, "/admin/projects/{id}/enabled", "identity:project:update", h.setProjectEnabled},
-		{post, "/admin/projects/{id}/members", "identity:role_assignment:create", h.addProjectMember},
+		{get, "/admin/projects", "identity:project:list", h.adminProjects, 0},
+		{get, "/admin/projects/new", "identity:project:create", h.newProjectPage, 0},
+		{post, "/admin/projects", "identity:project:create", h.createProject, 0},
+		{get, "/admin/projects/{id}", "identity:project:get", h.adminProject, 0},
+		{post, "/admin/projects/{id}/enabled", "identity:project:update", h.setProjectEnabled, 0},
+		{post, "/admin/projects/{id}/members", "identity:role_assignment:create", h.addProjectMember, 0},
+		{post, "/admin/projects/{id}/quotas", "compute:quota:update", h.setProjectQuotas, 0},
 
 		// Operators: users and their roles.
-		{get, "/admin/users", "identity:user:list", h.adminUsers},
-		{get, "/admin/users/new", "identity:user:create", h.newUserPage},
-		{post, "/admin/users", "identity:user:create", h.createUser},
-		{get, "/admin/users/{id}", "identity:user:get", h.adminUser},
-		{post, "/admin/users/{id}/enabled", "identity:user:update", h.setUserEnabled},
-		{post, "/admin/users/{id}/password", "identity:user:update", h.resetPassword},
-		{post, "/admin/users/{id}/unlock", "identity:user:update", h.unlockUser},
-		{post, "/admin/users/{id}/roles", "identity:role_assignment:create", h.assignRole},
-		{post, "/admin/users/{id}/roles/{assignment}/delete", "identity:role_assignment:delete", h.revokeRole},
+		{get, "/admin/users", "identity:user:list", h.adminUsers, 0},
+		{get, "/admin/users/new", "identity:user:create", h.newUserPage, 0},
+		{post, "/admin/users", "identity:user:create", h.createUser, 0},
+		{get, "/admin/users/{id}", "identity:user:get", h.adminUser, 0},
+		{post, "/admin/users/{id}/enabled", "identity:user:update", h.setUserEnabled, 0},
+		{post, "/admin/users/{id}/password", "identity:user:update", h.resetPassword, 0},
+		{post, "/admin/users/{id}/unlock", "identity:user:update", h.unlockUser, 0},
+		{post, "/admin/users/{id}/roles", "identity:role_assignment:create", h.assignRole, 0},
+		{post, "/admin/users/{id}/roles/{assignment}/delete", "identity:role_assignment:delete", h.revokeRole, 0},
 
 		// Operators: audit log and job queue.
-		{get, "/admin/audit", "identity:audit:list", h.audit},
-		{get, "/admin/jobs", "admin:job:list", h.jobs},
-		{post, "/admin/jobs/{id}/retry", "admin:job:retry", h.retryJob},
-		{post, "/admin/jobs/{id}/cancel", "admin:job:cancel", h.cancelJob},
+		{get, "/admin/audit", "identity:audit:list", h.audit, 0},
+		{get, "/admin/jobs", "admin:job:list", h.jobs, 0},
+		{post, "/admin/jobs/{id}/retry", "admin:job:retry", h.retryJob, 0},
+		{post, "/admin/jobs/{id}/cancel", "admin:job:cancel", h.cancelJob, 0},
+
+		// Operators: compute. The admin lists of images and instances span
+		// every project (compute:instance:list_all: the policy has no
+		// separate "every project's images" action); the flavors page is
+		// where flavors are managed, so it is guarded by their create rule.
+		{get, "/admin/hypervisors", "compute:host:list", h.hypervisors, 0},
+		{post, "/admin/hypervisors/{id}/enabled", "compute:host:update", h.setHypervisorEnabled, 0},
+		{get, "/admin/instances", "compute:instance:list_all", h.adminInstances, 0},
+		{get, "/admin/images", "compute:instance:list_all", h.adminImages, 0},
+		{get, "/admin/flavors", "compute:flavor:create", h.adminFlavors, 0},
+		{post, "/admin/flavors", "compute:flavor:create", h.createFlavor, 0},
+		{post, "/admin/flavors/{id}/disabled", "compute:flavor:update", h.setFlavorDisabled, 0},
+		{post, "/admin/flavors/{id}/delete", "compute:flavor:delete", h.deleteFlavor, 0},
 	}
 }
 
@@ -115,9 +169,16 @@ func (h *Web) Router() chi.Router {
 	cop.SetDenyHandler(http.HandlerFunc(h.crossOriginDenied))
 
 	r := chi.NewRouter()
-	r.Use(cop.Handler, h.Sessions.LoadAndSave, noStore, limitBody, h.authenticate)
+	r.Use(cop.Handler, h.Sessions.LoadAndSave, noStore, h.authenticate)
 	for _, rt := range h.routes() {
-		r.With(h.Policy.Require(rt.action, h.denied), h.verifyCSRF).Method(rt.method, rt.pattern, rt.handler)
+		limit, csrf := int64(maxFormBytes), h.verifyCSRF
+		switch {
+		case rt.body == bodyStream:
+			limit, csrf = -1, h.verifyCSRFStream
+		case rt.body > 0:
+			limit = rt.body
+		}
+		r.With(limitBody(limit), h.Policy.Require(rt.action, h.denied), csrf).Method(rt.method, rt.pattern, rt.handler)
 	}
 	r.NotFound(h.notFound)
 	r.MethodNotAllowed(h.methodNotAllowed)

@@ -95,4 +95,176 @@
   document.addEventListener("focusin", function (e) {
     if (e.target.matches && e.target.matches("[data-select-on-focus]")) e.target.select();
   });
+
+  // --- Bulk selection on the instance list -------------------------------
+  // A "select all" checkbox (data-select-all="NAME") checks every box named
+  // NAME; the bulk bar says how many are checked.
+  function boxes(name) {
+    return document.querySelectorAll('input[type="checkbox"][name="' + name + '"]');
+  }
+  function syncBulk() {
+    var all = document.querySelector("[data-select-all]");
+    var count = document.querySelector("[data-bulk-count]");
+    if (!all) return;
+    var list = boxes(all.getAttribute("data-select-all"));
+    var n = 0;
+    list.forEach(function (b) { if (b.checked) n++; });
+    all.checked = n > 0 && n === list.length;
+    all.indeterminate = n > 0 && n < list.length;
+    if (count) count.textContent = n ? n + " selected:" : "With selected:";
+  }
+  document.addEventListener("change", function (e) {
+    var el = e.target;
+    if (!(el instanceof HTMLInputElement) || el.type !== "checkbox") return;
+    if (el.hasAttribute("data-select-all")) {
+      boxes(el.getAttribute("data-select-all")).forEach(function (b) { b.checked = el.checked; });
+    }
+    syncBulk();
+  });
+  // A row the poller swaps in keeps its checkbox's state.
+  document.addEventListener("htmx:oobBeforeSwap", function (e) {
+    var old = e.detail.target && e.detail.target.querySelector && e.detail.target.querySelector('input[name="selected"]');
+    var neu = e.detail.fragment && e.detail.fragment.querySelector && e.detail.fragment.querySelector('input[name="selected"]');
+    if (old && neu) neu.checked = old.checked;
+  });
+  document.addEventListener("htmx:afterSettle", syncBulk);
+
+  // --- Image upload with a progress bar ---------------------------------
+  // A form with data-upload="URL" sends its file as the raw body of a PUT
+  // (streamed by the server, never buffered), the CSRF token in a header,
+  // and shows the progress; then it goes to data-upload-done. Without
+  // JavaScript the form posts multipart/form-data to the same URL.
+  function uploadForm(form) {
+    var input = form.querySelector('input[type="file"]');
+    var file = input && input.files && input.files[0];
+    if (!file) return false;
+    var box = form.querySelector("[data-upload-progress]");
+    var bar = form.querySelector("progress");
+    var pct = form.querySelector("[data-upload-percent]");
+    var status = form.querySelector("[data-upload-status]");
+    var error = form.querySelector("[data-upload-error]");
+    var submit = form.querySelector('button[type="submit"]');
+    error.classList.add("hidden");
+    box.classList.remove("hidden");
+    submit.disabled = true;
+    input.disabled = true;
+    function show(p) {
+      bar.value = p;
+      pct.textContent = p + "%";
+    }
+    function fail(msg) {
+      error.textContent = msg;
+      error.classList.remove("hidden");
+      status.textContent = "Upload failed";
+      submit.disabled = false;
+      input.disabled = false;
+    }
+    var xhr = new XMLHttpRequest();
+    xhr.open("PUT", form.getAttribute("data-upload"));
+    xhr.setRequestHeader("X-CSRF-Token", csrfToken());
+    xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    xhr.upload.onprogress = function (e) {
+      if (e.lengthComputable) show(Math.floor((e.loaded / e.total) * 100));
+    };
+    xhr.upload.onload = function () {
+      show(100);
+      status.textContent = "Checking the image…";
+    };
+    xhr.onload = function () {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        status.textContent = xhr.responseText || "Uploaded";
+        form.setAttribute("data-upload-state", "done");
+        window.location.assign(form.getAttribute("data-upload-done"));
+      } else {
+        fail(xhr.responseText || "The upload was refused (" + xhr.status + ").");
+      }
+    };
+    xhr.onerror = function () { fail("The connection broke during the upload. Try again."); };
+    status.textContent = "Uploading " + file.name + "…";
+    show(0);
+    xhr.send(file);
+    return true;
+  }
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-upload")) return;
+    if (uploadForm(form)) e.preventDefault();
+  }, true);
+
+  // --- Charts --------------------------------------------------------------
+  // An element with data-chart (JSON: labels, percent, text) becomes a bar
+  // chart drawn by uPlot, which is loaded (data-chart-lib) only on pages
+  // that have a chart.
+  var uplotLoading = null;
+  function loadUPlot(src) {
+    if (window.uPlot) return Promise.resolve(window.uPlot);
+    if (!uplotLoading) {
+      uplotLoading = new Promise(function (resolve, reject) {
+        var s = document.createElement("script");
+        s.src = src;
+        s.onload = function () { resolve(window.uPlot); };
+        s.onerror = reject;
+        document.head.appendChild(s);
+      });
+    }
+    return uplotLoading;
+  }
+  function barColor(p) {
+    return p >= 90 ? "#f43f5e" : p >= 70 ? "#f59e0b" : "#6366f1";
+  }
+  // The bars are drawn in a draw hook (one colour per bar, by how full the
+  // quota is, with its figures above); uPlot gives the axes, scales and
+  // sizing.
+  function drawChart(el, uPlot) {
+    if (el.getAttribute("data-chart-drawn")) return;
+    el.setAttribute("data-chart-drawn", "true");
+    var d = JSON.parse(el.getAttribute("data-chart"));
+    var xs = d.labels.map(function (_, i) { return i; });
+    var size = function () { return { width: Math.max(el.clientWidth, 200), height: Math.max(el.clientHeight, 160) }; };
+    var font = function (px, weight) { return (weight || "") + " " + Math.round(px * uPlot.pxRatio) + "px system-ui, sans-serif"; };
+    var opts = Object.assign(size(), {
+      legend: { show: false },
+      cursor: { show: false },
+      scales: { x: { time: false, range: [-0.5, xs.length - 0.5] }, y: { range: [0, 112] } },
+      axes: [
+        { splits: function () { return xs; }, values: function (u, v) { return v.map(function (i) { return d.labels[i] || ""; }); },
+          grid: { show: false }, ticks: { show: false }, stroke: "#475569", font: font(12) },
+        { splits: function () { return [0, 25, 50, 75, 100]; }, values: function (u, v) { return v.map(function (x) { return x + "%"; }); },
+          grid: { stroke: "#e2e8f0", width: 1 }, ticks: { show: false }, stroke: "#94a3b8", size: 44, font: font(11) },
+      ],
+      series: [{}, { label: "in use", paths: function () { return null; }, points: { show: false } }],
+      hooks: {
+        draw: [function (u) {
+          var ctx = u.ctx;
+          var w = Math.min((u.bbox.width / xs.length) * 0.5, 72 * uPlot.pxRatio);
+          var base = u.valToPos(0, "y", true);
+          ctx.save();
+          ctx.textAlign = "center";
+          for (var i = 0; i < xs.length; i++) {
+            var x = u.valToPos(i, "x", true);
+            var y = u.valToPos(d.percent[i], "y", true);
+            ctx.fillStyle = "#f1f5f9";
+            ctx.fillRect(x - w / 2, u.valToPos(100, "y", true), w, base - u.valToPos(100, "y", true));
+            ctx.fillStyle = barColor(d.percent[i]);
+            ctx.fillRect(x - w / 2, y, w, base - y);
+            ctx.fillStyle = "#334155";
+            ctx.font = font(11, "600");
+            ctx.fillText(d.text[i], x, Math.min(y, u.valToPos(100, "y", true)) - 6 * uPlot.pxRatio);
+          }
+          ctx.restore();
+        }],
+      },
+    });
+    var u = new uPlot(opts, [xs, d.percent], el);
+    if (window.ResizeObserver) new ResizeObserver(function () { u.setSize(size()); }).observe(el);
+  }
+  function initCharts(root) {
+    var els = (root || document).querySelectorAll("[data-chart]");
+    if (!els.length) return;
+    loadUPlot(els[0].getAttribute("data-chart-lib")).then(function (uPlot) {
+      els.forEach(function (el) { drawChart(el, uPlot); });
+    });
+  }
+  document.addEventListener("htmx:load", function (e) { initCharts(e.detail.elt); });
+  document.addEventListener("DOMContentLoaded", function () { initCharts(document); syncBulk(); });
 })();

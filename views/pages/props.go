@@ -27,6 +27,12 @@ type OverviewProps struct {
 	Memberships []models.ProjectMembership
 	CanTokens   bool // the API tokens page is open to the caller
 	CanAdmin    bool // the admin pages are open to the caller
+	// Quotas are the current project's quota use (nil when the caller may
+	// not read it); Chart is the same as JSON for the chart script, and
+	// ChartLib the chart library's URL, loaded only on this page.
+	Quotas   []QuotaMeter
+	Chart    string
+	ChartLib string
 }
 
 // TokensProps is the API tokens page.
@@ -84,6 +90,11 @@ type ProjectDetailProps struct {
 	MemberForm ui.Form
 	UserNames  []string // suggestions for the add-member form
 	IsCurrent  bool     // the operator is working in this project
+	// Quotas are the project's limits and use (nil when the caller may
+	// not read them); QuotaForm holds the edit form's input and errors.
+	Quotas      []models.QuotaLine
+	QuotaForm   ui.Form
+	CanSetQuota bool
 }
 
 // UsersProps is the admin list of users.

@@ -14,6 +14,8 @@ const (
 	BtnDanger    = "inline-flex items-center justify-center gap-2 rounded-lg bg-rose-600 px-3.5 py-2 text-sm font-semibold text-white shadow-sm hover:bg-rose-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-rose-600"
 	BtnSmall     = "inline-flex items-center justify-center gap-1.5 rounded-md bg-white px-2.5 py-1.5 text-xs font-semibold text-slate-700 shadow-sm ring-1 ring-inset ring-slate-300 hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600"
 	BtnSmallRed  = "inline-flex items-center justify-center gap-1.5 rounded-md bg-white px-2.5 py-1.5 text-xs font-semibold text-rose-700 shadow-sm ring-1 ring-inset ring-rose-300 hover:bg-rose-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-rose-600"
+	IconBtn      = "inline-flex size-7 items-center justify-center rounded-md text-slate-500 ring-1 ring-inset ring-slate-200 hover:bg-slate-100 hover:text-slate-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600"
+	IconBtnRed   = "inline-flex size-7 items-center justify-center rounded-md text-rose-500 ring-1 ring-inset ring-rose-200 hover:bg-rose-50 hover:text-rose-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-rose-600"
 	Link         = "font-medium text-indigo-600 hover:text-indigo-500 hover:underline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600 rounded-sm"
 )
 
@@ -163,4 +165,14 @@ func dotClass(t Tone) string {
 		return "size-1.5 rounded-full bg-indigo-500"
 	}
 	return "size-1.5 rounded-full bg-slate-400"
+}
+
+func meterClass(percent int) string {
+	switch {
+	case percent >= 90:
+		return "fill-rose-500"
+	case percent >= 70:
+		return "fill-amber-500"
+	}
+	return "fill-indigo-500"
 }

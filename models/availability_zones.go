@@ -1,0 +1,22 @@
+package models
+
+import (
+	"context"
+	"fmt"
+)
+
+// AvailabilityZones lists the zones a launch may ask for: those of the
+// enabled hosts, by name. Zone names are not tenant data, but a caller
+// without a project has nothing to launch, so it gets none.
+func (s *Store) AvailabilityZones(ctx context.Context, c Caller) ([]string, error) {
+	out := []string{}
+	if c.ProjectID == "" && !c.IsSystemAdmin() {
+		return out, nil
+	}
+	err := s.db.WithContext(ctx).Model(&Host{}).Where("enabled = ?", true).
+		Distinct("availability_zone").Order("availability_zone").Pluck("availability_zone", &out).Error
+	if err != nil {
+		return nil, fmt.Errorf("list availability zones: %w", err)
+	}
+	return out, nil
+}
