@@ -28,12 +28,14 @@ func runCompute(ctx context.Context, args []string, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := openMigrated(ctx, db, models.DefaultOptions(), &logf)
+	opts := models.DefaultOptions()
+	opts.ImageDir = cf.ImageDir
+	store, err := openMigrated(ctx, db, opts, &logf)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	drv, err := cf.newDriver(cf.Driver)
+	drv, err := cf.newDriver(ctx, cf.Driver, cf.Host, log)
 	if err != nil {
 		return err
 	}
@@ -46,6 +48,11 @@ func runCompute(ctx context.Context, args []string, _ io.Writer) error {
 	defer stopMetrics()
 	cfg := cf.agentConfig()
 	cfg.Store, cfg.Driver, cfg.Host, cfg.PollInterval, cfg.Log, cfg.Registerer = store, drv, cf.Host, *pollInterval, log, reg
+	if cf.Driver == "libvirt" {
+		if cfg.Images, err = cf.imageCache(store, cf.ImageDir != "", log); err != nil {
+			return err
+		}
+	}
 	agent, err := compute.New(cfg)
 	if err != nil {
 		return err

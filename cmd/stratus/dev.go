@@ -5,11 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
 
 	"stratus/models"
 	"stratus/workers/allinone"
 	"stratus/workers/virt"
+	"stratus/workers/virt/libvirt"
 )
 
 func runDev(ctx context.Context, args []string, stdout io.Writer) error {
@@ -43,7 +45,8 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	drvName, why := pickDevDriver(*driver, &cf)
+	cf.devDirs(db.DataDir)
+	drvName, why := pickDevDriver(ctx, *driver, &cf, log)
 	if drvName == "" {
 		return fmt.Errorf("%s", why)
 	}
@@ -64,9 +67,15 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	for i := range names {
 		names[i] = fmt.Sprintf("dev-%d", i+1)
 	}
+	agentCfg := cf.agentConfig()
+	if drvName == "libvirt" {
+		if agentCfg.Images, err = cf.imageCache(store, true, log); err != nil {
+			return err
+		}
+	}
 	cloud, err := allinone.Start(ctx, allinone.Config{
-		Store: store, Hosts: names, Agent: cf.agentConfig(),
-		NewDriver:        func(string) (virt.Driver, error) { return cf.newDriver(drvName) },
+		Store: store, Hosts: names, Agent: agentCfg,
+		NewDriver:        func(host string) (virt.Driver, error) { return cf.newDriver(ctx, drvName, host, log) },
 		SchedulerWorkers: sf.Workers, PollInterval: sf.PollInterval, ServiceDownTime: sf.ServiceDownTime,
 		BuildTimeout: sf.BuildTimeout, Weights: sf.Weights, Maintenance: sf.maintenance(),
 		Log: log.With("component", "workers"), Registerer: reg,
@@ -99,19 +108,23 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 
 // pickDevDriver resolves --driver auto: libvirt when its socket answers,
 // else the fake driver — and says which and why.
-func pickDevDriver(want string, cf *computeFlags) (string, string) {
+func pickDevDriver(ctx context.Context, want string, cf *computeFlags, log *slog.Logger) (string, string) {
 	switch want {
 	case "fake":
 		return "fake", "chosen with --driver fake"
 	case "libvirt":
 		return "libvirt", "chosen with --driver libvirt"
 	case "auto":
-		d, err := cf.newDriver("libvirt")
-		if err != nil {
-			return "fake", "libvirt is not reachable, so the in-memory fake hypervisor runs instead: " + err.Error()
+		uri, socket, err := libvirt.ParseURI(cf.Libvirt.URI, cf.Libvirt.Socket)
+		if err == nil {
+			var c *libvirt.Client
+			if c, err = libvirt.Dial(ctx, uri, socket, 0, log); err == nil {
+				_ = c.Close()
+				return "libvirt", fmt.Sprintf("--driver auto: libvirtd answers on %s; VMs are real qemu guests, files under %s",
+					socket, filepath.Dir(cf.Libvirt.InstancesDir))
+			}
 		}
-		_ = d.Close()
-		return "libvirt", "libvirt is reachable"
+		return "fake", "--driver auto: libvirt is not reachable, so the in-memory fake hypervisor runs instead (" + err.Error() + ")"
 	}
 	return "", fmt.Sprintf("--driver must be auto, libvirt or fake, not %q", want)
 }

@@ -1,16 +1,21 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
+	"stratus/models"
 	"stratus/workers"
 	"stratus/workers/compute"
 	"stratus/workers/scheduler"
 	"stratus/workers/virt"
 	"stratus/workers/virt/fake"
+	"stratus/workers/virt/libvirt"
 )
 
 // schedulerFlags tune placement, the conductor duties and the queue's
@@ -48,8 +53,14 @@ type computeFlags struct {
 	Address           string
 	cfg               compute.Config
 	Fake              fake.Config
+	Libvirt           libvirt.Config
 	HeartbeatInterval time.Duration
 	PowerSyncInterval time.Duration
+	ShutdownTimeout   time.Duration
+	ImageCacheDir     string
+	APIURL            string
+	APIToken          string
+	ImageDir          string
 }
 
 func (f *computeFlags) register(fs *flag.FlagSet, single bool) {
@@ -74,6 +85,16 @@ func (f *computeFlags) register(fs *flag.FlagSet, single bool) {
 	fs.Int64Var(&f.Fake.RAMMB, "fake-ram-mb", f.Fake.RAMMB, "fake driver: RAM (MB) of each host")
 	fs.Int64Var(&f.Fake.DiskGB, "fake-disk-gb", f.Fake.DiskGB, "fake driver: disk (GB) of each host")
 	fs.DurationVar(&f.Fake.BootDelay, "fake-boot-delay", 0, "fake driver: how long a boot takes")
+	fs.DurationVar(&f.ShutdownTimeout, "shutdown-timeout", 60*time.Second, "how long a stop or soft reboot waits for the guest's ACPI shutdown before forcing it off")
+	fs.StringVar(&f.Libvirt.URI, "libvirt-uri", "qemu:///system", "libvirt driver: connection URI (qemu:///system?socket=PATH names another socket)")
+	fs.StringVar(&f.Libvirt.VirtType, "virt-type", "auto", "libvirt driver: domain type kvm, qemu (TCG), or auto (kvm when /dev/kvm is usable)")
+	if single {
+		fs.StringVar(&f.Libvirt.InstancesDir, "instances-dir", "/var/lib/stratus/instances", "libvirt driver: per-instance disks, config drive and console log")
+		fs.StringVar(&f.ImageCacheDir, "image-cache-dir", "/var/lib/stratus/image-cache", "libvirt driver: this host's image cache")
+		fs.StringVar(&f.APIURL, "api-url", "", "libvirt driver: the API's base URL, to download images from (GET /api/v1/images/{id}/file)")
+		fs.StringVar(&f.APIToken, "api-token", "", "libvirt driver: API token of the compute service account (a system reader) for --api-url")
+		fs.StringVar(&f.ImageDir, "image-dir", "", "libvirt driver: read images from this image store directory instead of --api-url (a host sharing the API servers' disk)")
+	}
 }
 
 // agentConfig is the agent config without Store, Driver and Host.
@@ -81,16 +102,49 @@ func (f *computeFlags) agentConfig() compute.Config {
 	c := f.cfg
 	c.AvailabilityZone, c.Address = f.AZ, f.Address
 	c.HeartbeatInterval, c.PowerSyncInterval = f.HeartbeatInterval, f.PowerSyncInterval
+	c.PowerOffTimeout = f.ShutdownTimeout
 	return c
 }
 
-// newDriver opens the named hypervisor driver.
-func (f *computeFlags) newDriver(name string) (virt.Driver, error) {
+// newDriver opens the named hypervisor driver for host.
+func (f *computeFlags) newDriver(ctx context.Context, name, host string, log *slog.Logger) (virt.Driver, error) {
 	switch name {
 	case "fake":
 		return fake.New(f.Fake), nil
 	case "libvirt":
-		return nil, fmt.Errorf("the libvirt driver is not available yet (it comes with the real-VM issue); use --driver fake")
+		cfg := f.Libvirt
+		cfg.Host, cfg.VNCListen, cfg.AvailabilityZone, cfg.RebootTimeout = host, f.Address, f.AZ, f.ShutdownTimeout
+		cfg.Log = log.With("driver", "libvirt")
+		return libvirt.New(ctx, cfg)
 	}
 	return nil, fmt.Errorf("--driver must be libvirt or fake, not %q", name)
+}
+
+// imageCache is where a libvirt host keeps the images it boots: fetched
+// from the API with a service token, or read from a shared image store.
+// sharedStore says the store's image directory is on this host's disk.
+func (f *computeFlags) imageCache(store *models.Store, sharedStore bool, log *slog.Logger) (compute.ImageCache, error) {
+	var src compute.ImageSource
+	switch {
+	case f.APIURL != "":
+		if f.APIToken == "" {
+			return nil, fmt.Errorf("--api-url needs --api-token (a token of the compute service account)")
+		}
+		src = compute.HTTPImageSource{BaseURL: f.APIURL, Token: f.APIToken}
+	case sharedStore:
+		src = compute.StoreImageSource{Store: store}
+	default:
+		return nil, fmt.Errorf("the libvirt driver needs images: give --api-url and --api-token, or --image-dir")
+	}
+	qemuImg := f.Libvirt.QemuImg
+	return &compute.FileCache{Dir: f.ImageCacheDir, Source: src, Log: log.With("component", "image-cache"),
+		Prepare: func(ctx context.Context, format, src, dst string) error {
+			return libvirt.PrepareImage(ctx, qemuImg, format, src, dst)
+		}}, nil
+}
+
+// devDirs puts the libvirt driver's files under the dev data directory.
+func (f *computeFlags) devDirs(dataDir string) {
+	f.Libvirt.InstancesDir = filepath.Join(dataDir, "instances")
+	f.ImageCacheDir = filepath.Join(dataDir, "image-cache")
 }

@@ -37,11 +37,12 @@ type Config struct {
 	RAMRatio       float64
 	DiskRatio      float64
 
-	Workers           int           // builds and actions at once (default 4)
-	HeartbeatInterval time.Duration // default 10 s
-	PowerSyncInterval time.Duration // default 60 s
-	PowerOffTimeout   time.Duration // ACPI shutdown before forcing off (default 60 s)
-	PollInterval      time.Duration // how often the job pool looks for work (default 1 s)
+	Workers            int           // builds and actions at once (default 4)
+	HeartbeatInterval  time.Duration // default 10 s
+	PowerSyncInterval  time.Duration // default 60 s
+	PowerOffTimeout    time.Duration // ACPI shutdown before forcing off (default 60 s)
+	PollInterval       time.Duration // how often the job pool looks for work (default 1 s)
+	ConsoleLogInterval time.Duration // how often changed console logs are stored (default 2 s)
 
 	// Images makes an image's bytes available on this host before a
 	// spawn. Nil for drivers that need no files (the fake driver).
@@ -61,6 +62,7 @@ type Agent struct {
 	cfg  Config
 	log  *slog.Logger
 	pool *workers.Pool
+	logs map[string]logState // console logs as last shipped (the shipper task only)
 }
 
 // New checks the config and builds the agent's job pool.
@@ -88,6 +90,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.PowerOffTimeout <= 0 {
 		cfg.PowerOffTimeout = 60 * time.Second
+	}
+	if cfg.ConsoleLogInterval <= 0 {
+		cfg.ConsoleLogInterval = 2 * time.Second
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -162,6 +167,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			}},
 			workers.Periodic{Name: "power-sync", Interval: a.cfg.PowerSyncInterval, Timeout: a.cfg.PowerSyncInterval,
 				Run: func(ctx context.Context) error { return a.SyncPower(ctx, "periodic power sync") }},
+			workers.Periodic{Name: "console-logs", Interval: a.cfg.ConsoleLogInterval, Run: a.shipConsoleLogs},
 		)
 	}()
 	for ctx.Err() == nil {
@@ -191,6 +197,9 @@ func (a *Agent) onEvent(ctx context.Context, ev virt.Event) {
 		a.log.Warn("apply lifecycle event", "instance", ev.ID, "state", ev.State, "err", err)
 	case changed:
 		a.log.Info("power state changed by lifecycle event", "instance", ev.ID, "state", ev.State, "reason", ev.Reason)
+	}
+	if err == nil {
+		a.recordConsole(ctx, ev.ID)
 	}
 }
 

@@ -48,6 +48,7 @@ func (a *Agent) spawn(ctx context.Context, _ *models.Job, args models.SpawnInsta
 	if err := store.FinishSpawn(ctx, inst.ID, a.cfg.Host, models.PowerState(st)); err != nil && !errors.Is(err, models.ErrConflict) {
 		return err
 	}
+	a.recordConsole(ctx, inst.ID)
 	return nil
 }
 
@@ -56,7 +57,7 @@ func (a *Agent) spawn(ctx context.Context, _ *models.Job, args models.SpawnInsta
 func (a *Agent) instanceSpec(ctx context.Context, inst models.Instance) (virt.InstanceSpec, error) {
 	spec := virt.InstanceSpec{ID: inst.ID, Name: inst.Name, ProjectID: inst.ProjectID, FlavorName: inst.FlavorName,
 		VCPUs: inst.VCPUs, RAMMB: inst.RAMMB, DiskGB: inst.DiskGB, EphemeralGB: inst.EphemeralGB,
-		KeyData: inst.KeyData, UserData: inst.UserData}
+		KeyName: inst.KeyPairName, KeyData: inst.KeyData, UserData: inst.UserData, AZ: inst.AvailabilityZone}
 	im, err := a.cfg.Store.ImageByID(ctx, inst.ImageID)
 	if err != nil {
 		return spec, fmt.Errorf("image %s: %w", inst.ImageID, err)
@@ -145,7 +146,11 @@ func (a *Agent) power(ctx context.Context, job *models.Job, args models.PowerIns
 	if serr != nil && !errors.Is(serr, virt.ErrNotFound) {
 		return fmt.Errorf("read state after %s: %w", args.Action, serr)
 	}
-	return store.FinishPower(ctx, inst.ID, args.Action, models.PowerState(st), msg)
+	if err := store.FinishPower(ctx, inst.ID, args.Action, models.PowerState(st), msg); err != nil {
+		return err
+	}
+	a.recordConsole(ctx, inst.ID)
+	return nil
 }
 
 // delete destroys an instance and its disks. When the hypervisor keeps
@@ -169,5 +174,11 @@ func (a *Agent) delete(ctx context.Context, job *models.Job, args models.DeleteI
 		}
 		return fmt.Errorf("destroy: %w", err)
 	}
-	return store.FinishDelete(ctx, inst.ID)
+	if err := store.FinishDelete(ctx, inst.ID); err != nil {
+		return err
+	}
+	if err := store.DeleteConsole(ctx, inst.ID); err != nil {
+		a.log.Warn("forget console of deleted instance", "instance", inst.ID, "err", err)
+	}
+	return nil
 }

@@ -58,8 +58,10 @@ type InstanceSpec struct {
 	Image       ImageRef
 	Kernel      *ImageRef // three-part boot: kernel …
 	Ramdisk     *ImageRef // … and ramdisk
-	KeyData     string    // SSH public key for the config drive
+	KeyName     string    // the key pair's name …
+	KeyData     string    // … and its SSH public key, for the config drive
 	UserData    string
+	AZ          string // availability zone, for the config drive
 }
 
 // Domain is one domain the driver reports.
