@@ -32,7 +32,7 @@ func powerRule(action string) (from []VMState, task TaskState, ok bool) {
 func (s *Store) PowerAction(ctx context.Context, c Caller, id, action string) (Instance, error) {
 	from, task, ok := powerRule(action)
 	if !ok {
-		return Instance{}, Invalid("action", "must be start, stop, reboot, reboot_hard or delete")
+		return Instance{}, Invalid("action", "must be start, stop, reboot or reboot_hard")
 	}
 	var inst Instance
 	err := s.tx(ctx, func(tx *gorm.DB) error {

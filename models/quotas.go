@@ -38,8 +38,8 @@ func DefaultQuotas() map[string]int64 {
 // request adds.
 type Usage struct {
 	Instances int64 `json:"instances"`
-	VCPUs     int64 `json:"vcpus"`
-	RAMMB     int64 `json:"ram_mb"`
+	VCPUs     int64 `json:"vcpus" gorm:"column:vcpus"`
+	RAMMB     int64 `json:"ram_mb" gorm:"column:ram_mb"`
 	KeyPairs  int64 `json:"keypairs"`
 	Images    int64 `json:"images"`
 }

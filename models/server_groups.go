@@ -48,7 +48,7 @@ func (s *Store) CreateServerGroup(ctx context.Context, c Caller, in ServerGroupI
 	if err := p.Err(); err != nil {
 		return ServerGroup{}, err
 	}
-	g := ServerGroup{ID: newID(), ProjectID: c.ProjectID, Name: in.Name, Policy: in.Policy, CreatedAt: s.now()}
+	g := ServerGroup{ID: newID(), ProjectID: c.ProjectID, Name: in.Name, Policy: in.Policy, CreatedAt: s.now(), Members: []string{}}
 	if err := s.db.WithContext(ctx).Create(&g).Error; err != nil {
 		return g, fmt.Errorf("insert server group: %w", err)
 	}
@@ -62,33 +62,23 @@ func (s *Store) ListServerGroups(ctx context.Context, c Caller) ([]ServerGroup, 
 	if err := db.Where("project_id = ?", c.ProjectID).Order("name").Limit(MaxPageSize).Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("list server groups: %w", err)
 	}
-	if len(out) == 0 {
-		return out, nil
-	}
-	ids := make([]string, len(out))
-	for i, g := range out {
-		ids[i] = g.ID
-	}
-	type row struct{ ID, ServerGroupID string }
-	var rows []row
-	if err := db.Model(&Instance{}).Select("id, server_group_id").
-		Where("server_group_id IN ? AND deleted_at IS NULL", ids).Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("server group members: %w", err)
-	}
-	idx := map[string]int{}
-	for i, g := range out {
-		idx[g.ID] = i
-		out[i].Members = []string{}
-	}
-	for _, r := range rows {
-		out[idx[r.ServerGroupID]].Members = append(out[idx[r.ServerGroupID]].Members, r.ID)
+	if err := fillMembers(db, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-// GetServerGroup finds one of the project's server groups by ID or name.
+// GetServerGroup finds one of the project's server groups by ID or name,
+// with its members.
 func (s *Store) GetServerGroup(ctx context.Context, c Caller, idOrName string) (ServerGroup, error) {
-	return s.getServerGroup(s.db.WithContext(ctx), c.ProjectID, idOrName)
+	db := s.db.WithContext(ctx)
+	g, err := s.getServerGroup(db, c.ProjectID, idOrName)
+	if err != nil {
+		return g, err
+	}
+	groups := []ServerGroup{g}
+	err = fillMembers(db, groups)
+	return groups[0], err
 }
 
 func (s *Store) getServerGroup(tx *gorm.DB, projectID, idOrName string) (ServerGroup, error) {

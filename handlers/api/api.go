@@ -17,6 +17,15 @@
 //     "limit" (1–1000, default 100) and "marker" (the last ID of the previous
 //     page) page through them; "next" is the ready-made link to the next page.
 //   - IDs are UUIDs (jobs and audit events: integers); times are RFC 3339 UTC.
+//     Flavors, key pairs, server groups and hosts may also be named by name
+//     in a path.
+//   - What finishes later answers 202 with the resource as it is now: a
+//     launch (its instances in BUILD), a power action, an instance's delete
+//     (task_state "deleting", or status DELETED when nothing was left to
+//     destroy). Poll GET /instances/{id}.
+//   - Image data is not JSON (binary.go): PUT /images/{id}/file streams the
+//     request body to the image store, GET answers with the bytes (Range,
+//     ETag = SHA-256).
 package api
 
 import (

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"reflect"
 	"slices"
@@ -18,6 +19,7 @@ import (
 //	path:"id"     a URL path parameter; a malformed one is 404 (no such thing)
 //	query:"limit" a query parameter; a malformed one is 422 naming it
 //	body:"json"   the JSON request body, decoded strictly (see body.go)
+//	body:"binary" the raw request body as an io.Reader, unread (see binary.go)
 //
 // and how a path or query value is checked (the OpenAPI document shows the
 // same): format:"uuid", min:"1", max:"1000", enum:"a,b", doc:"what it means".
@@ -36,6 +38,7 @@ const (
 	fromPath source = iota + 1
 	fromQuery
 	fromBody
+	fromStream
 )
 
 type inputField struct {
@@ -69,8 +72,14 @@ func inputFields(t reflect.Type) ([]inputField, error) {
 			f.source, f.name = fromPath, n
 		} else if n, ok := sf.Tag.Lookup("query"); ok {
 			f.source, f.name = fromQuery, n
-		} else if _, ok := sf.Tag.Lookup("body"); ok {
+		} else if kind, ok := sf.Tag.Lookup("body"); ok {
 			f.source, f.name = fromBody, "body"
+			if kind == "binary" {
+				f.source = fromStream
+				if sf.Type != readerType {
+					return nil, fmt.Errorf("input %s: binary body %s must be an io.Reader", t, sf.Name)
+				}
+			}
 			bodies++
 		} else {
 			return nil, fmt.Errorf("input %s: field %s has no path, query or body tag", t, sf.Name)
@@ -78,7 +87,7 @@ func inputFields(t reflect.Type) ([]inputField, error) {
 		if !sf.IsExported() {
 			return nil, fmt.Errorf("input %s: field %s is not exported", t, sf.Name)
 		}
-		if f.source != fromBody {
+		if f.source == fromPath || f.source == fromQuery {
 			switch sf.Type.Kind() {
 			case reflect.String, reflect.Int, reflect.Int64, reflect.Bool:
 			default:
@@ -142,6 +151,8 @@ func bind(w http.ResponseWriter, r *http.Request, fields []inputField, dst any) 
 			if err := decodeBody(w, r, fv.Addr().Interface()); err != nil {
 				return err
 			}
+		case fromStream:
+			fv.Set(reflect.ValueOf(io.Reader(r.Body)))
 		}
 	}
 	for name := range query {

@@ -76,6 +76,9 @@ func bodyProblem(err error, data []byte, t reflect.Type) error {
 			if err == nil {
 				continue
 			}
+			if t.Kind() == reflect.Map { // every member is a value of the map
+				return models.Invalid(name, "must be "+jsonKind(t.Elem()))
+			}
 			f, ok := jsonField(t, name)
 			switch {
 			case !ok:

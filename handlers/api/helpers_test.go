@@ -301,7 +301,11 @@ func (e *env) conforms(method, path string, r resp) error {
 				}
 				return nil
 			}
-			sch = content["application/json"].(map[string]any)["schema"]
+			js, ok := content["application/json"].(map[string]any)
+			if !ok {
+				return fmt.Errorf("a JSON answer where the document declares %v", content)
+			}
+			sch = js["schema"]
 		} else if r.code < 400 {
 			return fmt.Errorf("status %d is not declared", r.code)
 		}

@@ -27,7 +27,7 @@ type operation struct {
 	id    string       // OpenAPI operationId: the handler's name
 	in    reflect.Type // struct whose path, query and body tags say where each input comes from
 	inErr error        // what is wrong with in, reported by check at start-up
-	out   reflect.Type // response body; none for an empty answer (204)
+	out   reflect.Type // response body; none for an empty answer (204); a blob for bytes
 	run   func(w http.ResponseWriter, r *http.Request) (any, error)
 }
 
@@ -64,6 +64,10 @@ func (rt route) serve(a *API) http.HandlerFunc {
 		out, err := rt.Op.run(w, r)
 		if err != nil {
 			a.fail(w, r, err)
+			return
+		}
+		if b, ok := out.(blob); ok {
+			b.serveBlob(w, r, func(status int, code, msg string) { a.writeProblem(w, r, status, code, msg, nil) })
 			return
 		}
 		if rt.Op.out == noneType {
@@ -106,6 +110,9 @@ func (rt route) check() error {
 	}
 	if (rt.Status == http.StatusNoContent) != (rt.Op.out == noneType) {
 		return fmt.Errorf("%s %s: status %d does not match output %s", rt.Method, rt.Pattern, rt.Status, rt.Op.out)
+	}
+	if rt.Op.out.Implements(blobType) && (rt.Method != http.MethodGet || rt.Status != http.StatusOK) {
+		return fmt.Errorf("%s %s: a binary answer is a GET with status 200", rt.Method, rt.Pattern)
 	}
 	if rt.Op.inErr != nil {
 		return fmt.Errorf("%s %s: %w", rt.Method, rt.Pattern, rt.Op.inErr)

@@ -19,7 +19,9 @@ type errorBody struct {
 
 type problem struct {
 	// Code is stable for programs: not_found, conflict, forbidden, invalid,
-	// unauthorized, quota_exceeded, too_large, method_not_allowed, internal.
+	// unauthorized, quota_exceeded, too_large, unsupported_media_type,
+	// range_not_satisfiable, precondition_failed, method_not_allowed,
+	// internal.
 	Code      string            `json:"code"`
 	Message   string            `json:"message"`              // for people
 	Fields    map[string]string `json:"fields,omitempty"`     // invalid inputs: name → what is wrong
@@ -45,6 +47,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // fail renders err through the shared error table. Internal errors are
 // logged with the request ID; their text never reaches the client.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var media *mediaTypeError
+	if errors.As(err, &media) {
+		a.writeProblem(w, r, http.StatusUnsupportedMediaType, "unsupported_media_type", media.Error(), nil)
+		return
+	}
 	p := httpx.ProblemFor(err)
 	if p.Status == http.StatusInternalServerError {
 		a.Log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err, "request_id", httpx.RequestID(r))
@@ -61,7 +68,12 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		w.Header().Set("WWW-Authenticate", challenge)
 	}
-	writeJSON(w, p.Status, errorBody{Error: problem{Code: p.Code, Message: p.Message, Fields: p.Fields, RequestID: httpx.RequestID(r)}})
+	a.writeProblem(w, r, p.Status, p.Code, p.Message, p.Fields)
+}
+
+// writeProblem renders an error in the one shape.
+func (a *API) writeProblem(w http.ResponseWriter, r *http.Request, status int, code, msg string, fields map[string]string) {
+	writeJSON(w, status, errorBody{Error: problem{Code: code, Message: msg, Fields: fields, RequestID: httpx.RequestID(r)}})
 }
 
 func (a *API) notFound(w http.ResponseWriter, r *http.Request) {

@@ -6,8 +6,8 @@ import "net/http"
 // router, the OpenAPI document and Routes() are all built from this table.
 func (a *API) routes() []route {
 	const (
-		get, post, patch, del  = http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete
-		ok, created, noContent = http.StatusOK, http.StatusCreated, http.StatusNoContent
+		get, post, put, patch, del       = http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete
+		ok, created, accepted, noContent = http.StatusOK, http.StatusCreated, http.StatusAccepted, http.StatusNoContent
 	)
 	return []route{
 		{get, "/openapi.json", "api:openapi", "This document (OpenAPI 3.1)", ok, op(a.openAPIDocument)},
@@ -42,5 +42,49 @@ func (a *API) routes() []route {
 		{get, "/jobs/{id}", "admin:job:list", "Show a job", ok, op(a.getJob)},
 		{post, "/jobs/{id}/retry", "admin:job:retry", "Retry a failed or cancelled job", ok, op(a.retryJob)},
 		{post, "/jobs/{id}/cancel", "admin:job:cancel", "Cancel a job that has not finished", ok, op(a.cancelJob)},
+
+		// Flavors: everyone lists those they may use; operators manage them.
+		{get, "/flavors", "compute:flavor:list", "List the flavors you may launch with, smallest first", ok, op(a.listFlavors)},
+		{post, "/flavors", "compute:flavor:create", "Create a flavor", created, op(a.createFlavor)},
+		{get, "/flavors/{id}", "compute:flavor:get", "Show a flavor (by ID or name)", ok, op(a.getFlavor)},
+		{patch, "/flavors/{id}", "compute:flavor:update", "Change a flavor's description, visibility, disabled flag or project access", ok, op(a.updateFlavor)},
+		{del, "/flavors/{id}", "compute:flavor:delete", "Delete a flavor (instances keep their size)", noContent, op(a.deleteFlavor)},
+
+		// Images (Glance): metadata as JSON, data as application/octet-stream.
+		{get, "/images", "image:list", "List the images you may see, by name", ok, op(a.listImages)},
+		{post, "/images", "image:create", "Create an image record (queued); upload its data next", created, op(a.createImage)},
+		{get, "/images/{id}", "image:get", "Show an image", ok, op(a.getImage)},
+		{patch, "/images/{id}", "image:update", "Change an image's name, visibility, protection, minimums or properties", ok, op(a.updateImage)},
+		{del, "/images/{id}", "image:delete", "Delete an image and its data (a protected image is 409)", noContent, op(a.deleteImage)},
+		{put, "/images/{id}/file", "image:upload", "Upload a queued image's data (streamed; format detected, SHA-256 recorded)", ok, op(a.uploadImage)},
+		{get, "/images/{id}/file", "image:download", "Download an active image's data (Range supported)", ok, op(a.downloadImage)},
+
+		// Key pairs and server groups of the project.
+		{get, "/keypairs", "compute:keypair:list", "List the project's key pairs", ok, op(a.listKeyPairs)},
+		{post, "/keypairs", "compute:keypair:create", "Import a public key, or generate a key pair (the private key is shown once)", created, op(a.createKeyPair)},
+		{get, "/keypairs/{id}", "compute:keypair:get", "Show a key pair (by ID or name)", ok, op(a.getKeyPair)},
+		{del, "/keypairs/{id}", "compute:keypair:delete", "Delete a key pair", noContent, op(a.deleteKeyPair)},
+		{get, "/server-groups", "compute:server_group:list", "List the project's server groups with their members", ok, op(a.listServerGroups)},
+		{post, "/server-groups", "compute:server_group:create", "Create an affinity or anti-affinity server group", created, op(a.createServerGroup)},
+		{get, "/server-groups/{id}", "compute:server_group:get", "Show a server group (by ID or name)", ok, op(a.getServerGroup)},
+		{del, "/server-groups/{id}", "compute:server_group:delete", "Delete a server group (its members stay)", noContent, op(a.deleteServerGroup)},
+
+		// Instances.
+		{get, "/instances", "compute:instance:list", "List instances, newest first", ok, op(a.listInstances)},
+		{post, "/instances", "compute:instance:create", "Launch instances (202: they build in the background)", accepted, op(a.createInstances)},
+		{get, "/instances/{id}", "compute:instance:get", "Show an instance", ok, op(a.getInstance)},
+		{del, "/instances/{id}", "compute:instance:delete", "Delete an instance (202 with the instance, deleting or DELETED)", accepted, op(a.deleteInstance)},
+		{post, "/instances/{id}/actions", "compute:instance:action", "Start, stop or reboot an instance (202; 409 while another task runs)", accepted, op(a.instanceAction)},
+		{get, "/instances/{id}/actions", "compute:instance:actions", "An instance's action log, newest first", ok, op(a.listInstanceActions)},
+
+		// Quotas.
+		{get, "/usage", "compute:usage", "Your project's quotas: each resource's limit and use", ok, op(a.usage)},
+		{get, "/quotas/{project}", "compute:quota:get", "A project's quotas", ok, op(a.getQuotas)},
+		{put, "/quotas/{project}", "compute:quota:update", "Set a project's limits (-1 is unlimited)", ok, op(a.setQuotas)},
+
+		// Hypervisor hosts (operators).
+		{get, "/hosts", "compute:host:list", "List hypervisor hosts with their state, capacity and usage", ok, op(a.listHosts)},
+		{get, "/hosts/{id}", "compute:host:get", "Show a host (by ID or name)", ok, op(a.getHost)},
+		{patch, "/hosts/{id}", "compute:host:update", "Enable a host, or disable it with a reason", ok, op(a.updateHost)},
 	}
 }

@@ -37,16 +37,35 @@ var (
 
 // enumOf lists the values of the string types that have a fixed set.
 func enumOf(t reflect.Type) []string {
-	var out []string
 	switch t {
 	case reflect.TypeFor[models.Role]():
-		for _, r := range models.Roles {
-			out = append(out, string(r))
-		}
+		return strs(models.Roles)
 	case reflect.TypeFor[models.JobState]():
-		for _, s := range models.JobStates() {
-			out = append(out, string(s))
-		}
+		return strs(models.JobStates())
+	case reflect.TypeFor[models.VMState]():
+		return strs(models.VMStates())
+	case reflect.TypeFor[models.TaskState]():
+		return strs(models.TaskStates())
+	case reflect.TypeFor[models.PowerState]():
+		return strs(models.PowerStates())
+	case reflect.TypeFor[instanceStatus]():
+		return append(models.InstanceStatuses(), "UNKNOWN")
+	case reflect.TypeFor[statusFilter]():
+		return models.InstanceStatuses()
+	case reflect.TypeFor[powerAction]():
+		return models.PowerActions()
+	case reflect.TypeFor[quotaResource]():
+		return models.QuotaResources()
+	case reflect.TypeFor[hostState]():
+		return []string{hostUp, hostDown}
+	}
+	return nil
+}
+
+func strs[T ~string](xs []T) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
 	}
 	return out
 }

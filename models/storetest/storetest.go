@@ -56,12 +56,32 @@ func Each(t *testing.T, fn func(t *testing.T, s *models.Store)) {
 	}
 }
 
+// EachWithOptions is Each with store settings changed by tune (a small
+// image size limit, say).
+func EachWithOptions(t *testing.T, tune func(*models.Options), fn func(t *testing.T, s *models.Store)) {
+	t.Helper()
+	for _, e := range Engines() {
+		t.Run(string(e), func(t *testing.T) {
+			fn(t, NewWithOptions(t, e, tune))
+		})
+	}
+}
+
 // New returns a migrated store on a fresh database of the given engine.
 func New(t testing.TB, e Engine) *models.Store {
+	t.Helper()
+	return NewWithOptions(t, e, nil)
+}
+
+// NewWithOptions is New with store settings changed by tune (nil: none).
+func NewWithOptions(t testing.TB, e Engine, tune func(*models.Options)) *models.Store {
 	t.Helper()
 	dsn := DSN(t, e)
 	opts := Options()
 	opts.ImageDir = filepath.Join(t.TempDir(), "images")
+	if tune != nil {
+		tune(&opts)
+	}
 	s, err := models.Open(context.Background(), dsn, opts, nil)
 	if err != nil {
 		t.Fatalf("open %s store: %v", e, err)
