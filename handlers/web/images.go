@@ -337,7 +337,20 @@ func (h *Web) uploadPage(w http.ResponseWriter, r *http.Request) {
 // CSRF token and second the file, and gets a redirect.
 func (h *Web) uploadImage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	c := callerOf(ctx)
 	id := chi.URLParam(r, "id")
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		// A form, not a file: say so (after the image lookup, so another
+		// project's image stays "not found").
+		if _, err := h.Store.GetImage(ctx, c, id); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusUnsupportedMediaType)
+		_, _ = io.WriteString(w, "Send the image file as the request body (or as the file field of a multipart form).")
+		return
+	}
 	var body io.Reader = r.Body
 	isForm := strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data")
 	if isForm {
@@ -353,7 +366,7 @@ func (h *Web) uploadImage(w http.ResponseWriter, r *http.Request) {
 		}
 		body = file
 	}
-	im, err := h.Store.UploadImage(ctx, callerOf(ctx), id, body)
+	im, err := h.Store.UploadImage(ctx, c, id, body)
 	if isForm {
 		if err != nil {
 			h.flashError(r, h.userMessage(r, err))

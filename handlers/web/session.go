@@ -170,9 +170,17 @@ func (h *Web) verifyCSRF(next http.Handler) http.Handler {
 // checks the form's first part itself (checkStreamCSRF). The body is never
 // parsed here, so it is never buffered.
 func (h *Web) verifyCSRFStream(next http.Handler) http.Handler {
+	form := limitBody(maxFormBytes)(h.verifyCSRF(next))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") && r.Header.Get("X-CSRF-Token") == "" {
+		ct := r.Header.Get("Content-Type")
+		if strings.HasPrefix(ct, "multipart/form-data") && r.Header.Get("X-CSRF-Token") == "" {
 			next.ServeHTTP(w, r)
+			return
+		}
+		if strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+			// Not a file: an ordinary (small) form, checked as one; the
+			// handler refuses it as an upload.
+			form.ServeHTTP(w, r)
 			return
 		}
 		if !h.csrfMatches(r, r.Header.Get("X-CSRF-Token")) {

@@ -43,7 +43,7 @@ type bundle struct {
 
 // setup starts Stratus' HTTP surface on s with three users and three
 // projects.
-func setup(t *testing.T, s *models.Store) *bundle {
+func setup(t testing.TB, s *models.Store) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := s.Bootstrap(ctx, models.BootstrapInput{
@@ -92,13 +92,13 @@ func setup(t *testing.T, s *models.Store) *bundle {
 // browser is one person's browser: a cookie jar, no automatic redirects (so
 // tests see the 303s), and the CSRF token of the last page it loaded.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	c    *http.Client
 	csrf string
 }
 
-func (b *bundle) browser(t *testing.T) *browser {
+func (b *bundle) browser(t testing.TB) *browser {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
