@@ -25,7 +25,7 @@ func (h *Web) renderHypervisors(w http.ResponseWriter, r *http.Request, status i
 		h.fail(w, r, err)
 		return
 	}
-	p := pages.HypervisorsProps{CSRF: h.csrfToken(r), PollURL: "/admin/hypervisors"}
+	p := pages.HypervisorsProps{CSRF: h.csrfToken(r), PollURL: "/admin/hypervisors", Now: h.Store.Now()}
 	for _, host := range hosts {
 		v := pages.HostView{Host: host, Form: ui.NewForm(nil),
 			VCPU: pages.UsageBar{Used: float64(host.UsedVCPUs), Capacity: host.CapacityVCPUs(), Unit: " vCPU", Ratio: host.CPURatio},

@@ -105,6 +105,7 @@ func TestOverviewQuotaChartData(t *testing.T) {
 			Used    []int64
 			Limit   []int64
 			Text    []string
+			Short   []string
 		}
 		if err := json.Unmarshal([]byte(chart.AttrOr("data-chart", "")), &d); err != nil {
 			t.Fatalf("chart data: %v", err)
@@ -117,6 +118,9 @@ func TestOverviewQuotaChartData(t *testing.T) {
 		}
 		if d.Text[4] != "1 (no limit)" || d.Text[2] != "8192 MB of 51200 MB" {
 			t.Errorf("chart texts %q", d.Text)
+		}
+		if !slices.Equal(d.Short, []string{"2/10", "4/20", "8/50 GB", "1/100", "1/∞"}) {
+			t.Errorf("bar labels %q", d.Short)
 		}
 		if lib := chart.AttrOr("data-chart-lib", ""); !strings.HasPrefix(lib, "/static/uplot.min.js?v=") {
 			t.Errorf("chart library %q", lib)

@@ -85,7 +85,8 @@ type quotaChartData struct {
 	Percent []int    `json:"percent"`
 	Used    []int64  `json:"used"`
 	Limit   []int64  `json:"limit"` // -1: no limit
-	Text    []string `json:"text"`
+	Text    []string `json:"text"`  // "3 of 10", for people
+	Short   []string `json:"short"` // "3/10", over the bars
 }
 
 // quotaChart encodes the quota meters for the chart (a data- attribute: no
@@ -98,6 +99,7 @@ func quotaChart(ms []pages.QuotaMeter) (string, error) {
 		d.Used = append(d.Used, m.Used)
 		d.Limit = append(d.Limit, m.Limit)
 		d.Text = append(d.Text, m.Text())
+		d.Short = append(d.Short, m.Short())
 	}
 	b, err := json.Marshal(d)
 	return string(b), err

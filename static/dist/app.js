@@ -192,7 +192,7 @@
   }, true);
 
   // --- Charts --------------------------------------------------------------
-  // An element with data-chart (JSON: labels, percent, text) becomes a bar
+  // An element with data-chart (JSON: labels, percent, short) becomes a bar
   // chart drawn by uPlot, which is loaded (data-chart-lib) only on pages
   // that have a chart.
   var uplotLoading = null;
@@ -249,7 +249,7 @@
             ctx.fillRect(x - w / 2, y, w, base - y);
             ctx.fillStyle = "#334155";
             ctx.font = font(11, "600");
-            ctx.fillText(d.text[i], x, Math.min(y, u.valToPos(100, "y", true)) - 6 * uPlot.pxRatio);
+            ctx.fillText(d.short[i], x, Math.min(y, u.valToPos(100, "y", true)) - 6 * uPlot.pxRatio);
           }
           ctx.restore();
         }],

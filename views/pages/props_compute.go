@@ -192,6 +192,21 @@ func (q QuotaMeter) Text() string {
 	return used + " of " + strconv.FormatInt(q.Limit, 10) + q.Unit
 }
 
+// Short is the compact figure a chart prints over its bar: "3/10",
+// "2.5/50 GB", "4/∞".
+func (q QuotaMeter) Short() string {
+	f := func(n int64) string { return strconv.FormatInt(n, 10) }
+	unit := ""
+	if q.Unit == " MB" && (q.Limit >= 1024 || q.Limit == models.Unlimited && q.Used >= 1024) {
+		f = func(n int64) string { return trimFloat(float64(n*10/1024) / 10) }
+		unit = " GB"
+	}
+	if q.Limit == models.Unlimited {
+		return f(q.Used) + "/∞" + unit
+	}
+	return f(q.Used) + "/" + f(q.Limit) + unit
+}
+
 // QuotaLabel names a quota resource for people.
 func QuotaLabel(resource string) (label, unit string) {
 	switch resource {
@@ -266,6 +281,7 @@ type HypervisorsProps struct {
 	Hosts   []HostView
 	CSRF    string
 	PollURL string
+	Now     time.Time
 }
 
 // HostView is one host with its usage against capacity.
