@@ -24,6 +24,8 @@ const (
 	AuditRoleRevoke      = "role.revoke"
 	AuditTokenCreate     = "token.create"
 	AuditTokenRevoke     = "token.revoke"
+	AuditQuotaUpdate     = "quota.update"
+	AuditHostUpdate      = "host.update"
 	OutcomeSuccess       = "success"
 	OutcomeFailure       = "failure"
 	auditDetailMaxLength = 1024

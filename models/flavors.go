@@ -162,7 +162,14 @@ func (s *Store) UpdateFlavor(ctx context.Context, c Caller, id string, up Flavor
 			}
 		}
 		for _, pr := range up.RemoveProject {
-			if err := tx.Exec("DELETE FROM flavor_access WHERE flavor_id = ? AND project_id = ?", f.ID, pr).Error; err != nil {
+			var ids []string
+			if err := tx.Table("projects").Where("id = ? OR name = ?", pr, pr).Pluck("id", &ids).Error; err != nil {
+				return fmt.Errorf("find project: %w", err)
+			}
+			if len(ids) == 0 {
+				return Invalid("remove_projects", fmt.Sprintf("no project %q", pr))
+			}
+			if err := tx.Exec("DELETE FROM flavor_access WHERE flavor_id = ? AND project_id = ?", f.ID, ids[0]).Error; err != nil {
 				return fmt.Errorf("remove flavor access: %w", err)
 			}
 		}

@@ -196,9 +196,16 @@ func (s *Store) SetHostEnabled(ctx context.Context, c Caller, idOrName string, e
 		reason = ""
 	}
 	h.Enabled, h.DisabledReason, h.UpdatedAt = enabled, reason, s.now()
-	if err := s.db.WithContext(ctx).Model(&Host{}).Where("id = ?", h.ID).
-		Updates(map[string]any{"enabled": enabled, "disabled_reason": reason, "updated_at": h.UpdatedAt}).Error; err != nil {
-		return h, fmt.Errorf("update host: %w", err)
-	}
-	return h, nil
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Model(&Host{}).Where("id = ?", h.ID).
+			Updates(map[string]any{"enabled": enabled, "disabled_reason": reason, "updated_at": h.UpdatedAt}).Error; err != nil {
+			return fmt.Errorf("update host: %w", err)
+		}
+		detail := "enabled"
+		if !enabled {
+			detail = "disabled: " + reason
+		}
+		return s.audit(tx, c, AuditHostUpdate, OutcomeSuccess, "host", h.ID, h.Name, detail)
+	})
+	return h, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -210,7 +211,11 @@ func (s *Store) SetQuotas(ctx context.Context, c Caller, project string, limits 
 				return fmt.Errorf("set quota %s: %w", k, err)
 			}
 		}
-		return nil
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s=%d", k, limits[k])
+		}
+		return s.audit(tx, c, AuditQuotaUpdate, OutcomeSuccess, "project", pr.ID, pr.Name, strings.Join(parts, " "))
 	})
 	if err != nil {
 		return nil, err
