@@ -48,7 +48,12 @@ func TestRouteTable(t *testing.T) {
 		}
 	}
 	for _, must := range []string{"GET /login", "POST /login", "POST /logout", "GET /", "POST /project", "GET /tokens",
-		"GET /admin/projects", "GET /admin/users", "GET /admin/audit", "GET /admin/jobs"} {
+		"GET /admin/projects", "GET /admin/users", "GET /admin/audit", "GET /admin/jobs",
+		"GET /instances", "GET /instances/rows", "GET /instances/new", "POST /instances", "GET /instances/{id}",
+		"POST /instances/{id}/action", "POST /instances/{id}/delete", "POST /instances/bulk/stop", "POST /instances/bulk/delete",
+		"GET /images", "POST /images", "PUT /images/{id}/file", "GET /keypairs", "POST /keypairs", "GET /flavors",
+		"GET /admin/hypervisors", "POST /admin/hypervisors/{id}/enabled", "GET /admin/instances", "GET /admin/flavors",
+		"GET /admin/images", "POST /admin/projects/{id}/quotas"} {
 		if !seen[must] {
 			t.Errorf("no route %s", must)
 		}
