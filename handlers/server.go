@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"stratus/handlers/api"
+	"stratus/handlers/console"
 	"stratus/handlers/httpx"
 	"stratus/handlers/policy"
 	"stratus/handlers/web"
@@ -77,6 +78,7 @@ func New(d Deps) http.Handler {
 	r.Handle("/metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	assets := static.New()
 	r.Handle("/static/*", http.StripPrefix("/static", assets.Handler()))
+	r.Handle("/console/vnc", console.New(console.Deps{Store: d.Store, Sessions: sessions, Log: d.Log}))
 	r.Mount("/api/v1", api.New(api.Deps{Store: d.Store, Policy: d.Policy, Log: d.Log}).Router())
 	r.Mount("/", web.New(web.Deps{Store: d.Store, Policy: d.Policy, Log: d.Log, Sessions: sessions, Assets: assets}).Router())
 	return r

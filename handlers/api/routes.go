@@ -76,6 +76,8 @@ func (a *API) routes() []route {
 		{del, "/instances/{id}", "compute:instance:delete", "Delete an instance (202 with the instance, deleting or DELETED)", accepted, op(a.deleteInstance)},
 		{post, "/instances/{id}/actions", "compute:instance:action", "Start, stop or reboot an instance (202; 409 while another task runs)", accepted, op(a.instanceAction)},
 		{get, "/instances/{id}/actions", "compute:instance:actions", "An instance's action log, newest first", ok, op(a.listInstanceActions)},
+		{get, "/instances/{id}/console-log", "compute:instance:console_log", "The tail of an instance's serial console log", ok, op(a.consoleLog)},
+		{post, "/instances/{id}/remote-console", "compute:instance:console", "A single-use VNC console URL for you (valid 10 minutes)", created, op(a.createRemoteConsole)},
 
 		// Quotas.
 		{get, "/usage", "compute:usage", "Your project's quotas: each resource's limit and use", ok, op(a.usage)},
