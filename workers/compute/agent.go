@@ -168,6 +168,11 @@ func (a *Agent) Run(ctx context.Context) error {
 			workers.Periodic{Name: "power-sync", Interval: a.cfg.PowerSyncInterval, Timeout: a.cfg.PowerSyncInterval,
 				Run: func(ctx context.Context) error { return a.SyncPower(ctx, "periodic power sync") }},
 			workers.Periodic{Name: "console-logs", Interval: a.cfg.ConsoleLogInterval, Run: a.shipConsoleLogs},
+			// Any agent may prune: the DELETE is idempotent and cheap.
+			workers.Periodic{Name: "console-token-prune", Interval: time.Hour, Run: func(ctx context.Context) error {
+				_, err := a.cfg.Store.PruneConsoleTokens(ctx)
+				return err
+			}},
 		)
 	}()
 	for ctx.Err() == nil {
