@@ -12,6 +12,9 @@ type pace struct {
 	rate     float64 // runs finished per second, smoothed
 }
 
+// wakeRecheck is how soon after a woken claim the fetcher claims again.
+const wakeRecheck = 20 * time.Millisecond
+
 // fetchLoop claims jobs into the queue. While the queue in the database has
 // a backlog (the last claim was full) it claims again as soon as the buffer
 // is half drained; otherwise it polls every PollInterval, or when woken.
@@ -21,6 +24,7 @@ func (p *Pool) fetchLoop(ctx context.Context) {
 	defer timer.Stop()
 	var pc pace
 	poll, backlog := true, false // claim at once on start
+	woken := false
 	for {
 		if ctx.Err() != nil {
 			return
@@ -31,8 +35,17 @@ func (p *Pool) fetchLoop(ctx context.Context) {
 				poll = false
 				backlog = err == nil && got == limit
 				if !backlog {
-					timer.Reset(p.cfg.PollInterval)
+					// After a wake, look once more shortly: MariaDB's SKIP
+					// LOCKED can skip a row whose transaction committed an
+					// instant ago (it still looks locked), and the wake
+					// for it was this one.
+					next := p.cfg.PollInterval
+					if woken {
+						next = min(next, wakeRecheck)
+					}
+					timer.Reset(next)
 				}
+				woken = false
 				continue
 			}
 		}
@@ -43,7 +56,7 @@ func (p *Pool) fetchLoop(ctx context.Context) {
 			return
 		case <-p.slotFreed:
 		case <-p.wake:
-			poll = true
+			poll, woken = true, true
 		case <-timer.C:
 			poll = true
 		}
