@@ -22,9 +22,13 @@ import (
 // transaction: the scheduler's throughput is mostly this.
 func (s *Store) PlaceInstance(ctx context.Context, inst Instance, host Host, exclude []string) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		set := map[string]any{"host": host.Name, "task_state": TaskSpawning,
+			"build_attempts": gorm.Expr("build_attempts + 1"), "updated_at": s.now()}
+		if inst.AvailabilityZone == "" {
+			set["availability_zone"] = host.AvailabilityZone // Nova records where it landed
+		}
 		res := tx.Model(&Instance{}).Where("id = ? AND vm_state = ? AND task_state = ?", inst.ID, VMBuilding, TaskScheduling).
-			Updates(map[string]any{"host": host.Name, "task_state": TaskSpawning,
-				"build_attempts": gorm.Expr("build_attempts + 1"), "updated_at": s.now()})
+			Updates(set)
 		if res.Error != nil {
 			return fmt.Errorf("set host: %w", res.Error)
 		}

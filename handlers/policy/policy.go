@@ -65,16 +65,18 @@ func defaultRules() map[string]string {
 		"admin:job:cancel": "system:admin",
 
 		// Flavors: everyone reads those they may use; operators manage them.
-		"compute:flavor:list":   "role:reader or system:reader",
-		"compute:flavor:get":    "role:reader or system:reader",
-		"compute:flavor:create": "system:admin",
-		"compute:flavor:update": "system:admin",
-		"compute:flavor:delete": "system:admin",
+		"compute:flavor:list":     "role:reader or system:reader",
+		"compute:flavor:get":      "role:reader or system:reader",
+		"compute:flavor:list_all": "system:admin",
+		"compute:flavor:create":   "system:admin",
+		"compute:flavor:update":   "system:admin",
+		"compute:flavor:delete":   "system:admin",
 
 		// Images (Glance). Publishing a public image is checked in the
 		// model (operators only). System readers — the compute agents'
 		// service accounts — may download any image.
 		"image:list":     "role:reader or system:reader",
+		"image:list_all": "system:admin",
 		"image:get":      "role:reader or system:reader",
 		"image:download": "role:reader or system:reader",
 		"image:create":   "role:member",
