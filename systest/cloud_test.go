@@ -87,8 +87,10 @@ func freePort(t testing.TB) int {
 }
 
 // startCloud starts a lab and Stratus on it, and prepares a tenant with a
-// key pair, a small flavor and the guest's three-part images.
-func startCloud(t testing.TB) *cloud {
+// key pair, a small flavor and the guest's three-part images. poll is how
+// often the scheduler and the agent look for jobs (the processes do not
+// share the in-process wake-up).
+func startCloud(t testing.TB, poll time.Duration) *cloud {
 	t.Helper()
 	l := lab.Start(t)
 	bin := stratusBinary(t)
@@ -105,7 +107,7 @@ func startCloud(t testing.TB) *cloud {
 	common := []string{"--db", c.db, "--data-dir", dir, "--log-format", "json"}
 	c.run("bootstrap", append(common, "--admin-password", "admin-secret-1", "--bcrypt-cost", "4")...)
 	c.start("serve", append(common, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--image-dir", filepath.Join(dir, "images"), "--bcrypt-cost", "4")...)
-	c.start("scheduler", append(common, "--poll-interval", "200ms")...)
+	c.start("scheduler", append(common, "--poll-interval", poll.String())...)
 	c.waitHTTP()
 
 	c.admin = login(t, c.url, "admin", "admin-secret-1", "admin")
@@ -120,7 +122,7 @@ func startCloud(t testing.TB) *cloud {
 	c.start("compute", append(common, "--driver", "libvirt", "--host", "hv1", "--libvirt-uri", l.URI, "--virt-type", "qemu",
 		"--host-address", l.GuestAddr, "--instances-dir", filepath.Join(l.Dir, "instances"),
 		"--image-cache-dir", filepath.Join(l.Dir, "image-cache"), "--api-url", c.url, "--api-token", tok.Secret,
-		"--shutdown-timeout", "3s", "--poll-interval", "200ms", "--heartbeat-interval", "2s", "--reserved-ram-mb", "0")...)
+		"--shutdown-timeout", "3s", "--poll-interval", poll.String(), "--heartbeat-interval", "2s", "--reserved-ram-mb", "0")...)
 	c.waitHost("hv1")
 
 	// The tenant: a project with two members.

@@ -22,7 +22,7 @@ import (
 // behind Stratus' back, libvirtd restarting during a build, and a delete
 // that leaves nothing behind.
 func TestCloudOnLibvirt(t *testing.T) {
-	c := startCloud(t)
+	c := startCloud(t, 200*time.Millisecond)
 	id := c.launch("lab-vm", "#!/bin/sh\n# STRATUS-USERDATA-e2e42\n")
 
 	t.Run("launch becomes ACTIVE and the guest read its config drive", func(t *testing.T) {
