@@ -228,4 +228,3 @@ func libvirtVersion(c *cloud) string {
 	}
 	return "?"
 }
-
