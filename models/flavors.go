@@ -103,17 +103,13 @@ func (s *Store) CreateFlavor(ctx context.Context, c Caller, in FlavorInput) (Fla
 }
 
 func (s *Store) addFlavorAccess(tx *gorm.DB, flavorID, project string) error {
-	var pr Project
-	col := "name"
-	if IsUUID(project) {
-		col = "id"
-	}
-	if err := tx.Where(col+" = ?", project).Take(&pr).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+	pr, err := takeRef[Project](byRef(tx, "projects", project), "project", project)
+	if errors.Is(err, ErrNotFound) {
 		return Invalid("projects", fmt.Sprintf("no project %q", project))
 	} else if err != nil {
-		return fmt.Errorf("get project: %w", err)
+		return err
 	}
-	err := tx.Exec("INSERT INTO flavor_access (flavor_id, project_id) VALUES (?, ?)", flavorID, pr.ID).Error
+	err = tx.Exec("INSERT INTO flavor_access (flavor_id, project_id) VALUES (?, ?)", flavorID, pr.ID).Error
 	if err != nil && !errors.Is(err, gorm.ErrDuplicatedKey) {
 		return fmt.Errorf("add flavor access: %w", err)
 	}
@@ -220,19 +216,8 @@ func (s *Store) GetFlavor(ctx context.Context, c Caller, idOrName string) (Flavo
 }
 
 func (s *Store) getFlavor(tx *gorm.DB, c Caller, idOrName string) (Flavor, error) {
-	var f Flavor
-	col := "name"
-	if IsUUID(idOrName) {
-		col = "id"
-	}
-	err := visibleFlavors(tx.Model(&Flavor{}), c.ProjectID, c.IsSystemAdmin()).Where("flavors."+col+" = ?", idOrName).Take(&f).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return f, notFound("flavor %q not found", idOrName)
-	}
-	if err != nil {
-		return f, fmt.Errorf("get flavor: %w", err)
-	}
-	return f, nil
+	q := visibleFlavors(tx.Model(&Flavor{}), c.ProjectID, c.IsSystemAdmin())
+	return takeRef[Flavor](byRef(q, "flavors", idOrName), "flavor", idOrName)
 }
 
 // FlavorProjects lists the projects a non-public flavor is shared with.

@@ -97,22 +97,31 @@ func (s *Store) RegisterHost(ctx context.Context, inv HostInventory) (Host, erro
 	}
 	now := s.now()
 	var h Host
+	inventory := map[string]any{
+		"availability_zone": inv.AvailabilityZone, "driver": inv.Driver, "hypervisor_type": inv.HypervisorType,
+		"arch": inv.Arch, "address": inv.Address, "vcpus": inv.VCPUs, "ram_mb": inv.RAMMB, "disk_gb": inv.DiskGB,
+		"reserved_vcpus": inv.ReservedVCPUs, "reserved_ram_mb": inv.ReservedRAMMB, "reserved_disk_gb": inv.ReservedDiskGB,
+		"cpu_ratio": inv.CPURatio, "ram_ratio": inv.RAMRatio, "disk_ratio": inv.DiskRatio,
+		"up": true, "last_heartbeat": now, "updated_at": now,
+	}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		err := tx.Where("name = ?", inv.Name).Take(&h).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
+		// Only the agent's own columns change: the operator's (enabled,
+		// reason) and the scheduler's (used_*, counted by concurrent
+		// claims) must never be written back from a stale read.
+		res := tx.Model(&Host{}).Where("name = ?", inv.Name).Updates(inventory)
+		if res.Error != nil {
+			return fmt.Errorf("update host: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
 			h = Host{ID: newID(), Name: inv.Name, Enabled: true, CreatedAt: now}
-		} else if err != nil {
-			return fmt.Errorf("get host: %w", err)
+			if err := tx.Create(&h).Error; err != nil && !errors.Is(err, gorm.ErrDuplicatedKey) {
+				return fmt.Errorf("insert host: %w", err)
+			}
+			if err := tx.Model(&Host{}).Where("name = ?", inv.Name).Updates(inventory).Error; err != nil {
+				return fmt.Errorf("update host: %w", err)
+			}
 		}
-		h.AvailabilityZone, h.Driver, h.HypervisorType, h.Arch, h.Address = inv.AvailabilityZone, inv.Driver, inv.HypervisorType, inv.Arch, inv.Address
-		h.VCPUs, h.RAMMB, h.DiskGB = inv.VCPUs, inv.RAMMB, inv.DiskGB
-		h.ReservedVCPUs, h.ReservedRAMMB, h.ReservedDiskGB = inv.ReservedVCPUs, inv.ReservedRAMMB, inv.ReservedDiskGB
-		h.CPURatio, h.RAMRatio, h.DiskRatio = inv.CPURatio, inv.RAMRatio, inv.DiskRatio
-		h.Up, h.LastHeartbeat, h.UpdatedAt = true, now, now
-		if err := tx.Save(&h).Error; err != nil {
-			return fmt.Errorf("save host: %w", err)
-		}
-		return nil
+		return tx.Where("name = ?", inv.Name).Take(&h).Error
 	})
 	return h, err
 }
@@ -162,19 +171,7 @@ func (s *Store) ListHosts(ctx context.Context) ([]Host, error) {
 
 // GetHost finds a host by ID or name.
 func (s *Store) GetHost(ctx context.Context, idOrName string) (Host, error) {
-	var h Host
-	col := "name"
-	if IsUUID(idOrName) {
-		col = "id"
-	}
-	err := s.db.WithContext(ctx).Where(col+" = ?", idOrName).Take(&h).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return h, notFound("host %q not found", idOrName)
-	}
-	if err != nil {
-		return h, fmt.Errorf("get host: %w", err)
-	}
-	return h, nil
+	return takeRef[Host](byRef(s.db.WithContext(ctx), "hosts", idOrName), "host", idOrName)
 }
 
 // SetHostEnabled enables or disables a host for scheduling; a reason is

@@ -119,19 +119,8 @@ func (s *Store) GetKeyPair(ctx context.Context, c Caller, idOrName string) (KeyP
 }
 
 func (s *Store) getKeyPair(tx *gorm.DB, c Caller, idOrName string) (KeyPair, error) {
-	var k KeyPair
-	col := "name"
-	if IsUUID(idOrName) {
-		col = "id"
-	}
-	err := tx.Where("project_id = ? AND "+col+" = ?", c.ProjectID, idOrName).Take(&k).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return k, notFound("key pair %q not found", idOrName)
-	}
-	if err != nil {
-		return k, fmt.Errorf("get key pair: %w", err)
-	}
-	return k, nil
+	q := tx.Where("keypairs.project_id = ?", c.ProjectID)
+	return takeRef[KeyPair](byRef(q, "keypairs", idOrName), "key pair", idOrName)
 }
 
 // DeleteKeyPair removes a key pair. Instances keep the key they booted with.

@@ -60,19 +60,7 @@ func (s *Store) CreateProject(ctx context.Context, c Caller, in ProjectInput) (P
 
 // GetProject finds a project by ID or name.
 func (s *Store) GetProject(ctx context.Context, idOrName string) (Project, error) {
-	var p Project
-	col := "name"
-	if IsUUID(idOrName) {
-		col = "id"
-	}
-	err := s.db.WithContext(ctx).Where(col+" = ?", idOrName).Take(&p).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return p, notFound("project %q not found", idOrName)
-	}
-	if err != nil {
-		return p, fmt.Errorf("get project: %w", err)
-	}
-	return p, nil
+	return takeRef[Project](byRef(s.db.WithContext(ctx), "projects", idOrName), "project", idOrName)
 }
 
 // ListProjects lists all projects (operators only; users see theirs through

@@ -64,15 +64,11 @@ func (s *Store) AssignRole(ctx context.Context, c Caller, in AssignmentInput) (R
 		a := RoleAssignment{ID: newID(), UserID: u.ID, ProjectID: SystemScope, Role: role, CreatedAt: s.now()}
 		v.UserName = u.Name
 		if !in.System {
-			var pr Project
-			col := "name"
-			if IsUUID(in.Project) {
-				col = "id"
-			}
-			if err := tx.Where(col+" = ?", in.Project).Take(&pr).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			pr, err := takeRef[Project](byRef(tx, "projects", in.Project), "project", in.Project)
+			if errors.Is(err, ErrNotFound) {
 				return Invalid("project", "no such project")
 			} else if err != nil {
-				return fmt.Errorf("get project: %w", err)
+				return err
 			}
 			a.ProjectID, v.ProjectName = pr.ID, pr.Name
 		}

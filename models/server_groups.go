@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -82,19 +81,8 @@ func (s *Store) GetServerGroup(ctx context.Context, c Caller, idOrName string) (
 }
 
 func (s *Store) getServerGroup(tx *gorm.DB, projectID, idOrName string) (ServerGroup, error) {
-	var g ServerGroup
-	col := "name"
-	if IsUUID(idOrName) {
-		col = "id"
-	}
-	err := tx.Where("project_id = ? AND "+col+" = ?", projectID, idOrName).Take(&g).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return g, notFound("server group %q not found", idOrName)
-	}
-	if err != nil {
-		return g, fmt.Errorf("get server group: %w", err)
-	}
-	return g, nil
+	q := tx.Where("server_groups.project_id = ?", projectID)
+	return takeRef[ServerGroup](byRef(q, "server_groups", idOrName), "server group", idOrName)
 }
 
 // DeleteServerGroup removes a server group; its members stay, ungrouped.

@@ -101,19 +101,7 @@ func (s *Store) GetUser(ctx context.Context, idOrName string) (User, error) {
 }
 
 func (s *Store) getUser(tx *gorm.DB, idOrName string) (User, error) {
-	var u User
-	col := "name"
-	if IsUUID(idOrName) {
-		col = "id"
-	}
-	err := tx.Where(col+" = ?", idOrName).Take(&u).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return u, notFound("user %q not found", idOrName)
-	}
-	if err != nil {
-		return u, fmt.Errorf("get user: %w", err)
-	}
-	return u, nil
+	return takeRef[User](byRef(tx, "users", idOrName), "user", idOrName)
 }
 
 // ListUsers lists users by name.
