@@ -4,7 +4,7 @@
 // output depends only on the inputs (no timestamps, no absolute paths), so
 // `make verify-generated` can compare it byte for byte.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,6 +27,9 @@ copyFileSync(join(dirname(require.resolve("htmx.org/package.json")), "dist", "ht
 // uPlot draws the overview's quota chart; app.js loads it only on pages
 // that have a chart.
 copyFileSync(join(dirname(require.resolve("uplot/package.json")), "dist", "uPlot.iife.min.js"), join(dist, "uplot.min.js"));
+// noVNC (ES modules) for the instance Console tab; console.js imports it.
+const novnc = dirname(dirname(require.resolve("@novnc/novnc"))); // its only export is core/rfb.js
+for (const part of ["core", "vendor", "LICENSE.txt"]) cpSync(join(novnc, part), join(dist, "novnc", part), { recursive: true });
 for (const name of readdirSync(src).sort()) {
   if (name.endsWith(".js") || name.endsWith(".svg")) copyFileSync(join(src, name), join(dist, name));
 }

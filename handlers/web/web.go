@@ -85,6 +85,8 @@ func (h *Web) routes() []route {
 		{post, "/instances/bulk/delete", "compute:instance:delete", h.bulkDelete, 0},
 		{get, "/instances/{id}", "compute:instance:get", h.instance, 0},
 		{get, "/instances/{id}/log", "compute:instance:actions", h.instanceLog, 0},
+		{get, "/instances/{id}/console-log", "compute:instance:console_log", h.instanceConsoleLog, 0},
+		{get, "/instances/{id}/console", "compute:instance:console", h.instanceConsole, 0},
 		{post, "/instances/{id}/action", "compute:instance:action", h.instanceAction, 0},
 		{post, "/instances/{id}/delete", "compute:instance:delete", h.deleteInstance, 0},
 

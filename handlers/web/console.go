@@ -1,0 +1,82 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"stratus/models"
+	"stratus/views/pages"
+)
+
+// instanceConsoleLog is an instance's Console log tab: the tail of its
+// serial console (?lines=N), refreshed while it runs.
+func (h *Web) instanceConsoleLog(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	c := callerOf(ctx)
+	inst, ok := h.consoleInstance(w, r)
+	if !ok {
+		return
+	}
+	lines := 200
+	if v := r.URL.Query().Get("lines"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || !slices.Contains(pages.ConsoleLogLines, n) {
+			h.fail(w, r, models.Invalid("lines", "must be 50, 200, 1000 or 0 (all)"))
+			return
+		}
+		lines = n
+	}
+	log, err := h.Store.ConsoleLog(ctx, c, inst.ID, lines)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := pages.InstanceConsoleProps{Inst: inst, Tab: "console-log", Here: r.URL.RequestURI(), Log: log, Lines: lines}
+	h.renderPage(w, r, http.StatusOK, pages.InstanceConsolePage(h.shell(r, inst.Name, "instances"), p), "console-log")
+}
+
+// instanceConsole is an instance's Console tab: noVNC on a fresh
+// single-use token for this user (each visit issues one, as Horizon does).
+func (h *Web) instanceConsole(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	inst, ok := h.consoleInstance(w, r)
+	if !ok {
+		return
+	}
+	p := pages.InstanceConsoleProps{Inst: inst, Tab: "console", Here: r.URL.RequestURI(), ScriptURL: h.Assets.URL("console.js")}
+	t, err := h.Store.CreateConsoleToken(ctx, callerOf(ctx), inst.ID)
+	switch {
+	case err == nil:
+		p.VNCURL = "/console/vnc?token=" + url.QueryEscape(t.Token)
+	case errors.Is(err, models.ErrConflict):
+		var me *models.Error
+		if errors.As(err, &me) {
+			p.Problem = me.Msg
+		}
+	default:
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store") // the page carries a secret
+	h.renderPage(w, r, http.StatusOK, pages.InstanceConsolePage(h.shell(r, inst.Name, "instances"), p), "")
+}
+
+// consoleInstance reads the instance of a console page (deleted ones are
+// gone).
+func (h *Web) consoleInstance(w http.ResponseWriter, r *http.Request) (models.Instance, bool) {
+	ctx := r.Context()
+	inst, err := h.Store.GetInstance(ctx, callerOf(ctx), chi.URLParam(r, "id"))
+	if err == nil && inst.VMState == models.VMDeleted {
+		err = models.ErrNotFound
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return inst, false
+	}
+	return inst, true
+}
