@@ -53,14 +53,25 @@ func (s *Store) SaveConsoleLog(ctx context.Context, instanceID, host string, log
 	text := strings.ToValidUTF8(strings.ReplaceAll(string(log), "\x00", ""), "\uFFFD")
 	now := s.now()
 	row := InstanceConsole{InstanceID: instanceID, Host: host, ConsoleLog: &text, LogUpdatedAt: &now, UpdatedAt: now}
-	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "instance_id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"host", "console_log", "log_updated_at", "updated_at"}),
-	}).Create(&row).Error
-	if err != nil {
-		return fmt.Errorf("save console log: %w", err)
-	}
-	return nil
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		// The shipper read the host's instances a moment ago: one deleted
+		// since keeps no console.
+		var n int64
+		if err := tx.Model(&Instance{}).Where("id = ? AND vm_state <> ?", instanceID, VMDeleted).Count(&n).Error; err != nil {
+			return fmt.Errorf("save console log: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
+		err := tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "instance_id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"host", "console_log", "log_updated_at", "updated_at"}),
+		}).Create(&row).Error
+		if err != nil {
+			return fmt.Errorf("save console log: %w", err)
+		}
+		return nil
+	})
 }
 
 // DeleteConsole forgets an instance's console records (it was deleted).

@@ -42,6 +42,8 @@ type cloud struct {
 	other   *client // another member of the "lab" project
 	imageID string  // the three-part guest's disk image
 	flavor  string
+
+	computeMetrics string // the agent's /metrics address
 }
 
 var buildOnce struct {
@@ -103,6 +105,7 @@ func startCloud(t testing.TB, poll time.Duration) *cloud {
 	t.Cleanup(c.stop)
 	port := freePort(t)
 	c.url = fmt.Sprintf("http://127.0.0.1:%d", port)
+	c.computeMetrics = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	c.run("migrate", "--db", c.db, "--data-dir", dir)
 	common := []string{"--db", c.db, "--data-dir", dir, "--log-format", "json"}
 	c.run("bootstrap", append(common, "--admin-password", "admin-secret-1", "--bcrypt-cost", "4")...)
@@ -122,7 +125,8 @@ func startCloud(t testing.TB, poll time.Duration) *cloud {
 	c.start("compute", append(common, "--driver", "libvirt", "--host", "hv1", "--libvirt-uri", l.URI, "--virt-type", "qemu",
 		"--host-address", l.GuestAddr, "--instances-dir", filepath.Join(l.Dir, "instances"),
 		"--image-cache-dir", filepath.Join(l.Dir, "image-cache"), "--api-url", c.url, "--api-token", tok.Secret,
-		"--shutdown-timeout", "3s", "--poll-interval", poll.String(), "--heartbeat-interval", "2s", "--reserved-ram-mb", "0")...)
+		"--shutdown-timeout", "3s", "--poll-interval", poll.String(), "--heartbeat-interval", "2s", "--reserved-ram-mb", "0",
+		"--metrics-listen", c.computeMetrics)...)
 	c.waitHost("hv1")
 
 	// The tenant: a project with two members.
