@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"io"
+	"log/slog"
 	"time"
 
 	"stratus/models"
 	"stratus/workers/compute"
+	"stratus/workers/virt"
+	"stratus/workers/virt/libvirt"
 )
 
 func runCompute(ctx context.Context, args []string, _ io.Writer) error {
@@ -35,7 +39,7 @@ func runCompute(ctx context.Context, args []string, _ io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	drv, err := cf.newDriver(ctx, cf.Driver, cf.Host, log)
+	drv, err := openDriverWaiting(ctx, &cf, log)
 	if err != nil {
 		return err
 	}
@@ -58,4 +62,24 @@ func runCompute(ctx context.Context, args []string, _ io.Writer) error {
 		return err
 	}
 	return agent.Run(ctx)
+}
+
+// openDriverWaiting opens the host's driver. A libvirtd that does not
+// answer yet (the host is booting, the daemon restarting) is waited for,
+// with backoff up to 10 s, rather than ending the agent.
+func openDriverWaiting(ctx context.Context, cf *computeFlags, log *slog.Logger) (virt.Driver, error) {
+	wait := time.Second
+	for {
+		drv, err := cf.newDriver(ctx, cf.Driver, cf.Host, log)
+		if err == nil || cf.Driver != "libvirt" || !errors.Is(err, libvirt.ErrUnreachable) {
+			return drv, err
+		}
+		log.Warn("libvirtd is not reachable yet; waiting for it", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 10*time.Second)
+	}
 }

@@ -19,6 +19,9 @@ import (
 // DefaultSocket is libvirtd's read-write socket.
 const DefaultSocket = "/var/run/libvirt/libvirt-sock"
 
+// ErrUnreachable means libvirtd did not answer on its socket.
+var ErrUnreachable = errors.New("libvirtd is not reachable")
+
 // Client is a connection to libvirtd that outlives the daemon's restarts:
 // it reconnects with backoff when the socket closes, and pings the daemon
 // (a keepalive at the application level: go-libvirt does not speak
@@ -90,7 +93,10 @@ func Dial(ctx context.Context, uri, socket string, keepalive time.Duration, log 
 func (c *Client) connect() (*golibvirt.Libvirt, error) {
 	l := golibvirt.NewWithDialer(dialers.NewLocal(dialers.WithSocket(c.socket), dialers.WithLocalTimeout(5*time.Second)))
 	if err := l.ConnectToURI(golibvirt.ConnectURI(c.uri)); err != nil {
-		return nil, fmt.Errorf("connect to libvirt at %s (%s): %w", c.socket, c.uri, err)
+		if IsConnectionError(err) {
+			return nil, fmt.Errorf("%w: connect to %s (%s): %w", ErrUnreachable, c.socket, c.uri, err)
+		}
+		return nil, fmt.Errorf("open %s on libvirtd at %s: %w", c.uri, c.socket, err)
 	}
 	return l, nil
 }
