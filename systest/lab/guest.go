@@ -60,6 +60,12 @@ if [ -n "$found" ]; then
   if [ -f /mnt/openstack/latest/user_data ]; then
     u=$(grep -o 'STRATUS-USERDATA-[A-Za-z0-9]*' /mnt/openstack/latest/user_data | head -n 1)
     echo "STRATUS-USERDATA-FOUND $u"
+    # STRATUS-FLOOD-N in the user-data: print N KiB to the console (to
+    # see the host cap and rotate the log).
+    n=$(grep -o 'STRATUS-FLOOD-[0-9]*' /mnt/openstack/latest/user_data | head -n 1 | cut -d- -f3)
+    if [ -n "$n" ]; then
+      i=0; while [ $i -lt $((n * 16)) ]; do echo "STRATUS-FLOOD $i ................................................"; i=$((i+1)); done
+    fi
   fi
 else
   echo "STRATUS-NO-CONFIG-DRIVE"

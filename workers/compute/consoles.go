@@ -67,7 +67,7 @@ func (a *Agent) shipConsoleLogs(ctx context.Context) error {
 		if prev, ok := a.logs[inst.ID]; ok && prev == st {
 			continue
 		}
-		tail, err := readTail(path, models.MaxConsoleLogBytes)
+		tail, err := readLogTail(path, models.MaxConsoleLogBytes)
 		if err != nil {
 			a.log.Warn("read console log", "instance", inst.ID, "err", err)
 			continue
@@ -79,6 +79,20 @@ func (a *Agent) shipConsoleLogs(ctx context.Context) error {
 	}
 	a.logs = seen
 	return nil
+}
+
+// readLogTail reads the last n bytes of a console log that virtlogd
+// rotates (console.log.0 holds what came before console.log).
+func readLogTail(path string, n int64) ([]byte, error) {
+	tail, err := readTail(path, n)
+	if err != nil || int64(len(tail)) >= n {
+		return tail, err
+	}
+	prev, err := readTail(path+".0", n-int64(len(tail)))
+	if err != nil {
+		return tail, nil // not rotated yet
+	}
+	return append(prev, tail...), nil
 }
 
 // readTail reads the last n bytes of a file.

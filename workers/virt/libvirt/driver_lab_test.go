@@ -64,7 +64,7 @@ func TestDriverOnRealLibvirt(t *testing.T) {
 	id := "5c0e7a52-3f5e-4a53-b0d4-8b5c3f6e9d01"
 	spec := virt.InstanceSpec{ID: id, Name: "Lab Guest", ProjectID: "p1", FlavorName: "m1.lab", VCPUs: 1, RAMMB: 192,
 		DiskGB: 1, EphemeralGB: 1, KeyName: "k1", KeyData: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG5vdGFyZWFsa2V5 t@lab",
-		UserData: "#cloud-config\n# STRATUS-USERDATA-lab42\n",
+		UserData: "#cloud-config\n# STRATUS-USERDATA-lab42\n# STRATUS-FLOOD-400\n",
 		Image:    virt.ImageRef{ID: "img", Format: "raw", Path: base},
 		Kernel:   &virt.ImageRef{ID: "k", Format: "aki", Path: g.Kernel},
 		Ramdisk:  &virt.ImageRef{ID: "r", Format: "ari", Path: g.Ramdisk}}
@@ -79,7 +79,18 @@ func TestDriverOnRealLibvirt(t *testing.T) {
 	}
 
 	logPath := d.ConsoleLogPath(id)
-	console := waitConsole(t, logPath, 90*time.Second, lab.MarkerReady)
+	start = time.Now()
+	console := waitConsole(t, logPath, 120*time.Second, lab.MarkerReady)
+	t.Logf("guest ready %s after Spawn", time.Since(start).Round(time.Millisecond))
+	// The guest printed 400 KiB: virtlogd (max_size 256 KiB in the lab)
+	// capped the file and rotated the rest to console.log.0.
+	if fi, err := os.Stat(logPath); err != nil || fi.Size() > 256<<10 {
+		t.Errorf("console log not capped: %v %v", fi.Size(), err)
+	}
+	if _, err := os.Stat(logPath + ".0"); err != nil {
+		t.Errorf("console log not rotated: %v", err)
+	}
+	console = readRotated(logPath) + console
 	for _, want := range []string{lab.MarkerBooted, lab.MarkerConfig, lab.MarkerHostname + " lab-guest", lab.MarkerKey + " k1",
 		lab.MarkerUserData + " STRATUS-USERDATA-lab42", "STRATUS-DISK /dev/vda 2097152 sectors", "STRATUS-DISK /dev/vdb 2097152 sectors"} {
 		if !strings.Contains(console, want) {
@@ -199,6 +210,16 @@ func drain(events <-chan virt.Event) {
 			return
 		}
 	}
+}
+
+// readRotated reads the rotated parts of a console log, oldest first.
+func readRotated(path string) string {
+	var sb strings.Builder
+	for i := 2; i >= 0; i-- {
+		b, _ := os.ReadFile(path + "." + strconv.Itoa(i))
+		sb.Write(b)
+	}
+	return sb.String()
 }
 
 func waitConsole(t *testing.T, path string, within time.Duration, marker string) string {
