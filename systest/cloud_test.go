@@ -46,6 +46,15 @@ type cloud struct {
 	computeMetrics string // the agent's /metrics address
 }
 
+// TestMain removes the binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildOnce.bin != "" {
+		_ = os.RemoveAll(filepath.Dir(buildOnce.bin))
+	}
+	os.Exit(code)
+}
+
 var buildOnce struct {
 	sync.Once
 	bin string
