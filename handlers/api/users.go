@@ -35,7 +35,7 @@ func (a *API) getUser(r *http.Request, in idPath) (models.User, error) {
 }
 
 // updateUser enables or disables a user, changes their e-mail, resets their
-// password (which ends their login tokens and sessions) or unlocks them.
+// password (which ends their sessions and revokes all their tokens) or unlocks them.
 func (a *API) updateUser(r *http.Request, in struct {
 	idPath
 	Body models.UserUpdate `body:"json"`

@@ -208,7 +208,7 @@ func (h *Web) resetPassword(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.flash(r, "Password of "+u.Name+" reset; their sessions and login tokens have ended.")
+	h.flash(r, "Password of "+u.Name+" reset; their sessions and API tokens have ended.")
 	redirect(w, r, "/admin/users/"+u.ID)
 }
 

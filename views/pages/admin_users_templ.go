@@ -1220,7 +1220,7 @@ func UserDetailPage(s layout.Shell, p UserDetailProps) templ.Component {
 						return templ_7745c5c3_Err
 					}
 				} else {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 75, "The user's web sessions and API login tokens end at once.")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 75, "The user's web sessions end and all their API tokens are revoked at once.")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
