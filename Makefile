@@ -35,10 +35,10 @@ node_modules: package-lock.json
 	npm ci --no-audit --no-fund
 	@touch node_modules
 
-lint: ## gofmt, go vet, and staticcheck when it is installed
+lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	@if command -v staticcheck >/dev/null; then staticcheck ./...; else echo "staticcheck not installed; skipped"; fi
+	$(GO) tool staticcheck ./...
 
 generate: node_modules ## rebuild templ views (*_templ.go) and front-end assets (static/dist)
 	$(GO) tool templ generate

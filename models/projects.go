@@ -140,7 +140,7 @@ func (s *Store) ProjectsOfUser(ctx context.Context, userID string) ([]ProjectMem
 			out[n-1].Role = out[n-1].Role.Max(r.Role)
 			continue
 		}
-		out = append(out, ProjectMembership{Project: r.Project, Role: r.Role})
+		out = append(out, ProjectMembership(r))
 	}
 	return out, nil
 }

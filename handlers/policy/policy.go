@@ -176,7 +176,7 @@ func parseRule(rule string) ([]term, error) {
 			}
 			out = append(out, term{kind: kind, role: r})
 		default:
-			return nil, fmt.Errorf("rule %q: want role:R, system:R, authenticated, public or !", alt)
+			return nil, fmt.Errorf("rule %q: want role:R, system:R, authenticated, public, or ! for nobody", alt)
 		}
 	}
 	return out, nil

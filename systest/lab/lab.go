@@ -203,11 +203,7 @@ func (l *Lab) Domains() []string {
 	if err != nil {
 		l.t.Fatalf("virsh list: %v\n%s", err, out)
 	}
-	var names []string
-	for _, n := range strings.Fields(out) {
-		names = append(names, n)
-	}
-	return names
+	return strings.Fields(out)
 }
 
 // QemuPIDs are the qemu processes running in the lab.
