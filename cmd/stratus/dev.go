@@ -77,7 +77,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		Store: store, Hosts: names, Agent: agentCfg,
 		NewDriver:        func(host string) (virt.Driver, error) { return cf.newDriver(ctx, drvName, host, log) },
 		SchedulerWorkers: sf.Workers, PollInterval: sf.PollInterval, ServiceDownTime: sf.ServiceDownTime,
-		BuildTimeout: sf.BuildTimeout, Weights: sf.Weights, Maintenance: sf.maintenance(),
+		BuildTimeout: sf.BuildTimeout, Weights: sf.Weights, HostSubsetSize: sf.HostSubsetSize, Maintenance: sf.maintenance(),
 		Log: log.With("component", "workers"), Registerer: reg,
 	})
 	if err != nil {

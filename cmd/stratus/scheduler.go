@@ -39,7 +39,7 @@ func runScheduler(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer stopMetrics()
 	cloud, err := allinone.Start(ctx, allinone.Config{Store: store, SchedulerWorkers: sf.Workers, PollInterval: sf.PollInterval,
-		ServiceDownTime: sf.ServiceDownTime, BuildTimeout: sf.BuildTimeout, Weights: sf.Weights,
+		ServiceDownTime: sf.ServiceDownTime, BuildTimeout: sf.BuildTimeout, Weights: sf.Weights, HostSubsetSize: sf.HostSubsetSize,
 		Maintenance: sf.maintenance(), Log: log, Registerer: reg})
 	if err != nil {
 		return err

@@ -27,6 +27,7 @@ type schedulerFlags struct {
 	BuildTimeout    time.Duration
 	JobRetention    time.Duration
 	Weights         scheduler.Weights
+	HostSubsetSize  int
 }
 
 func (f *schedulerFlags) register(fs *flag.FlagSet) {
@@ -38,6 +39,7 @@ func (f *schedulerFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.JobRetention, "job-retention", 24*time.Hour, "finished jobs are kept this long")
 	fs.Float64Var(&f.Weights.RAM, "ram-weight-multiplier", f.Weights.RAM, "RAM weigher: positive spreads, negative packs")
 	fs.Float64Var(&f.Weights.CPU, "cpu-weight-multiplier", f.Weights.CPU, "CPU weigher: positive spreads, negative packs")
+	fs.IntVar(&f.HostSubsetSize, "host-subset-size", 1, "place each instance on a random one of the N best hosts; set it to about the number of schedulers when several run")
 	fs.Float64Var(&f.Weights.BuildFailure, "build-failure-weight-multiplier", f.Weights.BuildFailure, "how strongly hosts with failed builds are avoided")
 }
 

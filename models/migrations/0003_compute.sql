@@ -144,7 +144,7 @@ CREATE TABLE instances (
 CREATE INDEX ix_instances_project ON instances (project_id, deleted_at, created_at);
 CREATE INDEX ix_instances_host ON instances (host, vm_state);
 CREATE INDEX ix_instances_created ON instances (deleted_at, created_at);
-CREATE INDEX ix_instances_task ON instances (task_state, updated_at);
+CREATE INDEX ix_instances_building ON instances (vm_state, created_at);
 CREATE INDEX ix_instances_group ON instances (server_group_id);
 
 -- One row per resource claim of an instance on a host.

@@ -37,6 +37,7 @@ type Config struct {
 	ServiceDownTime  time.Duration
 	BuildTimeout     time.Duration
 	Weights          scheduler.Weights
+	HostSubsetSize   int // pick among the best N hosts (see scheduler.Config)
 	Maintenance      workers.MaintenanceConfig
 
 	Log        *slog.Logger
@@ -68,7 +69,8 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	c := &Cloud{Agents: map[string]*compute.Agent{}, cancel: cancel, errs: make(chan error, len(cfg.Hosts)+2)}
 
-	sched := scheduler.New(scheduler.Config{Store: cfg.Store, Log: cfg.Log, ServiceDownTime: cfg.ServiceDownTime, Weights: cfg.Weights})
+	sched := scheduler.New(scheduler.Config{Store: cfg.Store, Log: cfg.Log, ServiceDownTime: cfg.ServiceDownTime,
+		Weights: cfg.Weights, HostSubsetSize: cfg.HostSubsetSize})
 	reg := workers.NewRegistry()
 	sched.Register(reg)
 	pool, err := workers.NewPool(workers.Config{Store: cfg.Store, Registry: reg, Owner: "scheduler",

@@ -103,9 +103,9 @@ func runSchedulers(b *testing.B, s *models.Store, n, want int) time.Duration {
 	pools := make([]*workers.Pool, n)
 	for i := range pools {
 		reg := workers.NewRegistry()
-		scheduler.New(scheduler.Config{Store: s}).Register(reg)
+		scheduler.New(scheduler.Config{Store: s, HostSubsetSize: n}).Register(reg)
 		p, err := workers.NewPool(workers.Config{Store: s, Registry: reg, Owner: fmt.Sprintf("scheduler-%d", i),
-			Workers: 32, PollInterval: 5 * time.Millisecond})
+			Workers: 32 / n, PollInterval: 5 * time.Millisecond})
 		if err != nil {
 			b.Fatal(err)
 		}

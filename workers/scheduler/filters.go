@@ -126,6 +126,17 @@ func (d Decision) Best() *models.Host {
 	return d.cands[best]
 }
 
+// Pick returns one of the k best hosts at random (Nova's host_subset_size):
+// schedulers that share a view of the hosts then spread their claims instead
+// of all queueing on the single best host. k ≤ 1 is Best.
+func (d Decision) Pick(k int, intn func(int) int) *models.Host {
+	if k <= 1 || len(d.cands) <= 1 {
+		return d.Best()
+	}
+	ranked := d.Ranked()
+	return ranked[intn(min(k, len(ranked)))]
+}
+
 // Ranked lists the candidates best first (for display and tests).
 func (d Decision) Ranked() []*models.Host {
 	idx := make([]int, len(d.cands))

@@ -133,3 +133,24 @@ func names(hs []*models.Host) []string {
 	}
 	return out
 }
+
+func TestPickSpreadsOverTheBestHosts(t *testing.T) {
+	hosts := []*models.Host{host("a", 16384), host("b", 15360), host("c", 14336), host("d", 1024)}
+	r := &Request{Instance: models.Instance{VCPUs: 1, RAMMB: 512}, Now: time.Unix(1010, 0)}
+	d := Select(hosts, r, Filters(time.Minute), Weighers(DefaultWeights()))
+	if got := d.Pick(1, func(int) int { t.Fatal("subset 1 must not draw"); return 0 }); got.Name != "a" {
+		t.Fatalf("subset 1 picked %s, want the best (a)", got.Name)
+	}
+	seen := map[string]bool{}
+	for i := 0; i < 3; i++ {
+		seen[d.Pick(3, func(n int) int {
+			if n != 3 {
+				t.Fatalf("drew among %d hosts, want 3", n)
+			}
+			return i
+		}).Name] = true
+	}
+	if len(seen) != 3 || seen["d"] {
+		t.Fatalf("subset 3 picked %v; want a, b and c", seen)
+	}
+}

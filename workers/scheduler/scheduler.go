@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -27,6 +28,10 @@ type Config struct {
 	// Alternates is how many ranked hosts a decision tries when claims
 	// conflict (default 5).
 	Alternates int
+	// HostSubsetSize picks each decision's host at random among the best N
+	// (default 1: always the best). Several schedulers racing should use
+	// about their number, so that they do not all claim the same host.
+	HostSubsetSize int
 }
 
 // Scheduler handles ScheduleInstance jobs.
@@ -149,7 +154,7 @@ func (s *Scheduler) tryPlace(ctx context.Context, req *Request, tried []string, 
 		s.mu.Lock()
 		req.Now = s.cfg.Store.Now()
 		d = Select(hosts, req, s.filters, s.weighers)
-		best := d.Best()
+		best := d.Pick(s.cfg.HostSubsetSize, rand.IntN)
 		if best == nil {
 			s.mu.Unlock()
 			return noHost, d, nil
