@@ -7,36 +7,38 @@ import (
 
 // navEntry is one sidebar entry. Entries with no href are pages that later
 // work brings: they show as "coming soon", never as a link to a fake page.
+// A link is shown only when the policy lets the caller open it: the action
+// is the one its GET route declares, so the two cannot drift apart.
 type navEntry struct {
-	key, label, href, icon, action string
-	heading                        bool
+	key, label, href, icon string
+	heading                bool
 }
 
 func projectNav() []navEntry {
 	return []navEntry{
-		{key: "overview", label: "Overview", href: "/", icon: "home", action: "identity:me"},
+		{key: "overview", label: "Overview", href: "/", icon: "home"},
 		{key: "compute", label: "Compute", heading: true},
-		{key: "instances", label: "Instances", href: "/instances", icon: "server", action: "compute:instance:list"},
-		{key: "images", label: "Images", href: "/images", icon: "image", action: "image:list"},
-		{key: "keypairs", label: "Key Pairs", href: "/keypairs", icon: "key", action: "compute:keypair:list"},
-		{key: "flavors", label: "Flavors", href: "/flavors", icon: "cpu", action: "compute:flavor:list"},
+		{key: "instances", label: "Instances", href: "/instances", icon: "server"},
+		{key: "images", label: "Images", href: "/images", icon: "image"},
+		{key: "keypairs", label: "Key Pairs", href: "/keypairs", icon: "key"},
+		{key: "flavors", label: "Flavors", href: "/flavors", icon: "cpu"},
 		{key: "resources", label: "Resources", heading: true},
 		{key: "network", label: "Network", icon: "network"},
 		{key: "volumes", label: "Volumes", icon: "volume"},
-		{key: "tokens", label: "API tokens", href: "/tokens", icon: "ticket", action: "identity:token:list"},
+		{key: "tokens", label: "API tokens", href: "/tokens", icon: "ticket"},
 	}
 }
 
 func adminNav() []navEntry {
 	return []navEntry{
-		{key: "admin-hypervisors", label: "Hypervisors", href: "/admin/hypervisors", icon: "hypervisor", action: "compute:host:list"},
-		{key: "admin-instances", label: "Instances", href: "/admin/instances", icon: "server", action: "compute:instance:list_all"},
-		{key: "admin-projects", label: "Projects", href: "/admin/projects", icon: "folder", action: "identity:project:list"},
-		{key: "admin-users", label: "Users", href: "/admin/users", icon: "users", action: "identity:user:list"},
-		{key: "admin-flavors", label: "Flavors", href: "/admin/flavors", icon: "cpu", action: "compute:flavor:create"},
-		{key: "admin-images", label: "Images", href: "/admin/images", icon: "image", action: "compute:instance:list_all"},
-		{key: "admin-jobs", label: "Jobs", href: "/admin/jobs", icon: "jobs", action: "admin:job:list"},
-		{key: "admin-audit", label: "Audit log", href: "/admin/audit", icon: "shield", action: "identity:audit:list"},
+		{key: "admin-hypervisors", label: "Hypervisors", href: "/admin/hypervisors", icon: "hypervisor"},
+		{key: "admin-instances", label: "Instances", href: "/admin/instances", icon: "server"},
+		{key: "admin-projects", label: "Projects", href: "/admin/projects", icon: "folder"},
+		{key: "admin-users", label: "Users", href: "/admin/users", icon: "users"},
+		{key: "admin-flavors", label: "Flavors", href: "/admin/flavors", icon: "cpu"},
+		{key: "admin-images", label: "Images", href: "/admin/images", icon: "image"},
+		{key: "admin-jobs", label: "Jobs", href: "/admin/jobs", icon: "jobs"},
+		{key: "admin-audit", label: "Audit log", href: "/admin/audit", icon: "shield"},
 	}
 }
 
@@ -64,7 +66,7 @@ func (h *Web) navItems(c *models.Caller, entries []navEntry, active string) []la
 			items = append(items, layout.NavItem{Key: e.key, Label: e.label, Heading: true})
 		case e.href == "":
 			items = append(items, layout.NavItem{Key: e.key, Label: e.label, Icon: e.icon, Soon: true})
-		case h.Policy.Allowed(c, e.action):
+		case h.Policy.Allowed(c, h.pageActions[e.href]):
 			items = append(items, layout.NavItem{Key: e.key, Label: e.label, Href: e.href, Icon: e.icon, Active: e.key == active})
 		}
 	}

@@ -19,6 +19,9 @@ import (
 
 // shell gathers what the page frame needs for this request: the caller, the
 // project picker's choices, the CSRF token, the navigation, a flash message.
+// An htmx request for a piece of a page (a poll, a filter) gets no frame:
+// it neither pays for the picker's query nor consumes a flash message that
+// only a whole page can show.
 func (h *Web) shell(r *http.Request, title, nav string) layout.Shell {
 	ctx := r.Context()
 	s := layout.Shell{
@@ -27,6 +30,12 @@ func (h *Web) shell(r *http.Request, title, nav string) layout.Shell {
 		Path:      r.URL.RequestURI(),
 		RequestID: httpx.RequestID(r),
 		Assets:    h.assets(),
+	}
+	if isHTMX(r) && r.Header.Get("HX-Target") != "" {
+		if c, ok := httpx.CallerFrom(ctx); ok {
+			s.Caller = &c
+		}
+		return s
 	}
 	if msg := h.Sessions.PopString(ctx, keyFlashError); msg != "" {
 		s.Flash = layout.Flash{Message: msg, Error: true}

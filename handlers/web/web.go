@@ -31,6 +31,7 @@ type Deps struct {
 // Web serves the UI.
 type Web struct {
 	Deps
+	pageActions map[string]string // GET pattern → its policy action (for the sidebar)
 }
 
 // New builds the web surface.
@@ -41,7 +42,13 @@ func New(d Deps) *Web {
 	if d.Assets == nil {
 		d.Assets = static.New()
 	}
-	return &Web{Deps: d}
+	h := &Web{Deps: d, pageActions: map[string]string{}}
+	for _, rt := range h.routes() {
+		if rt.method == http.MethodGet {
+			h.pageActions[rt.pattern] = rt.action
+		}
+	}
+	return h
 }
 
 // route is one endpoint: what it answers, which policy action guards it, and
@@ -137,10 +144,7 @@ func (h *Web) routes() []route {
 		{post, "/admin/jobs/{id}/retry", "admin:job:retry", h.retryJob, 0},
 		{post, "/admin/jobs/{id}/cancel", "admin:job:cancel", h.cancelJob, 0},
 
-		// Operators: compute. The admin lists of images and instances span
-		// every project (compute:instance:list_all: the policy has no
-		// separate "every project's images" action); the flavors page is
-		// where flavors are managed, so it is guarded by their create rule.
+		// Operators: compute. The admin lists span every project.
 		{get, "/admin/hypervisors", "compute:host:list", h.hypervisors, 0},
 		{post, "/admin/hypervisors/{id}/enabled", "compute:host:update", h.setHypervisorEnabled, 0},
 		{get, "/admin/instances", "compute:instance:list_all", h.adminInstances, 0},
