@@ -279,3 +279,18 @@ func TestCSRFTokenInHeaderForHTMX(t *testing.T) {
 		}
 	})
 }
+
+// A form over the body limit is refused as too large — not as a forged
+// form — and writes nothing.
+func TestOversizedFormIsTooLargeNotForged(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b := setup(t, s)
+		br := b.browser(t)
+		br.login("demo", demoPassword)
+		p := br.submit("/keypairs", url.Values{"name": {"big"}, "public_key": {strings.Repeat("A", 70<<10)}})
+		wantStatus(t, p, http.StatusRequestEntityTooLarge)
+		if !strings.Contains(p.body, "too large") {
+			t.Errorf("the page does not say the form is too large: %q", p.body)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -149,14 +150,22 @@ func (h *Web) verifyCSRF(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		want := []byte(h.Sessions.GetString(r.Context(), keyCSRF))
+		// Parse first: a form over the body limit must read as too large,
+		// not as a missing token.
+		if err := r.ParseForm(); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				h.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form is too large",
+					fmt.Sprintf("Forms may carry at most %d KiB. Shorten what you typed and send it again.", tooBig.Limit>>10))
+				return
+			}
+			h.errorPage(w, r, http.StatusBadRequest, "The form could not be read", "Go back, reload the page and try again.")
+			return
+		}
 		// Either carrier may hold it: a form always has the field; htmx also
 		// sends the header from the page's <meta>, which can be older than
 		// the form when htmx swapped a new page into an old one.
-		ok := len(want) > 0 &&
-			(subtle.ConstantTimeCompare([]byte(r.Header.Get("X-CSRF-Token")), want) == 1 ||
-				subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf_token")), want) == 1)
-		if !ok {
+		if !h.csrfMatches(r, r.Header.Get("X-CSRF-Token")) && !h.csrfMatches(r, r.PostFormValue("csrf_token")) {
 			h.csrfRefused(w, r)
 			return
 		}
