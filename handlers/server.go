@@ -78,9 +78,10 @@ func New(d Deps) http.Handler {
 	r.Handle("/metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	assets := static.New()
 	r.Handle("/static/*", http.StripPrefix("/static", assets.Handler()))
-	r.Handle("/console/vnc", console.New(console.Deps{Store: d.Store, Sessions: sessions, Log: d.Log}))
+	ui := web.New(web.Deps{Store: d.Store, Policy: d.Policy, Log: d.Log, Sessions: sessions, Assets: assets})
+	r.Handle("/console/vnc", console.New(console.Deps{Store: d.Store, Sessions: sessions, SessionCaller: ui.SessionCaller, Log: d.Log}))
 	r.Mount("/api/v1", api.New(api.Deps{Store: d.Store, Policy: d.Policy, Log: d.Log}).Router())
-	r.Mount("/", web.New(web.Deps{Store: d.Store, Policy: d.Policy, Log: d.Log, Sessions: sessions, Assets: assets}).Router())
+	r.Mount("/", ui.Router())
 	return r
 }
 

@@ -3,9 +3,7 @@ package api
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"stratus/handlers/httpx"
@@ -29,17 +27,16 @@ func badTokenFrom(ctx context.Context) bool {
 // stops the request here. The token itself is never logged.
 func (a *API) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		if h == "" {
+		secret, given, ok := httpx.BearerToken(r)
+		if !given {
 			next.ServeHTTP(w, r)
 			return
 		}
-		scheme, secret, _ := strings.Cut(h, " ")
-		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
+		if !ok {
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), badTokenKey, true)))
 			return
 		}
-		c, err := a.Store.AuthenticateToken(r.Context(), strings.TrimSpace(secret))
+		c, err := a.Store.AuthenticateToken(r.Context(), secret)
 		switch {
 		case errors.Is(err, models.ErrUnauthenticated):
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), badTokenKey, true)))
@@ -48,17 +45,9 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		c.RemoteAddr, c.RequestID = remoteHost(r), httpx.RequestID(r)
+		c.RemoteAddr, c.RequestID = httpx.RemoteHost(r), httpx.RequestID(r)
 		next.ServeHTTP(w, r.WithContext(httpx.WithCaller(r.Context(), c)))
 	})
-}
-
-// remoteHost is the client's address without the port, for the audit log.
-func remoteHost(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
 }
 
 // caller returns the authenticated caller. Every route that calls it
@@ -115,7 +104,7 @@ func (a *API) issueToken(r *http.Request, in struct {
 	}
 	t, err := a.Store.IssueLoginToken(r.Context(), models.LoginInput{
 		Username: in.Body.Username, Password: in.Body.Password,
-		RemoteAddr: remoteHost(r), RequestID: httpx.RequestID(r),
+		RemoteAddr: httpx.RemoteHost(r), RequestID: httpx.RequestID(r),
 	}, in.Body.Project)
 	if errors.Is(err, models.ErrUnauthenticated) {
 		return IssuedToken{}, &models.Error{Kind: models.ErrUnauthenticated, Msg: "wrong username or password, or the account is locked or disabled"}

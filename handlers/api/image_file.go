@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"stratus/handlers/httpx"
 	"stratus/models"
 )
 
@@ -42,7 +43,8 @@ func (a *API) uploadImage(r *http.Request, in struct {
 	if err != nil && body.err != nil {
 		// The client stopped sending (or the connection broke): not a
 		// server error. The store has killed the image.
-		return Image{}, models.Invalid("file", "the upload was cut short ("+body.err.Error()+"): create the image again and send all of it")
+		a.Log.Warn("image upload cut short", "image", in.ID, "err", body.err, "request_id", httpx.RequestID(r))
+		return Image{}, models.Invalid("file", "the upload was cut short: create the image again and send all of it")
 	}
 	if err != nil {
 		return Image{}, err

@@ -46,9 +46,6 @@ func TestEveryRouteRefusesWhoItMust(t *testing.T) {
 			t.Run(rt.Method+" "+rt.Pattern, func(t *testing.T) {
 				e := e.at(t)
 				path := concrete(rt.Pattern)
-				if rt.Action == "" {
-					t.Fatal("route without an action")
-				}
 				rule := policy.DefaultRule(rt.Action)
 				if rule == "public" {
 					return

@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -29,7 +28,10 @@ import (
 type Deps struct {
 	Store    *models.Store
 	Sessions *scs.SessionManager // the web UI's sessions (cookie auth for noVNC)
-	Log      *slog.Logger
+	// SessionCaller resolves the web session's caller (web.Web's); nil:
+	// only API bearer tokens authenticate.
+	SessionCaller func(*http.Request) (models.Caller, error)
+	Log           *slog.Logger
 	// DialTimeout bounds the connection to the host's VNC server (default 5 s).
 	DialTimeout time.Duration
 }
@@ -55,34 +57,19 @@ func New(d Deps) http.Handler {
 	return p
 }
 
-// The web UI's session keys (handlers/web): who logged in, in which
-// project, when.
-const (
-	sessionUserID    = "user_id"
-	sessionProjectID = "project_id"
-	sessionLoginAt   = "login_at"
-)
-
 // caller authenticates the websocket request: an API bearer token, else the
 // web session.
 func (p *Proxy) caller(r *http.Request) (models.Caller, error) {
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, secret, _ := strings.Cut(h, " ")
-		if !strings.EqualFold(scheme, "Bearer") {
+	if secret, given, ok := httpx.BearerToken(r); given {
+		if !ok {
 			return models.Caller{}, models.ErrUnauthenticated
 		}
-		return p.Store.AuthenticateToken(r.Context(), strings.TrimSpace(secret))
+		return p.Store.AuthenticateToken(r.Context(), secret)
 	}
-	if p.Sessions == nil {
+	if p.SessionCaller == nil {
 		return models.Caller{}, models.ErrUnauthenticated
 	}
-	ctx := r.Context()
-	userID := p.Sessions.GetString(ctx, sessionUserID)
-	if userID == "" {
-		return models.Caller{}, models.ErrUnauthenticated
-	}
-	loginAt := time.UnixMicro(p.Sessions.GetInt64(ctx, sessionLoginAt)).UTC()
-	return p.Store.ResolveSession(ctx, userID, p.Sessions.GetString(ctx, sessionProjectID), loginAt)
+	return p.SessionCaller(r)
 }
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -6,7 +6,9 @@ package httpx
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5/middleware"
 
@@ -26,6 +28,27 @@ func WithCaller(ctx context.Context, c models.Caller) context.Context {
 func CallerFrom(ctx context.Context) (models.Caller, bool) {
 	c, ok := ctx.Value(callerKey).(models.Caller)
 	return c, ok
+}
+
+// RemoteHost is the client's address without the port, for the audit log.
+func RemoteHost(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// BearerToken returns the secret of an "Authorization: Bearer …" header.
+// given says whether the request had an Authorization header at all; ok
+// whether it was a well-formed bearer credential.
+func BearerToken(r *http.Request) (secret string, given, ok bool) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", false, false
+	}
+	scheme, secret, _ := strings.Cut(h, " ")
+	secret = strings.TrimSpace(secret)
+	return secret, true, strings.EqualFold(scheme, "Bearer") && secret != ""
 }
 
 // RequestID returns the request's ID (set by chi's RequestID middleware).

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"sort"
 	"strings"
 
 	"stratus/handlers/httpx"
@@ -214,16 +213,6 @@ func (e *Enforcer) Known(action string) bool {
 
 // Public reports whether the action needs no login at all.
 func (e *Enforcer) Public(action string) bool { return e.Allowed(nil, action) }
-
-// Actions lists the table's actions in order (for docs and tests).
-func (e *Enforcer) Actions() []string {
-	out := make([]string, 0, len(e.rules))
-	for a := range e.rules {
-		out = append(out, a)
-	}
-	sort.Strings(out)
-	return out
-}
 
 // DefaultRule returns the rule text of the default table (for docs).
 func DefaultRule(action string) string { return defaultRules()[action] }

@@ -34,15 +34,15 @@ func (h *Web) renderAdminFlavors(w http.ResponseWriter, r *http.Request, status 
 	for _, o := range opts {
 		p.ProjectNames = append(p.ProjectNames, o.Label)
 	}
+	access, err := h.Store.FlavorAccess(ctx)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	for _, f := range flavors {
 		row := pages.AdminFlavorRow{Flavor: f}
 		if !f.IsPublic {
-			ids, err := h.Store.FlavorProjects(ctx, f.ID)
-			if err != nil {
-				h.fail(w, r, err)
-				return
-			}
-			for _, id := range ids {
+			for _, id := range access[f.ID] {
 				row.Projects = append(row.Projects, names[id])
 			}
 		}

@@ -62,7 +62,6 @@ func (h *Web) instanceConsole(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store") // the page carries a secret
 	h.renderPage(w, r, http.StatusOK, pages.InstanceConsolePage(h.shell(r, inst.Name, "instances"), p), "")
 }
 

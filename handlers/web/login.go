@@ -58,7 +58,7 @@ func (h *Web) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := h.Store.Login(ctx, models.LoginInput{
-		Username: p.Username, Password: password, RemoteAddr: remoteHost(r), RequestID: httpx.RequestID(r),
+		Username: p.Username, Password: password, RemoteAddr: httpx.RemoteHost(r), RequestID: httpx.RequestID(r),
 	})
 	if errors.Is(err, models.ErrUnauthenticated) {
 		p.Error = loginFailed

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -63,14 +62,12 @@ func noStore(next http.Handler) http.Handler {
 func (h *Web) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		userID := h.Sessions.GetString(ctx, keyUserID)
-		if userID == "" {
+		if h.Sessions.GetString(ctx, keyUserID) == "" {
 			next.ServeHTTP(w, r)
 			return
 		}
 		projectID := h.Sessions.GetString(ctx, keyProjectID)
-		loginAt := time.UnixMicro(h.Sessions.GetInt64(ctx, keyLoginAt)).UTC()
-		c, err := h.Store.ResolveSession(ctx, userID, projectID, loginAt)
+		c, err := h.SessionCaller(r)
 		if errors.Is(err, models.ErrUnauthenticated) {
 			if err := h.Sessions.Destroy(ctx); err != nil {
 				h.serverError(w, r, err)
@@ -94,10 +91,23 @@ func (h *Web) authenticate(next http.Handler) http.Handler {
 				h.Sessions.Put(ctx, keyProjectID, c.ProjectID)
 			}
 		}
-		c.RemoteAddr = remoteHost(r)
+		c.RemoteAddr = httpx.RemoteHost(r)
 		c.RequestID = httpx.RequestID(r)
 		next.ServeHTTP(w, r.WithContext(httpx.WithCaller(ctx, c)))
 	})
+}
+
+// SessionCaller resolves who the request's web session belongs to (the
+// session must be loaded: Sessions.LoadAndSave). No session, or one that is
+// no longer valid, is ErrUnauthenticated. The console proxy uses it too.
+func (h *Web) SessionCaller(r *http.Request) (models.Caller, error) {
+	ctx := r.Context()
+	userID := h.Sessions.GetString(ctx, keyUserID)
+	if userID == "" {
+		return models.Caller{}, models.ErrUnauthenticated
+	}
+	loginAt := time.UnixMicro(h.Sessions.GetInt64(ctx, keyLoginAt)).UTC()
+	return h.Store.ResolveSession(ctx, userID, h.Sessions.GetString(ctx, keyProjectID), loginAt)
 }
 
 // fallbackProject resolves the caller in the first project they have a role
@@ -112,14 +122,6 @@ func (h *Web) fallbackProject(r *http.Request, c models.Caller) (models.Caller, 
 		return c, nil
 	}
 	return nc, err
-}
-
-func remoteHost(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // csrfToken returns the session's synchronizer token, making one if the
@@ -208,7 +210,7 @@ func (h *Web) csrfMatches(r *http.Request, token string) bool {
 
 func (h *Web) csrfRefused(w http.ResponseWriter, r *http.Request) {
 	h.Log.Warn("CSRF token missing or wrong", "method", r.Method, "path", r.URL.Path,
-		"request_id", httpx.RequestID(r), "remote", remoteHost(r))
+		"request_id", httpx.RequestID(r), "remote", httpx.RemoteHost(r))
 	h.errorPage(w, r, http.StatusForbidden, "This form has expired",
 		"The form was not sent by this Stratus page, or your session changed since it was loaded. Go back, reload the page and try again.")
 }
