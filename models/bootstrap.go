@@ -55,33 +55,47 @@ func (s *Store) Bootstrap(ctx context.Context, in BootstrapInput) (BootstrapResu
 	return res, nil
 }
 
+// bootstrapUser creates the user (and project) if missing and gives it its
+// roles. An existing user is left alone — unless it holds no role at all:
+// then an earlier bootstrap was interrupted after creating it, and this one
+// completes it.
 func (s *Store) bootstrapUser(ctx context.Context, c Caller, name, password, project string, role Role, systemAdmin bool) (created bool, pw string, generated bool, err error) {
-	if _, err := s.GetUser(ctx, name); err == nil {
-		return false, "", false, nil
-	} else if !errors.Is(err, ErrNotFound) {
+	u, err := s.GetUser(ctx, name)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if password == "" {
+			password, generated = randomSecret(12), true
+		}
+		if u, err = s.CreateUser(ctx, c, UserInput{Name: name, Password: password}); err != nil {
+			return false, "", false, err
+		}
+		created = true
+	case err != nil:
 		return false, "", false, err
+	default:
+		roles, err := s.ListRoleAssignments(ctx, AssignmentFilter{UserID: u.ID})
+		if err != nil || len(roles) > 0 {
+			return false, "", false, err
+		}
 	}
 	pr, err := s.GetProject(ctx, project)
 	if errors.Is(err, ErrNotFound) {
 		pr, err = s.CreateProject(ctx, c, ProjectInput{Name: project, Description: "created at bootstrap"})
 	}
 	if err != nil {
-		return false, "", false, err
+		return created, "", false, err
 	}
-	if password == "" {
-		password, generated = randomSecret(12), true
-	}
-	u, err := s.CreateUser(ctx, c, UserInput{Name: name, Password: password})
-	if err != nil {
-		return false, "", false, err
-	}
-	if _, err := s.AssignRole(ctx, c, AssignmentInput{User: u.ID, Project: pr.ID, Role: string(role)}); err != nil {
-		return false, "", false, err
-	}
+	grants := []AssignmentInput{{User: u.ID, Project: pr.ID, Role: string(role)}}
 	if systemAdmin {
-		if _, err := s.AssignRole(ctx, c, AssignmentInput{User: u.ID, System: true, Role: string(RoleAdmin)}); err != nil {
-			return false, "", false, err
+		grants = append(grants, AssignmentInput{User: u.ID, System: true, Role: string(RoleAdmin)})
+	}
+	for _, g := range grants {
+		if _, err := s.AssignRole(ctx, c, g); err != nil && !errors.Is(err, ErrConflict) {
+			return created, "", false, err
 		}
+	}
+	if !created {
+		return false, "", false, nil
 	}
 	return true, password, generated, nil
 }

@@ -123,8 +123,6 @@ func TestCreateInstancesValidatesAndWritesJobs(t *testing.T) {
 		if err != nil || len(acts) != 1 || acts[0].Action != "create" || acts[0].UserName != "demo" {
 			t.Fatalf("actions %+v %v", acts, err)
 		}
-		other := b.member
-		other.ProjectID = b.admin.ProjectID
 		if _, err := s.GetInstance(ctx, models.Caller{UserID: "x", ProjectID: "another"}, insts[0].ID); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("another project sees the instance: %v", err)
 		}
@@ -260,6 +258,29 @@ func TestImageUploadDetectsFormatAndRefusesBackingFiles(t *testing.T) {
 		}
 		if _, err := s.UploadImage(ctx, b.member, im.ID, bytes.NewReader(qcow)); !errors.Is(err, models.ErrConflict) {
 			t.Fatalf("second upload: %v", err)
+		}
+	})
+}
+
+// A scheduling job that runs a second time after its first run placed the
+// instance finds no room (the instance itself took it) — its "no valid
+// host" must not fail the instance being built.
+func TestFailBuildSparesAPlacedInstance(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b := computeSetup(t, s)
+		ctx := context.Background()
+		host, _ := s.RegisterHost(ctx, models.HostInventory{Name: "h1", Driver: "fake", VCPUs: 8, RAMMB: 8192, DiskGB: 100, CPURatio: 4, RAMRatio: 1, DiskRatio: 1})
+		insts, _ := s.CreateInstances(ctx, b.member, models.InstanceCreate{Name: "vm", Flavor: "m1.nano", Image: "cirros"})
+		if err := s.PlaceInstance(ctx, insts[0], host, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FailBuild(ctx, insts[0].ID, "No valid host was found"); err != nil {
+			t.Fatal(err)
+		}
+		inst, _ := s.GetInstance(ctx, b.member, insts[0].ID)
+		h, _ := s.GetHost(ctx, "h1")
+		if inst.Status() != "BUILD" || inst.TaskState != models.TaskSpawning || h.InstanceCount != 1 {
+			t.Fatalf("placed instance now %s/%s, host holds %d; want BUILD/spawning and its claim kept", inst.Status(), inst.TaskState, h.InstanceCount)
 		}
 	})
 }

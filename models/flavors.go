@@ -103,10 +103,8 @@ func (s *Store) CreateFlavor(ctx context.Context, c Caller, in FlavorInput) (Fla
 }
 
 func (s *Store) addFlavorAccess(tx *gorm.DB, flavorID, project string) error {
-	pr, err := takeRef[Project](byRef(tx, "projects", project), "project", project)
-	if errors.Is(err, ErrNotFound) {
-		return Invalid("projects", fmt.Sprintf("no project %q", project))
-	} else if err != nil {
+	pr, err := projectRef(tx, "projects", project)
+	if err != nil {
 		return err
 	}
 	err = tx.Exec("INSERT INTO flavor_access (flavor_id, project_id) VALUES (?, ?)", flavorID, pr.ID).Error
@@ -131,7 +129,7 @@ type FlavorUpdate struct {
 func (s *Store) UpdateFlavor(ctx context.Context, c Caller, id string, up FlavorUpdate) (Flavor, error) {
 	var f Flavor
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Where("id = ?", id).Take(&f).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		if err := s.forUpdate(tx.Where("id = ?", id)).Take(&f).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 			return notFound("flavor %q not found", id)
 		} else if err != nil {
 			return fmt.Errorf("get flavor: %w", err)
@@ -158,14 +156,11 @@ func (s *Store) UpdateFlavor(ctx context.Context, c Caller, id string, up Flavor
 			}
 		}
 		for _, pr := range up.RemoveProject {
-			var ids []string
-			if err := tx.Table("projects").Where("id = ? OR name = ?", pr, pr).Pluck("id", &ids).Error; err != nil {
-				return fmt.Errorf("find project: %w", err)
+			p, err := projectRef(tx, "remove_projects", pr)
+			if err != nil {
+				return err
 			}
-			if len(ids) == 0 {
-				return Invalid("remove_projects", fmt.Sprintf("no project %q", pr))
-			}
-			if err := tx.Exec("DELETE FROM flavor_access WHERE flavor_id = ? AND project_id = ?", f.ID, ids[0]).Error; err != nil {
+			if err := tx.Exec("DELETE FROM flavor_access WHERE flavor_id = ? AND project_id = ?", f.ID, p.ID).Error; err != nil {
 				return fmt.Errorf("remove flavor access: %w", err)
 			}
 		}
@@ -218,6 +213,22 @@ func (s *Store) GetFlavor(ctx context.Context, c Caller, idOrName string) (Flavo
 func (s *Store) getFlavor(tx *gorm.DB, c Caller, idOrName string) (Flavor, error) {
 	q := visibleFlavors(tx.Model(&Flavor{}), c.ProjectID, c.IsSystemAdmin())
 	return takeRef[Flavor](byRef(q, "flavors", idOrName), "flavor", idOrName)
+}
+
+// FlavorAccess maps each non-public flavor to the projects it is shared
+// with, in one query (for listing every flavor).
+func (s *Store) FlavorAccess(ctx context.Context) (map[string][]string, error) {
+	type row struct{ FlavorID, ProjectID string }
+	var rows []row
+	if err := s.db.WithContext(ctx).Raw("SELECT flavor_id, project_id FROM flavor_access ORDER BY flavor_id, project_id").
+		Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read flavor access: %w", err)
+	}
+	out := map[string][]string{}
+	for _, r := range rows {
+		out[r.FlavorID] = append(out[r.FlavorID], r.ProjectID)
+	}
+	return out, nil
 }
 
 // FlavorProjects lists the projects a non-public flavor is shared with.

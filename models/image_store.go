@@ -45,6 +45,9 @@ func (s *Store) removeImageFile(id string) error {
 // refused beyond MaxImageBytes. Any failure leaves the image killed with its
 // partial file removed.
 func (s *Store) UploadImage(ctx context.Context, c Caller, id string, r io.Reader) (Image, error) {
+	if !IsUUID(id) {
+		return Image{}, notFound("image %q not found", id)
+	}
 	path, err := s.imagePath(id)
 	if err != nil {
 		return Image{}, err
@@ -68,18 +71,27 @@ func (s *Store) UploadImage(ctx context.Context, c Caller, id string, r io.Reade
 	}
 	if err != nil {
 		_ = os.Remove(path)
-		s.db.WithContext(context.WithoutCancel(ctx)).Model(&Image{}).Where("id = ?", im.ID).
-			Updates(map[string]any{"status": ImageKilled, "updated_at": s.now()})
+		if kerr := s.db.WithContext(context.WithoutCancel(ctx)).Model(&Image{}).Where("id = ? AND status = ?", im.ID, ImageSaving).
+			Updates(map[string]any{"status": ImageKilled, "updated_at": s.now()}).Error; kerr != nil {
+			s.log.Error("mark a failed upload killed", "image", im.ID, "err", kerr)
+		}
 		return Image{}, err
 	}
 	if im.DiskFormat == "" {
 		im.DiskFormat = format
 	}
 	im.Status, im.SizeBytes, im.Checksum, im.UpdatedAt = ImageActive, size, sum, s.now()
-	if err := s.db.WithContext(ctx).Model(&Image{}).Where("id = ?", im.ID).Updates(map[string]any{
+	// Only a still-saving image becomes active: one deleted during the
+	// upload stays deleted, and its file goes.
+	res := s.db.WithContext(ctx).Model(&Image{}).Where("id = ? AND status = ?", im.ID, ImageSaving).Updates(map[string]any{
 		"status": im.Status, "size_bytes": size, "checksum": sum, "disk_format": im.DiskFormat, "updated_at": im.UpdatedAt,
-	}).Error; err != nil {
-		return Image{}, fmt.Errorf("activate image: %w", err)
+	})
+	if res.Error != nil {
+		return Image{}, fmt.Errorf("activate image: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		_ = s.removeImageFile(im.ID)
+		return Image{}, conflict("image %q was deleted while it was being uploaded", im.Name)
 	}
 	return im, nil
 }

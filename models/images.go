@@ -150,9 +150,9 @@ func (s *Store) CreateImage(ctx context.Context, c Caller, in ImageInput) (Image
 			return fmt.Errorf("insert image: %w", err)
 		}
 		for _, m := range in.Members {
-			pr, err := s.GetProject(ctx, m)
+			pr, err := projectRef(tx, "members", m)
 			if err != nil {
-				return Invalid("members", fmt.Sprintf("no project %q", m))
+				return err
 			}
 			if err := tx.Exec("INSERT INTO image_members (image_id, project_id) VALUES (?, ?)", im.ID, pr.ID).Error; err != nil &&
 				!errors.Is(err, gorm.ErrDuplicatedKey) {
@@ -226,7 +226,8 @@ func (s *Store) getImage(tx *gorm.DB, c Caller, idOrName string) (Image, error) 
 	return ims[0], nil
 }
 
-// ownImage finds an image the caller's project owns (to change or delete).
+// ownImage finds and locks an image the caller's project owns (to change
+// or delete it).
 // Operators may change any image.
 func (s *Store) ownImage(tx *gorm.DB, c Caller, id string) (Image, error) {
 	var im Image
@@ -234,7 +235,7 @@ func (s *Store) ownImage(tx *gorm.DB, c Caller, id string) (Image, error) {
 	if !c.IsSystemAdmin() {
 		q = q.Where("project_id = ?", c.ProjectID)
 	}
-	err := q.Take(&im).Error
+	err := s.forUpdate(q).Take(&im).Error // locked: the caller is about to change it
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		if _, err := s.getImage(tx, c, id); err == nil {
 			return im, forbidden("only the project that owns image %q may change it", id)
@@ -334,16 +335,6 @@ func (s *Store) DeleteImage(ctx context.Context, c Caller, id string) error {
 		return err
 	}
 	return s.removeImageFile(im.ID)
-}
-
-// ImageMembers lists the projects a shared image is shared with.
-func (s *Store) ImageMembers(ctx context.Context, c Caller, id string) ([]string, error) {
-	if _, err := s.ownImage(s.db.WithContext(ctx), c, id); err != nil {
-		return nil, err
-	}
-	var out []string
-	err := s.db.WithContext(ctx).Raw("SELECT project_id FROM image_members WHERE image_id = ? ORDER BY project_id", id).Scan(&out).Error
-	return out, err
 }
 
 // ImageByID reads an image for a worker (the scheduler's image filter, a

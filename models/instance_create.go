@@ -68,7 +68,11 @@ func (s *Store) CreateInstances(ctx context.Context, c Caller, in InstanceCreate
 	} else if err != nil {
 		return nil, err
 	}
-	image, err := s.getImage(db, c, in.Image)
+	// A project boots only images it can see: the system roles' wider view
+	// (compute hosts fetch any image by ID) does not extend to launching.
+	inProject := c
+	inProject.SystemRole = ""
+	image, err := s.getImage(db, inProject, in.Image)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		p.Add("image", "no such image")

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -48,11 +49,13 @@ func (s *Store) PlaceInstance(ctx context.Context, inst Instance, host Host, exc
 // fault the tenant can read, and releases what it held.
 func (s *Store) FailBuild(ctx context.Context, instanceID, fault string) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		var inst Instance
-		if err := tx.Where("id = ?", instanceID).Take(&inst).Error; err != nil {
-			return fmt.Errorf("get instance: %w", err)
+		inst, err := s.lockInstance(tx, instanceID)
+		if err != nil {
+			return err
 		}
-		if inst.VMState != VMBuilding {
+		// Only an instance still waiting for a host: a scheduling job that
+		// runs twice must not fail an instance its first run placed.
+		if inst.VMState != VMBuilding || inst.TaskState != TaskScheduling {
 			return nil
 		}
 		return s.setError(tx, inst, fault)
@@ -97,9 +100,9 @@ func (s *Store) FinishSpawn(ctx context.Context, instanceID, host string, power 
 // the hosts already tried — or, after MaxBuildAttempts, to ERROR.
 func (s *Store) RescheduleOrFail(ctx context.Context, instanceID, host, reason string, tried []string) (rescheduled bool, err error) {
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		var inst Instance
-		if err := tx.Where("id = ?", instanceID).Take(&inst).Error; err != nil {
-			return fmt.Errorf("get instance: %w", err)
+		inst, err := s.lockInstance(tx, instanceID)
+		if err != nil {
+			return err
 		}
 		if inst.VMState != VMBuilding || inst.Host != host {
 			return nil
@@ -121,7 +124,7 @@ func (s *Store) RescheduleOrFail(ctx context.Context, instanceID, host, reason s
 		}
 		exclude := append(slices.Clone(tried), host)
 		rescheduled = true
-		_, err := s.enqueue(tx, ScheduleInstance{InstanceID: inst.ID, ExcludeHosts: exclude, Spec: SpecOf(inst)},
+		_, err = s.enqueue(tx, ScheduleInstance{InstanceID: inst.ID, ExcludeHosts: exclude, Spec: SpecOf(inst)},
 			JobOptions{ResourceType: "instance", ResourceID: inst.ID})
 		return err
 	})
@@ -132,9 +135,9 @@ func (s *Store) RescheduleOrFail(ctx context.Context, instanceID, host, reason s
 // the hypervisor reports; errMsg is empty on success.
 func (s *Store) FinishPower(ctx context.Context, instanceID, action string, power PowerState, errMsg string) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		var inst Instance
-		if err := tx.Where("id = ?", instanceID).Take(&inst).Error; err != nil {
-			return fmt.Errorf("get instance: %w", err)
+		inst, err := s.lockInstance(tx, instanceID)
+		if err != nil {
+			return err
 		}
 		_, task, _ := powerRule(action)
 		if inst.TaskState != task {
@@ -164,9 +167,9 @@ func (s *Store) FinishPower(ctx context.Context, instanceID, action string, powe
 // FinishDelete records that the host destroyed the instance.
 func (s *Store) FinishDelete(ctx context.Context, instanceID string) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		var inst Instance
-		if err := tx.Where("id = ?", instanceID).Take(&inst).Error; err != nil {
-			return fmt.Errorf("get instance: %w", err)
+		inst, err := s.lockInstance(tx, instanceID)
+		if err != nil {
+			return err
 		}
 		if inst.VMState == VMDeleted {
 			return nil
@@ -182,9 +185,9 @@ func (s *Store) FinishDelete(ctx context.Context, instanceID string) error {
 // to ERROR with the reason, and the user may try again.
 func (s *Store) FailDelete(ctx context.Context, instanceID, reason string) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		var inst Instance
-		if err := tx.Where("id = ?", instanceID).Take(&inst).Error; err != nil {
-			return fmt.Errorf("get instance: %w", err)
+		inst, err := s.lockInstance(tx, instanceID)
+		if err != nil {
+			return err
 		}
 		if inst.TaskState != TaskDeleting {
 			return nil
@@ -207,9 +210,12 @@ func (s *Store) FailDelete(ctx context.Context, instanceID, reason string) error
 // left to that task.
 func (s *Store) SyncPowerState(ctx context.Context, instanceID, host string, power PowerState, why string) (changed bool, err error) {
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		var inst Instance
-		if err := tx.Where("id = ? AND host = ?", instanceID, host).Take(&inst).Error; err != nil {
-			return fmt.Errorf("get instance: %w", err)
+		inst, err := s.lockInstance(tx, instanceID)
+		if err != nil {
+			return err
+		}
+		if inst.Host != host {
+			return notFound("instance %q is not on host %s", instanceID, host)
 		}
 		if inst.TaskState != TaskNone || inst.VMState == VMDeleted || inst.VMState == VMBuilding || inst.PowerState == power {
 			return nil
@@ -250,9 +256,11 @@ func (s *Store) TimeoutStuckBuilds(ctx context.Context, timeout time.Duration) (
 	n := 0
 	for _, id := range ids {
 		err := s.tx(ctx, func(tx *gorm.DB) error {
-			var inst Instance
-			if err := tx.Where("id = ? AND vm_state = ?", id, VMBuilding).Take(&inst).Error; err != nil {
+			inst, err := s.lockInstance(tx, id)
+			if errors.Is(err, ErrNotFound) || (err == nil && inst.VMState != VMBuilding) {
 				return nil // finished meanwhile
+			} else if err != nil {
+				return err
 			}
 			n++
 			return s.setError(tx, inst, fmt.Sprintf("build timed out after %s (task %s on host %q)", timeout, inst.TaskState, inst.Host))

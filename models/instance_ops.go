@@ -37,7 +37,7 @@ func (s *Store) PowerAction(ctx context.Context, c Caller, id, action string) (I
 	var inst Instance
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var err error
-		if inst, err = s.getInstance(tx, c, id); err != nil {
+		if inst, err = s.getInstance(s.forUpdate(tx), c, id); err != nil {
 			return err
 		}
 		hardOverSoft := action == PowerRebootHard && inst.TaskState == TaskRebooting
@@ -77,7 +77,7 @@ func (s *Store) DeleteInstance(ctx context.Context, c Caller, id string) (Instan
 	var inst Instance
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var err error
-		if inst, err = s.getInstance(tx, c, id); err != nil {
+		if inst, err = s.getInstance(s.forUpdate(tx), c, id); err != nil {
 			return err
 		}
 		switch {

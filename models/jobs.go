@@ -248,11 +248,5 @@ func truncateError(msg string) string {
 	if len(msg) <= maxJobErrorLength {
 		return msg
 	}
-	cut := maxJobErrorLength
-	for cut > 0 && !isRuneStart(msg[cut]) {
-		cut--
-	}
-	return msg[:cut] + "…"
+	return truncate(msg, maxJobErrorLength) + "…"
 }
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // byRef restricts q to the row a user named: by ID when ref looks like a
@@ -15,6 +16,32 @@ func byRef(q *gorm.DB, table, ref string) *gorm.DB {
 		col = "id"
 	}
 	return q.Where(table+"."+col+" = ?", ref)
+}
+
+// forUpdate makes a read inside a transaction lock the rows it finds until
+// the transaction ends (SELECT … FOR UPDATE), so a read-then-write cannot
+// interleave with another writer's. SQLite needs no clause: its
+// transactions hold the database's write lock from BEGIN IMMEDIATE.
+func (s *Store) forUpdate(q *gorm.DB) *gorm.DB {
+	if s.dialect == MySQL {
+		return q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	return q
+}
+
+// lockInstance reads an instance for a worker's state change, locked.
+func (s *Store) lockInstance(tx *gorm.DB, id string) (Instance, error) {
+	return takeRef[Instance](s.forUpdate(tx.Where("id = ?", id)), "instance", id)
+}
+
+// projectRef finds the project an input field names (by ID or name); an
+// unknown one is a validation error on that field.
+func projectRef(tx *gorm.DB, field, ref string) (Project, error) {
+	pr, err := takeRef[Project](byRef(tx, "projects", ref), "project", ref)
+	if errors.Is(err, ErrNotFound) {
+		return pr, Invalid(field, fmt.Sprintf("no project %q", ref))
+	}
+	return pr, err
 }
 
 // takeRef reads the one row q finds into a T; no row is a not-found error

@@ -79,7 +79,7 @@ func (s *Store) ListProjects(ctx context.Context, o ListOptions) (Page[Project],
 func (s *Store) UpdateProject(ctx context.Context, c Caller, id string, description *string, enabled *bool) (Project, error) {
 	var p Project
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Where("id = ?", id).Take(&p).Error; err != nil {
+		if err := s.forUpdate(tx.Where("id = ?", id)).Take(&p).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				return notFound("project %q not found", id)
 			}

@@ -84,10 +84,7 @@ func (l QuotaLine) Free() int64 {
 // transaction already holds the database's write lock (BEGIN IMMEDIATE).
 // It also refuses a project that does not exist.
 func (s *Store) lockProject(tx *gorm.DB, projectID string) error {
-	q := tx.Table("projects").Select("id").Where("id = ?", projectID)
-	if s.dialect == MySQL {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
+	q := s.forUpdate(tx.Table("projects").Select("id").Where("id = ?", projectID))
 	var ids []string
 	if err := q.Scan(&ids).Error; err != nil {
 		return fmt.Errorf("lock project: %w", err)

@@ -64,10 +64,8 @@ func (s *Store) AssignRole(ctx context.Context, c Caller, in AssignmentInput) (R
 		a := RoleAssignment{ID: newID(), UserID: u.ID, ProjectID: SystemScope, Role: role, CreatedAt: s.now()}
 		v.UserName = u.Name
 		if !in.System {
-			pr, err := takeRef[Project](byRef(tx, "projects", in.Project), "project", in.Project)
-			if errors.Is(err, ErrNotFound) {
-				return Invalid("project", "no such project")
-			} else if err != nil {
+			pr, err := projectRef(tx, "project", in.Project)
+			if err != nil {
 				return err
 			}
 			a.ProjectID, v.ProjectName = pr.ID, pr.Name
@@ -103,12 +101,14 @@ func (s *Store) RevokeRole(ctx context.Context, c Caller, assignmentID string) e
 			return fmt.Errorf("get role assignment: %w", err)
 		}
 		if v.ProjectID == SystemScope && v.Role == RoleAdmin {
-			var admins int64
-			if err := tx.Model(&RoleAssignment{}).Where("project_id = ? AND role = ?", SystemScope, RoleAdmin).
-				Count(&admins).Error; err != nil {
+			// Locked, so two operators revoking two admins at once cannot
+			// both see "one left besides me".
+			var admins []string
+			if err := s.forUpdate(tx.Model(&RoleAssignment{}).Where("project_id = ? AND role = ?", SystemScope, RoleAdmin)).
+				Pluck("id", &admins).Error; err != nil {
 				return fmt.Errorf("count system admins: %w", err)
 			}
-			if admins <= 1 {
+			if len(admins) <= 1 {
 				return conflict("this is the last system admin assignment; assign another operator first")
 			}
 		}

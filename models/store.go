@@ -67,6 +67,7 @@ func Open(ctx context.Context, rawDSN string, opts Options, log *slog.Logger) (*
 	if err := EnsureSQLiteDir(rawDSN); err != nil {
 		return nil, err
 	}
+	var st *Store // the clock below reads it once Open has returned
 	var dialector gorm.Dialector
 	switch dialect {
 	case MySQL:
@@ -81,7 +82,9 @@ func Open(ctx context.Context, rawDSN string, opts Options, log *slog.Logger) (*
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true, // intents open their own transactions
 		TranslateError:         true, // unique violations become gorm.ErrDuplicatedKey
-		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		// gorm stamps created_at/updated_at itself: with the store's clock,
+		// so that SetClock moves those too.
+		NowFunc: func() time.Time { return st.now() },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
@@ -108,14 +111,15 @@ func Open(ctx context.Context, rawDSN string, opts Options, log *slog.Logger) (*
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{
+	st = &Store{
 		db:      db,
 		dialect: dialect,
 		opts:    opts,
 		log:     log,
 		now:     func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 		dummy:   &dummyHash{},
-	}, nil
+	}
+	return st, nil
 }
 
 // readCommitted makes every connection use READ COMMITTED. Under InnoDB's

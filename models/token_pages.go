@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"gorm.io/gorm"
 )
@@ -15,9 +14,7 @@ import (
 // be one of the caller's tokens.
 func (s *Store) ListAPITokensPage(ctx context.Context, c Caller, o ListOptions) (Page[Token], error) {
 	q := s.db.WithContext(ctx).Model(&Token{}).Where("tokens.user_id = ? AND tokens.kind = ?", c.UserID, TokenAPI)
-	if o.Name != "" {
-		q = q.Where("LOWER(tokens.name) LIKE ? ESCAPE '!'", containsPattern(o.Name))
-	}
+	q = nameFilter(q, "tokens", o)
 	if o.Marker != "" {
 		var m Token
 		err := q.Session(&gorm.Session{}).Where("tokens.id = ?", o.Marker).Take(&m).Error
@@ -33,13 +30,4 @@ func (s *Store) ListAPITokensPage(ctx context.Context, c Caller, o ListOptions) 
 		return p, fmt.Errorf("list tokens: %w", err)
 	}
 	return p, nil
-}
-
-// containsPattern makes a LIKE pattern (with ESCAPE '!') that matches s as a
-// literal, case-insensitive substring. '!' rather than a backslash: MySQL
-// reads a backslash inside a string literal as an escape, so ESCAPE '\' is
-// a syntax error there.
-func containsPattern(s string) string {
-	r := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
-	return "%" + strings.ToLower(r.Replace(s)) + "%"
 }

@@ -215,7 +215,9 @@ func (s *Store) AuthenticateToken(ctx context.Context, secret string) (Caller, e
 	// Recording every use would turn each API read into a write; a minute's
 	// precision is enough to tell a live token from a forgotten one.
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > time.Minute {
-		s.db.WithContext(ctx).Model(&Token{}).Where("id = ?", t.ID).Update("last_used_at", now)
+		if err := s.db.WithContext(ctx).Model(&Token{}).Where("id = ?", t.ID).Update("last_used_at", now).Error; err != nil {
+			s.log.Warn("record token use", "token", t.ID, "err", err) // the request itself may go on
+		}
 	}
 	return c, nil
 }

@@ -38,6 +38,16 @@ type UserInput struct {
 	Enabled  *bool  `json:"enabled"`
 }
 
+// checkEmail accepts an empty address or a plain one that fits its column.
+func checkEmail(p Problems, email string) {
+	if email == "" {
+		return
+	}
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 255 {
+		p.Add("email", "must be an e-mail address like name@example.org")
+	}
+}
+
 // checkPassword applies the password rules; field names the form field.
 func (s *Store) checkPassword(p Problems, field, password, userName string) {
 	switch {
@@ -67,11 +77,7 @@ func (s *Store) CreateUser(ctx context.Context, c Caller, in UserInput) (User, e
 	if !nameRE.MatchString(in.Name) {
 		p.Add("name", "must be 1–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
 	}
-	if in.Email != "" {
-		if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || len(in.Email) > 255 {
-			p.Add("email", "must be an e-mail address like name@example.org")
-		}
-	}
+	checkEmail(p, in.Email)
 	s.checkPassword(p, "password", in.Password, in.Name)
 	if err := p.Err(); err != nil {
 		return User{}, err
@@ -128,19 +134,18 @@ func (s *Store) UpdateUser(ctx context.Context, c Caller, id string, up UserUpda
 	var u User
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var err error
-		if u, err = s.getUser(tx, id); err != nil {
+		if u, err = s.getUser(s.forUpdate(tx), id); err != nil {
 			return err
 		}
 		p := Problems{}
 		now := s.now()
 		var events [][2]string // action, detail
 		if up.Email != nil {
-			e := strings.TrimSpace(*up.Email)
-			if a, err := mail.ParseAddress(e); e != "" && (err != nil || a.Address != e) {
-				p.Add("email", "must be an e-mail address like name@example.org")
+			if e := strings.TrimSpace(*up.Email); e != u.Email {
+				checkEmail(p, e)
+				u.Email = e
+				events = append(events, [2]string{AuditUserUpdate, "email"})
 			}
-			u.Email = e
-			events = append(events, [2]string{AuditUserUpdate, "email"})
 		}
 		if up.Enabled != nil && *up.Enabled != u.Enabled {
 			if !*up.Enabled && u.ID == c.UserID {

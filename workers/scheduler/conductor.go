@@ -18,7 +18,8 @@ type ConductorConfig struct {
 }
 
 // ConductorTasks are the periodic duties every scheduler runs besides
-// placement: host liveness and stuck-build timeouts. Running them on several
+// placement: host liveness, stuck-build timeouts, and pruning expired
+// sessions and tokens. Running them on several
 // schedulers at once is safe: each is a conditional update.
 func ConductorTasks(cfg ConductorConfig) []workers.Periodic {
 	if cfg.ServiceDownTime <= 0 {
@@ -36,6 +37,14 @@ func ConductorTasks(cfg ConductorConfig) []workers.Periodic {
 			if len(down) > 0 {
 				cfg.Log.Warn("hosts marked down: their agents stopped reporting", "hosts", down, "after", cfg.ServiceDownTime)
 			}
+			return err
+		}},
+		{Name: "identity-prune", Interval: 10 * time.Minute, Run: func(ctx context.Context) error {
+			// Expired web sessions and long-dead tokens.
+			if _, err := cfg.Store.PruneSessions(ctx); err != nil {
+				return err
+			}
+			_, err := cfg.Store.PruneTokens(ctx)
 			return err
 		}},
 		{Name: "build-timeout", Interval: min(30*time.Second, cfg.BuildTimeout/4), Run: func(ctx context.Context) error {
