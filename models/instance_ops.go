@@ -12,6 +12,13 @@ import (
 // task, records the action and enqueues the job for the instance's host —
 // in one transaction. A conflicting task in progress is a 409.
 
+// PowerTask is the task a power action sets while it runs ("" for an
+// unknown action).
+func PowerTask(action string) TaskState {
+	_, task, _ := powerRule(action)
+	return task
+}
+
 // powerRule says from which states an action may start and which task it
 // sets.
 func powerRule(action string) (from []VMState, task TaskState, ok bool) {

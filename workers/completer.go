@@ -47,6 +47,7 @@ func (c *completer) loop(stop <-chan struct{}) {
 	defer c.p.loopsWG.Done()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	failures := 0
 	for {
 		select {
 		case <-c.first:
@@ -58,22 +59,33 @@ func (c *completer) loop(stop <-chan struct{}) {
 			c.flush()
 			return
 		}
-		if c.flush() > 0 {
+		remaining, failed := c.flush()
+		switch {
+		case failed:
+			// The database refused: back off (5 ms doubling up to ~1 s)
+			// rather than hammer it while it recovers.
+			failures++
+			timer.Reset(c.p.cfg.CompleteDelay << min(failures, 8))
+		case remaining > 0:
+			failures = 0
 			// What gathered during this write waits at most one more delay.
 			timer.Reset(c.p.cfg.CompleteDelay)
+		default:
+			failures = 0
 		}
 	}
 }
 
 // flush writes what is pending and returns how many jobs remain pending
-// (added meanwhile, or kept after a failed write).
-func (c *completer) flush() int {
+// (added meanwhile, or kept after a failed write), and whether the write
+// failed.
+func (c *completer) flush() (int, bool) {
 	c.mu.Lock()
 	batch := c.pending
 	c.pending = nil
 	c.mu.Unlock()
 	if len(batch) == 0 {
-		return 0
+		return 0, false
 	}
 	p := c.p
 	live := batch[:0]
@@ -108,7 +120,7 @@ func (c *completer) flush() int {
 		c.pending = append(live, c.pending...)
 		n := len(c.pending)
 		c.mu.Unlock()
-		return n
+		return n, true
 	}
 	ok := make(map[int64]bool, len(done))
 	if len(done) < len(ids) {
@@ -129,5 +141,5 @@ func (c *completer) flush() int {
 	c.mu.Lock()
 	n := len(c.pending)
 	c.mu.Unlock()
-	return n
+	return n, false
 }

@@ -100,9 +100,6 @@ func NewPool(cfg Config) (*Pool, error) {
 	return p, nil
 }
 
-// Owner is the lease owner this pool writes on the jobs it claims.
-func (p *Pool) Owner() string { return p.owner }
-
 // Start runs the pool until Stop. ctx is the parent of every job's context:
 // cancelling it stops the pool hard (running handlers see their context
 // cancelled); Stop is the graceful way.

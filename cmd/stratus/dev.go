@@ -83,9 +83,6 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Jobs enqueued by this process's API start at once instead of at the
-	// next poll.
-	store.OnEnqueue(cloud.Wake)
 	srv, ln, err := newHTTPServer(store, &hf, log, reg)
 	if err != nil {
 		_ = cloud.Stop()

@@ -17,13 +17,13 @@ import (
 )
 
 // metricsFlags let the processes without a web server (scheduler,
-// compute) expose /metrics and /healthz on their own address.
+// compute) expose /metrics, /healthz and /readyz on their own address.
 type metricsFlags struct {
 	Listen string
 }
 
 func (f *metricsFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.Listen, "metrics-listen", "", "serve /metrics and /healthz on this address (off when empty)")
+	fs.StringVar(&f.Listen, "metrics-listen", "", "serve /metrics, /healthz and /readyz on this address (off when empty)")
 }
 
 // serve starts the metrics server when asked; the returned func stops it.
@@ -37,7 +37,13 @@ func (f *metricsFlags) serve(store *models.Store, reg *prometheus.Registry, log 
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	// As on `stratus serve`: /healthz is "the process is up" (a liveness
+	// probe must not restart agents during a database blip), /readyz is
+	// "and its database answers".
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if err := store.Ping(r.Context()); err != nil {
 			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
 			return

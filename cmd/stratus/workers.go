@@ -115,7 +115,7 @@ func (f *computeFlags) newDriver(ctx context.Context, name, host string, log *sl
 		return fake.New(f.Fake), nil
 	case "libvirt":
 		cfg := f.Libvirt
-		cfg.Host, cfg.VNCListen, cfg.AvailabilityZone, cfg.RebootTimeout = host, f.Address, f.AZ, f.ShutdownTimeout
+		cfg.Host, cfg.VNCListen, cfg.RebootTimeout = host, f.Address, f.ShutdownTimeout
 		cfg.Log = log.With("driver", "libvirt")
 		return libvirt.New(ctx, cfg)
 	}
@@ -132,7 +132,7 @@ func (f *computeFlags) imageCache(store *models.Store, sharedStore bool, log *sl
 		if f.APIToken == "" {
 			return nil, fmt.Errorf("--api-url needs --api-token (a token of the compute service account)")
 		}
-		src = compute.HTTPImageSource{BaseURL: f.APIURL, Token: f.APIToken}
+		src = compute.HTTPImageSource{BaseURL: f.APIURL, Token: f.APIToken, Client: compute.DownloadClient()}
 	case sharedStore:
 		src = compute.StoreImageSource{Store: store}
 	default:

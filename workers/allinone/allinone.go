@@ -90,12 +90,20 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 	tasks := append(maint.Tasks(), scheduler.ConductorTasks(scheduler.ConductorConfig{Store: cfg.Store, Log: cfg.Log,
 		ServiceDownTime: cfg.ServiceDownTime, BuildTimeout: cfg.BuildTimeout})...)
 
+	drivers := map[string]virt.Driver{}
+	fail := func(err error) (*Cloud, error) {
+		cancel()
+		for _, d := range drivers {
+			_ = d.Close()
+		}
+		return nil, err
+	}
 	for _, host := range cfg.Hosts {
 		drv, err := cfg.NewDriver(host)
 		if err != nil {
-			cancel()
-			return nil, fmt.Errorf("driver for host %s: %w", host, err)
+			return fail(fmt.Errorf("driver for host %s: %w", host, err))
 		}
+		drivers[host] = drv
 		acfg := cfg.Agent
 		acfg.Store, acfg.Driver, acfg.Host = cfg.Store, drv, host
 		if acfg.Log == nil {
@@ -109,31 +117,33 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 		}
 		agent, err := compute.New(acfg)
 		if err != nil {
-			cancel()
-			return nil, err
+			return fail(err)
 		}
 		// Register now, so that instances launched right after Start find
 		// their hosts.
 		if _, err := agent.Register(ctx); err != nil {
-			cancel()
-			return nil, err
+			return fail(err)
 		}
 		c.Agents[host] = agent
 	}
 
+	// Jobs this process enqueues wake the pool that runs them at once
+	// instead of at its next poll. Wired before any pool starts (and so
+	// before anything here can enqueue).
+	cfg.Store.OnEnqueue(c.Wake)
 	if err := pool.Start(context.WithoutCancel(ctx)); err != nil {
-		cancel()
-		return nil, err
+		return fail(err)
 	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		_ = workers.NewPeriodicRunner(cfg.Log, cfg.Registerer).Run(ctx, tasks...)
 	}()
-	for _, agent := range c.Agents {
+	for host, agent := range c.Agents {
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
+			defer drivers[host].Close()
 			if err := agent.Run(ctx); err != nil {
 				c.errs <- err
 			}

@@ -340,3 +340,31 @@ func TestKilledAgentAndDownHost(t *testing.T) {
 		}
 	})
 }
+
+// A power job that runs again after its task ended (its first worker died
+// after finishing) must not act on the instance: a stale stop leaves an
+// idle ACTIVE instance running.
+func TestStalePowerJobDoesNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b := setup(t, s, []string{"h1"}, 8192, nil)
+		ctx := context.Background()
+		insts, err := s.CreateInstances(ctx, b.member, models.InstanceCreate{Name: "vm", Flavor: "m1.nano", Image: "cirros"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := insts[0].ID
+		waitFor(t, 10*time.Second, "ACTIVE", func() (bool, string) { st := b.instance(t, id).Status(); return st == "ACTIVE", st })
+		job, err := s.EnqueueJob(ctx, models.PowerInstance{InstanceID: id, Action: models.PowerStop},
+			models.JobOptions{TargetHost: "h1", ResourceType: "instance", ResourceID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "the stale job done", func() (bool, string) {
+			j, err := s.GetJob(ctx, job.ID)
+			return err == nil && j.State == models.JobSucceeded, string(j.State)
+		})
+		if st := b.drivers["h1"].Domains()[id]; st != virt.Running || b.instance(t, id).Status() != "ACTIVE" {
+			t.Fatalf("stale stop acted: domain %s, instance %s", st, b.instance(t, id).Status())
+		}
+	})
+}

@@ -82,7 +82,6 @@ func benchCloud(b *testing.B, s *models.Store) (*httptest.Server, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s.OnEnqueue(cloud.Wake)
 	b.Cleanup(func() { _ = cloud.Stop() })
 	enf, _ := policy.New("")
 	srv := httptest.NewServer(handlers.New(handlers.Deps{Store: s, Policy: enf, Registry: prometheus.NewRegistry(), Config: handlers.DefaultConfig()}))

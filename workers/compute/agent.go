@@ -37,11 +37,14 @@ type Config struct {
 	RAMRatio       float64
 	DiskRatio      float64
 
-	Workers            int           // builds and actions at once (default 4)
-	HeartbeatInterval  time.Duration // default 10 s
-	PowerSyncInterval  time.Duration // default 60 s
-	PowerOffTimeout    time.Duration // ACPI shutdown before forcing off (default 60 s)
-	PollInterval       time.Duration // how often the job pool looks for work (default 1 s)
+	Workers           int           // builds and actions at once (default 4)
+	HeartbeatInterval time.Duration // default 10 s
+	PowerSyncInterval time.Duration // default 60 s
+	PowerOffTimeout   time.Duration // ACPI shutdown before forcing off (default 60 s)
+	PollInterval      time.Duration // how often the job pool looks for work (default 1 s)
+	// JobTimeout bounds one run of a job; a build includes fetching its
+	// images (default 30 min). A stuck run is retried, then fails.
+	JobTimeout         time.Duration
 	ConsoleLogInterval time.Duration // how often changed console logs are stored (default 2 s)
 
 	// Images makes an image's bytes available on this host before a
@@ -94,6 +97,9 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.ConsoleLogInterval <= 0 {
 		cfg.ConsoleLogInterval = 2 * time.Second
 	}
+	if cfg.JobTimeout <= 0 {
+		cfg.JobTimeout = 30 * time.Minute
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -104,7 +110,7 @@ func New(cfg Config) (*Agent, error) {
 	workers.Register(reg, workers.WorkFunc[models.DeleteInstance](a.delete))
 	pool, err := workers.NewPool(workers.Config{
 		Store: cfg.Store, Registry: reg, Owner: "compute-" + cfg.Host, TargetHost: cfg.Host,
-		Workers: cfg.Workers, PollInterval: cfg.PollInterval,
+		Workers: cfg.Workers, PollInterval: cfg.PollInterval, JobTimeout: cfg.JobTimeout,
 		// A build takes seconds to minutes: never hold more than we run.
 		MaxPrefetch: -1, Logger: a.log, Registerer: cfg.Registerer,
 	})
@@ -118,9 +124,6 @@ func New(cfg Config) (*Agent, error) {
 // Pool is the agent's job pool (Wake it when a job for this host was just
 // enqueued in the same process).
 func (a *Agent) Pool() *workers.Pool { return a.pool }
-
-// Driver is the agent's hypervisor driver.
-func (a *Agent) Driver() virt.Driver { return a.cfg.Driver }
 
 // Register records the host and its inventory in the database.
 func (a *Agent) Register(ctx context.Context) (models.Host, error) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -33,6 +34,19 @@ type HTTPImageSource struct {
 	Client  *http.Client
 }
 
+// DownloadClient is an HTTP client for image downloads: it gives up on an
+// API that does not answer, but not on a long download that keeps moving
+// (the job's own timeout bounds that).
+func DownloadClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+		IdleConnTimeout:       90 * time.Second,
+	}}
+}
+
 // Open starts the download.
 func (s HTTPImageSource) Open(ctx context.Context, im models.Image) (io.ReadCloser, error) {
 	u := strings.TrimRight(s.BaseURL, "/") + "/api/v1/images/" + url.PathEscape(im.ID) + "/file"
@@ -43,7 +57,7 @@ func (s HTTPImageSource) Open(ctx context.Context, im models.Image) (io.ReadClos
 	req.Header.Set("Authorization", "Bearer "+s.Token)
 	c := s.Client
 	if c == nil {
-		c = http.DefaultClient
+		c = DownloadClient()
 	}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -82,7 +96,7 @@ type FileCache struct {
 	Log     *slog.Logger
 
 	mu    sync.Mutex
-	locks map[string]*sync.Mutex
+	locks map[string]chan struct{} // one per image: a semaphore of one, waitable with a context
 }
 
 // Fetch returns the cached path of an image, fetching it first if needed.
@@ -97,8 +111,12 @@ func (c *FileCache) Fetch(ctx context.Context, im models.Image) (string, error) 
 	final := filepath.Join(c.Dir, im.ID)
 	stamp := final + ".sha256"
 	lock := c.lock(im.ID)
-	lock.Lock()
-	defer lock.Unlock()
+	select {
+	case lock <- struct{}{}:
+	case <-ctx.Done():
+		return "", fmt.Errorf("wait for the download of image %s: %w", im.ID, ctx.Err())
+	}
+	defer func() { <-lock }()
 	if b, err := os.ReadFile(stamp); err == nil && strings.TrimSpace(string(b)) == im.Checksum {
 		if _, err := os.Stat(final); err == nil {
 			return final, nil
@@ -167,15 +185,15 @@ func (c *FileCache) download(ctx context.Context, im models.Image) (string, erro
 	return f.Name(), nil
 }
 
-func (c *FileCache) lock(id string) *sync.Mutex {
+func (c *FileCache) lock(id string) chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.locks == nil {
-		c.locks = map[string]*sync.Mutex{}
+		c.locks = map[string]chan struct{}{}
 	}
 	l, ok := c.locks[id]
 	if !ok {
-		l = &sync.Mutex{}
+		l = make(chan struct{}, 1)
 		c.locks[id] = l
 	}
 	return l

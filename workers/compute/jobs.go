@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"stratus/models"
+	"stratus/workers"
 	"stratus/workers/virt"
 )
 
@@ -45,7 +46,18 @@ func (a *Agent) spawn(ctx context.Context, _ *models.Job, args models.SpawnInsta
 	if err != nil {
 		return fmt.Errorf("read state after spawn: %w", err)
 	}
-	if err := store.FinishSpawn(ctx, inst.ID, a.cfg.Host, models.PowerState(st)); err != nil && !errors.Is(err, models.ErrConflict) {
+	err = store.FinishSpawn(ctx, inst.ID, a.cfg.Host, models.PowerState(st))
+	if errors.Is(err, models.ErrConflict) {
+		// The build outlived its instance's patience (the conductor timed
+		// it out, releasing its claim): a domain nothing accounts for must
+		// not keep running.
+		if now, rerr := store.InstanceByID(ctx, inst.ID); rerr == nil && now.Host == a.cfg.Host && now.VMState == models.VMActive {
+			return nil
+		}
+		a.log.Warn("build finished after the instance gave up on it; destroying the domain", "instance", inst.ID)
+		return a.cfg.Driver.Destroy(ctx, inst.ID)
+	}
+	if err != nil {
 		return err
 	}
 	a.recordConsole(ctx, inst.ID)
@@ -111,8 +123,12 @@ func (a *Agent) power(ctx context.Context, job *models.Job, args models.PowerIns
 	if err != nil {
 		return err
 	}
-	if inst.Host != a.cfg.Host {
-		return nil
+	task := models.PowerTask(args.Action)
+	if task == "" {
+		return workers.Terminalf("unknown power action %q", args.Action)
+	}
+	if inst.Host != a.cfg.Host || inst.TaskState != task {
+		return nil // not ours, or a job run twice after its task ended
 	}
 	d := a.cfg.Driver
 	switch args.Action {
@@ -131,8 +147,6 @@ func (a *Agent) power(ctx context.Context, job *models.Job, args models.PowerIns
 				err = d.Spawn(ctx, spec)
 			}
 		}
-	default:
-		return fmt.Errorf("unknown power action %q", args.Action)
 	}
 	if err != nil && ctx.Err() != nil {
 		return ctx.Err()

@@ -171,7 +171,6 @@ func (s *Scheduler) tryPlace(ctx context.Context, req *Request, tried []string, 
 			s.uncharge(best, req.Instance)
 			return placed, d, nil // no longer waiting: nothing to do
 		case errors.Is(err, models.ErrConflict):
-			s.invalidate()
 			if hosts, err = s.hostView(ctx, true); err != nil {
 				return 0, d, err
 			}
@@ -219,12 +218,6 @@ func (s *Scheduler) hostView(ctx context.Context, force bool) ([]*models.Host, e
 	s.hosts, s.loadedAt = hosts, time.Now()
 	s.mu.Unlock()
 	return hosts, nil
-}
-
-func (s *Scheduler) invalidate() {
-	s.mu.Lock()
-	s.loadedAt = time.Time{}
-	s.mu.Unlock()
 }
 
 // image reads an image's properties, cached: they rarely change and many

@@ -153,12 +153,16 @@ func (d *Driver) PowerOff(_ context.Context, id string, _ time.Duration) error {
 func (d *Driver) Reboot(ctx context.Context, id string, hard bool) error {
 	d.mu.Lock()
 	dom, ok := d.domains[id]
+	var st virt.PowerState
+	if ok {
+		st = dom.state
+	}
 	d.mu.Unlock()
 	if !ok {
 		return virt.ErrNotFound
 	}
-	if !hard && dom.state != virt.Running {
-		return fmt.Errorf("fake hypervisor: cannot soft-reboot a domain that is %s", dom.state)
+	if !hard && st != virt.Running {
+		return fmt.Errorf("fake hypervisor: cannot soft-reboot a domain that is %s", st)
 	}
 	if err := d.wait(ctx); err != nil {
 		return err

@@ -35,13 +35,12 @@ type Config struct {
 	Host string
 	// VirtType is kvm, qemu (TCG), or auto: kvm when /dev/kvm exists and
 	// the unprivileged qemu process may open it.
-	VirtType         string
-	VNCListen        string        // the host's management address (default 127.0.0.1)
-	AvailabilityZone string        // written to the config drive
-	RebootTimeout    time.Duration // how long a soft reboot waits for an ACPI shutdown (default 60 s)
-	Keepalive        time.Duration // ping interval (default 5 s)
-	QemuImg          string        // qemu-img binary (default from PATH)
-	Log              *slog.Logger
+	VirtType      string
+	VNCListen     string        // the host's management address (default 127.0.0.1)
+	RebootTimeout time.Duration // how long a soft reboot waits for an ACPI shutdown (default 60 s)
+	Keepalive     time.Duration // ping interval (default 5 s)
+	QemuImg       string        // qemu-img binary (default from PATH)
+	Log           *slog.Logger
 }
 
 // Driver is the libvirt hypervisor driver. It is safe for concurrent use.
@@ -120,9 +119,6 @@ func (d *Driver) Name() string { return "libvirt" }
 
 // VirtType is the domain type this driver defines (kvm or qemu).
 func (d *Driver) VirtType() string { return d.virtType }
-
-// Client is the driver's libvirt connection.
-func (d *Driver) Client() *Client { return d.client }
 
 // Close closes the connection to libvirtd.
 func (d *Driver) Close() error { return d.client.Close() }
