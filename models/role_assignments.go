@@ -61,25 +61,31 @@ func (s *Store) AssignRole(ctx context.Context, c Caller, in AssignmentInput) (R
 		} else if err != nil {
 			return err
 		}
-		a := RoleAssignment{ID: newID(), UserID: u.ID, ProjectID: SystemScope, Role: role, CreatedAt: s.now()}
-		v.UserName = u.Name
-		if !in.System {
-			pr, err := projectRef(tx, "project", in.Project)
-			if err != nil {
-				return err
-			}
-			a.ProjectID, v.ProjectName = pr.ID, pr.Name
-		}
-		if err := tx.Create(&a).Error; err != nil {
-			if errors.Is(err, gorm.ErrDuplicatedKey) {
-				return conflict("%s already has the %s role there", u.Name, role)
-			}
-			return fmt.Errorf("insert role assignment: %w", err)
-		}
-		v.RoleAssignment = a
-		return s.audit(tx, c, AuditRoleAssign, OutcomeSuccess, "user", u.ID, u.Name, scopeText(v))
+		v, err = s.assignRole(tx, c, u, in, role)
+		return err
 	})
 	return v, err
+}
+
+// assignRole writes one assignment (and its audit event) in tx.
+func (s *Store) assignRole(tx *gorm.DB, c Caller, u User, in AssignmentInput, role Role) (RoleAssignmentView, error) {
+	a := RoleAssignment{ID: newID(), UserID: u.ID, ProjectID: SystemScope, Role: role, CreatedAt: s.now()}
+	v := RoleAssignmentView{UserName: u.Name}
+	if !in.System {
+		pr, err := projectRef(tx, "project", in.Project)
+		if err != nil {
+			return v, err
+		}
+		a.ProjectID, v.ProjectName = pr.ID, pr.Name
+	}
+	if err := tx.Create(&a).Error; err != nil {
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			return v, conflict("%s already has the %s role there", u.Name, role)
+		}
+		return v, fmt.Errorf("insert role assignment: %w", err)
+	}
+	v.RoleAssignment = a
+	return v, s.audit(tx, c, AuditRoleAssign, OutcomeSuccess, "user", u.ID, u.Name, scopeText(v))
 }
 
 func scopeText(v RoleAssignmentView) string {

@@ -71,21 +71,40 @@ func (s *Store) hashPassword(password string) (string, error) {
 // CreateUser adds a user. The password is hashed with bcrypt; it is never
 // stored or logged.
 func (s *Store) CreateUser(ctx context.Context, c Caller, in UserInput) (User, error) {
+	u, _, err := s.CreateUserWithRole(ctx, c, in, nil)
+	return u, err
+}
+
+// CreateUserWithRole creates a user and, when first is given (its User is
+// ignored), their first role assignment — in one transaction, so a bad
+// project or role leaves no user behind without it.
+func (s *Store) CreateUserWithRole(ctx context.Context, c Caller, in UserInput, first *AssignmentInput) (User, *RoleAssignmentView, error) {
 	in.Name = strings.TrimSpace(in.Name)
 	in.Email = strings.TrimSpace(in.Email)
 	p := Problems{}
+	var role Role
+	if first != nil {
+		var err error
+		if role, err = ParseRole(first.Role); err != nil {
+			p.Add("role", err.Error())
+		}
+		if !first.System && first.Project == "" {
+			p.Add("project", "choose a project")
+		}
+	}
 	if !nameRE.MatchString(in.Name) {
 		p.Add("name", "must be 1–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
 	}
 	checkEmail(p, in.Email)
 	s.checkPassword(p, "password", in.Password, in.Name)
 	if err := p.Err(); err != nil {
-		return User{}, err
+		return User{}, nil, err
 	}
 	hash, err := s.hashPassword(in.Password)
 	if err != nil {
-		return User{}, err
+		return User{}, nil, err
 	}
+	var assigned *RoleAssignmentView
 	now := s.now()
 	u := User{ID: newID(), Name: in.Name, Email: in.Email, PasswordHash: hash, Enabled: in.Enabled == nil || *in.Enabled,
 		PasswordChangedAt: now, CreatedAt: now, UpdatedAt: now}
@@ -96,9 +115,20 @@ func (s *Store) CreateUser(ctx context.Context, c Caller, in UserInput) (User, e
 			}
 			return fmt.Errorf("insert user: %w", err)
 		}
-		return s.audit(tx, c, AuditUserCreate, OutcomeSuccess, "user", u.ID, u.Name, "")
+		if err := s.audit(tx, c, AuditUserCreate, OutcomeSuccess, "user", u.ID, u.Name, ""); err != nil {
+			return err
+		}
+		if first == nil {
+			return nil
+		}
+		v, err := s.assignRole(tx, c, u, *first, role)
+		assigned = &v
+		return err
 	})
-	return u, err
+	if err != nil {
+		return User{}, nil, err
+	}
+	return u, assigned, nil
 }
 
 // GetUser finds a user by ID or name.

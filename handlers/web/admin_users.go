@@ -61,8 +61,8 @@ func (h *Web) renderNewUser(w http.ResponseWriter, r *http.Request, status int, 
 }
 
 // createUser creates a user and, when a project is named, gives them a first
-// role there. The project and role are checked before the user is created,
-// so a typo in them does not leave a user without the role.
+// role there, in one transaction: a typo in the project or role creates
+// nothing.
 func (h *Web) createUser(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	c := callerOf(ctx)
@@ -73,27 +73,16 @@ func (h *Web) createUser(w http.ResponseWriter, r *http.Request) {
 		"role":    r.PostFormValue("role"),
 	})
 	password := r.PostFormValue("password") // never put back into the form
-	var project models.Project
+	var first *models.AssignmentInput
 	if form.Get("project") != "" {
 		if !h.allowed(ctx, "identity:role_assignment:create") {
 			form.Errors["project"] = "your role does not allow assigning roles"
-		} else if pr, err := h.Store.GetProject(ctx, form.Get("project")); errors.Is(err, models.ErrNotFound) {
-			form.Errors["project"] = "no such project"
-		} else if err != nil {
-			h.fail(w, r, err)
+			h.renderNewUser(w, r, http.StatusForbidden, form)
 			return
-		} else {
-			project = pr
 		}
-		if _, err := models.ParseRole(form.Get("role")); err != nil {
-			form.Errors["role"] = err.Error()
-		}
+		first = &models.AssignmentInput{Project: form.Get("project"), Role: form.Get("role")}
 	}
-	if form.HasErrors() {
-		h.renderNewUser(w, r, http.StatusUnprocessableEntity, form)
-		return
-	}
-	u, err := h.Store.CreateUser(ctx, c, models.UserInput{Name: form.Get("name"), Email: form.Get("email"), Password: password})
+	u, v, err := h.Store.CreateUserWithRole(ctx, c, models.UserInput{Name: form.Get("name"), Email: form.Get("email"), Password: password}, first)
 	if h.formFailed(r, err, &form) {
 		h.renderNewUser(w, r, httpStatus(err), form)
 		return
@@ -103,13 +92,7 @@ func (h *Web) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	msg := "User " + u.Name + " created."
-	if project.ID != "" {
-		v, err := h.Store.AssignRole(ctx, c, models.AssignmentInput{User: u.ID, Project: project.ID, Role: form.Get("role")})
-		if err != nil {
-			h.flashError(r, "User "+u.Name+" created, but the role was not assigned: "+h.userMessage(r, err))
-			redirect(w, r, "/admin/users/"+u.ID)
-			return
-		}
+	if v != nil {
 		msg = "User " + u.Name + " created with the " + string(v.Role) + " role on " + v.ProjectName + "."
 	}
 	h.flash(r, msg)
