@@ -23,7 +23,7 @@ build: ## build bin/stratus (static, no cgo)
 test: deps test-go e2e ## the whole suite: Go tests (SQLite; MariaDB too when STRATUS_TEST_MYSQL_DSN is set) and the browser test
 
 test-go: ## Go unit, model, handler and system tests only
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 
 e2e: build node_modules ## browser test: Playwright drives Debian's chromium against `stratus dev`
 	STRATUS_BIN=$(abspath $(BIN)) node e2e/run.mjs

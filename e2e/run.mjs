@@ -3,6 +3,8 @@
 // does: an operator creates a second project and gives the demo user a role
 // on it; the demo user logs in, switches project, creates an API token
 // (secret shown once), revokes it; uploads an image with the progress bar,
+// stores files in a container (several at once, with a progress bar), makes
+// it public and reads it anonymously, shares an object by temporary URL,
 // generates a key pair, launches an instance and watches its row go BUILD →
 // ACTIVE without a reload, stops it (SHUTOFF, live), deletes it; looks at
 // the quota charts, and logs out; the operator looks at the hypervisors.
@@ -176,6 +178,8 @@ async function compute(page, base) {
   assert.ok(!(await page.content()).includes(priv.split("\n")[1]), "the private key is not on the list page");
   await byTestID(page, "keypair-row-laptop").waitFor();
 
+  await networks(page, base);
+
   log("demo: launch an instance and watch it go ACTIVE without a reload");
   await byTestID(page, "nav-instances").click();
   await byTestID(page, "empty-launch").click();
@@ -197,6 +201,9 @@ async function compute(page, base) {
   await byTestID(page, "launch-image").selectOption(imageID);
   await byTestID(page, "flavor-m1.tiny").click();
   await byTestID(page, "launch-keypair").selectOption("laptop");
+  await byTestID(page, "launch-network-app-net").check();
+  await byTestID(page, "launch-sg-web").check();
+  await shot(page, "42-launch-networks");
   await byTestID(page, "launch-submit").click();
   await page.waitForURL(`${base}/instances`);
   const row = byTestID(page, "instance-row-web");
@@ -219,6 +226,21 @@ async function compute(page, base) {
   await row.locator('[data-testid="instance-link"]').click();
   await page.waitForURL(/\/instances\/[0-9a-f-]{36}$/);
   assert.equal(await byTestID(page, "detail-keypair").textContent(), "laptop");
+  assert.match(await byTestID(page, "detail-addresses").textContent(), /10\.20\.0\.\d+\s+on app-net/);
+  assert.match(await byTestID(page, "instance-port-app-net").locator('[data-testid="instance-port-ips"]').textContent(), /^10\.20\.0\.\d+$/);
+  assert.match(await byTestID(page, "instance-groups").textContent(), /web/);
+  await shot(page, "43-instance-networking");
+  // Take it out of group web: the page says so.
+  await byTestID(page, "instance-group-web").uncheck();
+  await byTestID(page, "instance-groups-submit").click();
+  await page.waitForFunction(() => /Security groups changed/.test(document.querySelector('[data-testid="flash"]')?.textContent ?? ""));
+  assert.doesNotMatch(await byTestID(page, "instance-groups").textContent(), /web/);
+  await floatingIPs(page, base, page.url());
+  await byTestID(page, "nav-networks").click();
+  await byTestID(page, "topology-inst-web").waitFor();
+  await byTestID(page, "topology-router-edge").waitFor();
+  await shot(page, "44-network-topology");
+  await page.goBack();
   await byTestID(page, "action-row-create").waitFor();
   await shot(page, "21-instance-detail");
   await byTestID(page, "tab-log").click();
@@ -233,9 +255,19 @@ async function compute(page, base) {
   await page.waitForFunction(() => document.querySelector('[data-testid="instance-row-web"]')?.dataset.status === "SHUTOFF", null, { timeout: 10_000 });
   assert.equal(await page.evaluate(() => window.__stillHere), true, "SHUTOFF arrived without a reload");
   await shot(page, "22-instances-shutoff");
+  // The row's delete is a link to a confirmation page, which htmx shows as
+  // a dialog over the list (no navigation): Cancel closes it, the second
+  // time it deletes.
   await row.locator('[data-testid="action-delete"]').click();
+  await byTestID(page, "action-delete-confirm").waitFor();
+  assert.equal(page.url(), `${base}/instances`, "the confirmation opened over the list");
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "action-delete-confirm");
+  await byTestID(page, "dialog").getByText("Cancel").click();
+  await byTestID(page, "action-delete-confirm").waitFor({ state: "detached" });
+  await row.locator('[data-testid="action-delete"]').click();
+  await byTestID(page, "action-delete-confirm").waitFor();
   await shot(page, "23-instance-delete-confirm");
-  await row.locator('[data-testid="action-delete-confirm"]').click();
+  await byTestID(page, "action-delete-confirm").click();
   await page.waitForFunction(() => !document.querySelector('[data-testid="instance-row-web"]'), null, { timeout: 10_000 });
 
   log("demo: launch three at once");
@@ -248,17 +280,385 @@ async function compute(page, base) {
   await page.waitForURL(`${base}/instances`);
   await page.waitForFunction(() => document.querySelectorAll('[data-testid^="instance-row-worker-"][data-status="ACTIVE"]').length === 3, null, { timeout: 15_000 });
 
+  await volumes(page, base, imageID);
+
   log("demo: quota charts on the overview");
   await byTestID(page, "nav-overview").click();
   await page.locator('[data-testid="quota-chart"] canvas').waitFor();
   const chart = JSON.parse(await byTestID(page, "quota-chart").getAttribute("data-chart"));
-  assert.deepEqual(chart.labels, ["Instances", "vCPUs", "RAM", "Key pairs", "Images"]);
+  assert.deepEqual(chart.labels.slice(0, 5), ["Instances", "vCPUs", "RAM", "Key pairs", "Images"]);
+  assert.ok(chart.labels.includes("Volumes") && chart.labels.includes("Volume storage"), "block storage quotas are charted");
   assert.equal(chart.used[0], 3, "three instances");
   assert.equal(chart.used[3], 1, "one key pair");
   assert.equal(chart.used[4], 1, "one image");
   await shot(page, "24-overview-charts");
   await page.goto(`${base}/flavors`);
   await shot(page, "25-flavors");
+}
+
+async function objects(page, base) {
+  log("demo: object storage — create a container, upload files with the progress bar");
+  await byTestID(page, "nav-containers").click();
+  await page.waitForURL(`${base}/containers`);
+  await byTestID(page, "container-name").fill("photos");
+  await byTestID(page, "container-create").click();
+  await page.waitForURL(`${base}/containers/photos`);
+  await byTestID(page, "folder-name").fill("holiday");
+  await byTestID(page, "folder-create").click();
+  await page.waitForURL(/prefix=holiday%2F/);
+  // Three files, 4 MiB in all, at a throttled 2 MiB/s: the bar moves.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 2 << 20 });
+  const files = [
+    { name: "beach.jpg", mimeType: "image/jpeg", buffer: Buffer.alloc(3 << 20, 1) },
+    { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("sun, sea, sand\n".repeat(1000)) },
+    { name: "map.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(1 << 20, 2) },
+  ];
+  await byTestID(page, "upload-files").setInputFiles(files);
+  await byTestID(page, "upload-submit").click();
+  await byTestID(page, "upload-progress").waitFor();
+  await page.waitForFunction(() => {
+    const v = document.querySelector('[data-testid="upload-bar"]')?.value;
+    return v > 10 && v < 100;
+  });
+  await shot(page, "40-objects-upload-progress");
+  await page.waitForURL(/prefix=holiday%2F/, { waitUntil: "load" });
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  for (const f of files) await byTestID(page, `object-row-${f.name}`).waitFor();
+  assert.match(await page.locator('nav[aria-label="Breadcrumb"]').textContent(), /Containers.*photos.*holiday/s);
+  await shot(page, "41-objects-folder");
+
+  log("demo: make it public and read it anonymously; a temporary URL");
+  await byTestID(page, "container-make-public").click();
+  await byTestID(page, "public-url").waitFor();
+  const publicURL = await byTestID(page, "public-url-input").inputValue();
+  const anon = await fetch(`${publicURL}holiday/notes.txt`);
+  assert.equal(anon.status, 200, "a public container's object reads anonymously");
+  assert.equal((await anon.text()).length, files[1].buffer.length);
+  await page.goto(`${base}/containers/photos?prefix=holiday%2F`);
+  await byTestID(page, "object-row-beach.jpg").locator('[data-testid="object-link"]').click();
+  await byTestID(page, "object-etag").waitFor();
+  assert.match(await byTestID(page, "object-size").textContent(), /3145728 bytes/);
+  await byTestID(page, "temp-url-hours").selectOption("1");
+  await byTestID(page, "temp-url-create").click();
+  await byTestID(page, "temp-url").waitFor();
+  const tempURL = await byTestID(page, "temp-url-input").inputValue();
+  await shot(page, "42-object-temp-url");
+  await page.goto(`${base}/containers`);
+  await byTestID(page, "container-row-photos").locator('[data-testid="container-make-private"]').click();
+  await byTestID(page, "container-row-photos").locator('[data-testid="container-make-public"]').waitFor();
+  assert.equal((await fetch(`${publicURL}holiday/notes.txt`)).status, 401, "private again");
+  const viaTemp = await fetch(tempURL);
+  assert.equal(viaTemp.status, 200, "the temporary URL works while the container is private");
+  assert.equal((await viaTemp.arrayBuffer()).byteLength, files[0].buffer.length);
+  await shot(page, "43-containers");
+
+  log("demo: delete an object");
+  await page.goto(`${base}/containers/photos?prefix=holiday%2F`);
+  const row = byTestID(page, "object-row-map.bin");
+  await row.locator('[data-testid="object-delete"]').click();
+  await row.locator('[data-testid="object-delete-confirm"]').click();
+  await byTestID(page, "flash").waitFor();
+  assert.equal(await byTestID(page, "object-row-map.bin").count(), 0);
+  assert.equal(await byTestID(page, "object-row-notes.txt").count(), 1);
+
+  await byTestID(page, "nav-overview").click();
+  await page.locator('[data-testid="quota-chart"] canvas').waitFor();
+  const chart = JSON.parse(await byTestID(page, "quota-chart").getAttribute("data-chart"));
+  const i = chart.labels.indexOf("Object storage");
+  assert.ok(i >= 0 && chart.used[i] > 3 << 20, "the object bytes show on the quota chart");
+}
+
+// networks: a network with its first subnet (a form error first), a second
+// subnet added and deleted, a security group whose rules are added and
+// removed without a reload (a refused rule names its field).
+async function networks(page, base) {
+  log("demo: networks — create with a form error, add and delete a subnet");
+  await byTestID(page, "nav-networks").click();
+  await page.waitForURL(`${base}/networks`);
+  await byTestID(page, "create-network").click();
+  await byTestID(page, "network-name").fill("app-net");
+  await byTestID(page, "subnet-cidr").fill("10.20.0.1/24");
+  await byTestID(page, "network-submit").click();
+  await byTestID(page, "error-cidr").waitFor();
+  assert.match(await byTestID(page, "error-cidr").textContent(), /host bits/);
+  await shot(page, "38-network-form-errors");
+  await byTestID(page, "subnet-cidr").fill("10.20.0.0/24");
+  await byTestID(page, "subnet-dns").fill("9.9.9.9");
+  await byTestID(page, "network-submit").click();
+  await page.waitForURL(/\/networks\/[0-9a-f-]{36}$/);
+  await byTestID(page, "subnet-row-10.20.0.0/24").waitFor();
+  await byTestID(page, "subnet-cidr").fill("10.21.0.0/24");
+  await byTestID(page, "subnet-submit").click();
+  await byTestID(page, "subnet-row-10.21.0.0/24").waitFor();
+  await shot(page, "39-network-detail");
+  await byTestID(page, "subnet-delete-10.21.0.0/24").click();
+  await byTestID(page, "subnet-delete-10.21.0.0/24-confirm").click();
+  await byTestID(page, "subnet-row-10.21.0.0/24").waitFor({ state: "detached" });
+  assert.match(await byTestID(page, "flash").textContent(), /Subnet 10\.21\.0\.0\/24 deleted/);
+  await byTestID(page, "nav-networks").click();
+  assert.match(await byTestID(page, "network-row-app-net").locator('[data-testid="network-subnets"]').textContent(), /10\.20\.0\.0\/24/);
+
+  log("demo: security group rules added and removed without a reload");
+  await byTestID(page, "nav-security-groups").click();
+  await byTestID(page, "sg-row-default").waitFor();
+  await byTestID(page, "sg-name").fill("web");
+  await byTestID(page, "sg-submit").click();
+  await page.waitForURL(/\/security-groups\/[0-9a-f-]{36}$/);
+  await page.evaluate(() => { window.__stillHere = true; });
+  await byTestID(page, "rule-protocol").selectOption("icmp");
+  await byTestID(page, "rule-port-min").fill("8");
+  await byTestID(page, "rule-submit").click();
+  await byTestID(page, "error-port_range_min").waitFor();
+  await shot(page, "40-rule-error");
+  await byTestID(page, "rule-protocol").selectOption("tcp");
+  await byTestID(page, "rule-port-min").fill("80");
+  await byTestID(page, "rule-submit").click();
+  await page.locator('[data-testid="sg-rule"][data-ports="80"]').waitFor();
+  await byTestID(page, "rule-port-min").fill("443");
+  await byTestID(page, "rule-submit").click();
+  await page.locator('[data-testid="sg-rule"][data-ports="443"]').waitFor();
+  await page.locator('[data-testid="sg-rule"][data-ports="443"] [data-testid="sg-rule-delete"]').click();
+  await page.locator('[data-testid="sg-rule"][data-ports="443"]').waitFor({ state: "detached" });
+  assert.equal(await page.evaluate(() => window.__stillHere), true, "rules changed without a reload");
+  await shot(page, "41-rules-editor");
+}
+
+// floatingIPs: a router with its gateway on the external network public
+// (which stratus dev makes) gets an interface on app-net, chosen from a
+// list (a form error first); a floating IP allocated from public is
+// associated with web from web's page, and shows on its page and row.
+async function floatingIPs(page, base, instanceURL) {
+  log("demo: routers and floating IPs — an interface on app-net, a floating IP for web");
+  await byTestID(page, "nav-routers").click();
+  await page.waitForURL(`${base}/routers`);
+  await byTestID(page, "router-name").fill("edge");
+  await byTestID(page, "router-network").selectOption({ label: "public" });
+  await byTestID(page, "router-submit").click();
+  await page.waitForURL(/\/routers\/[0-9a-f-]{36}$/);
+  assert.match(await byTestID(page, "router-gateway").textContent(), /public/);
+  await byTestID(page, "interface-submit").click();
+  await byTestID(page, "error-subnet_id").waitFor();
+  const subnet = await byTestID(page, "interface-subnet").locator("option", { hasText: "10.20.0.0/24" }).getAttribute("value");
+  await byTestID(page, "interface-subnet").selectOption(subnet);
+  await byTestID(page, "interface-submit").click();
+  await byTestID(page, "router-interface-10.20.0.0/24").waitFor();
+  assert.equal(await byTestID(page, "router-interface-10.20.0.0/24").locator('[data-testid="router-interface-ip"]').textContent(), "10.20.0.1");
+  await shot(page, "45-router-detail");
+
+  await byTestID(page, "nav-floating-ips").click();
+  await page.waitForURL(`${base}/floating-ips`);
+  await byTestID(page, "fip-network").selectOption({ label: "public" });
+  await byTestID(page, "fip-submit").click();
+  await page.waitForFunction(() => /Floating IP 203\.0\.113\.\d+ allocated/.test(document.querySelector('[data-testid="flash"]')?.textContent ?? ""));
+  const addr = (await byTestID(page, "flash").textContent()).match(/203\.0\.113\.\d+/)[0];
+  await byTestID(page, `fip-row-${addr}`).waitFor();
+  await shot(page, "46-floating-ips");
+
+  await page.goto(instanceURL);
+  await byTestID(page, "instance-associate-fip").click();
+  await page.waitForURL(`${instanceURL}/floating-ip`);
+  await byTestID(page, "associate-floating").selectOption({ label: addr });
+  const target = await byTestID(page, "associate-target").locator("option", { hasText: /web · 10\.20\.0\.\d+/ }).getAttribute("value");
+  await byTestID(page, "associate-target").selectOption(target);
+  await shot(page, "47-associate-floating-ip");
+  await byTestID(page, "associate-submit").click();
+  await page.waitForURL(instanceURL);
+  assert.match(await byTestID(page, "flash").textContent(), new RegExp(`Floating IP ${addr.replaceAll(".", "\\.")} now points at 10\\.20\\.0\\.`));
+  assert.match(await byTestID(page, "detail-floating").textContent(), new RegExp(addr.replaceAll(".", "\\.")));
+  assert.match(await byTestID(page, "instance-port-floating").textContent(), new RegExp(addr.replaceAll(".", "\\.")));
+  await shot(page, "48-instance-floating-ip");
+  await byTestID(page, "nav-instances").click();
+  assert.match(await byTestID(page, "instance-row-web").locator('[data-testid="address-floating"]').textContent(), new RegExp(addr.replaceAll(".", "\\.")));
+  await shot(page, "49-instances-floating-ip");
+  await page.goto(instanceURL);
+}
+
+// volumes: create one, attach it to an instance chosen from a list, see it
+// on the instance, detach, extend, snapshot, a volume from the snapshot and
+// one from an image (its page shows the write's progress), then delete.
+async function volumes(page, base, imageID) {
+  log("demo: volumes — create, attach, detach, extend, snapshot, delete");
+  const waitStatus = (name, status) => page.waitForFunction(([n, st]) =>
+    document.querySelector(`[data-testid="volume-row-${n}"]`)?.dataset.status === st, [name, status], { timeout: 20_000 });
+  const waitLive = (status) => page.waitForFunction((st) =>
+    document.querySelector('[data-testid="volume-live"]')?.dataset.status === st, status, { timeout: 20_000 });
+  await byTestID(page, "nav-volumes").click();
+  await page.waitForURL(`${base}/volumes`);
+  await shot(page, "29-volumes-empty");
+  await byTestID(page, "create-volume").click();
+  await byTestID(page, "volume-size").fill("");
+  await byTestID(page, "volume-submit").click();
+  await byTestID(page, "error-size_gb").waitFor();
+  await shot(page, "30-volume-form-errors");
+  await byTestID(page, "volume-name").fill("data");
+  await byTestID(page, "volume-size").fill("1");
+  await byTestID(page, "volume-submit").click();
+  await page.waitForURL(/\/volumes\/[0-9a-f-]{36}$/);
+  const volURL = page.url();
+  await waitLive("available");
+  await shot(page, "31-volume-available");
+
+  // Attach to an instance chosen from the list; the page follows it to in-use.
+  const option = byTestID(page, "volume-attach-instance").locator("option", { hasText: "worker-1" });
+  await byTestID(page, "volume-attach-instance").selectOption(await option.getAttribute("value"));
+  await byTestID(page, "volume-attach").click();
+  await waitLive("in-use");
+  assert.equal(await byTestID(page, "volume-instance").textContent(), "worker-1");
+  await shot(page, "32-volume-in-use");
+
+  // The instance's page lists it; detach from there.
+  await byTestID(page, "volume-instance").click();
+  await byTestID(page, "instance-volume-data").waitFor();
+  await shot(page, "33-instance-volumes");
+  await byTestID(page, "instance-volume-data").locator('[data-testid="instance-volume-detach"]').click();
+  await page.waitForFunction(() => !document.querySelector('[data-testid="instance-volume-data"]'), null, { timeout: 20_000 });
+
+  // Extend, then snapshot, from the volume's page.
+  await page.goto(volURL);
+  await byTestID(page, "volume-new-size").fill("2");
+  await byTestID(page, "volume-extend").click();
+  // The page may still be the one before the extend (available too): wait
+  // for the size itself, which the live region refreshes.
+  await page.waitForFunction(() => document.querySelector('[data-testid="volume-size"]')?.textContent === "2 GB", null, { timeout: 20_000 });
+  await waitLive("available");
+  await byTestID(page, "snapshot-name").fill("snap1");
+  await byTestID(page, "volume-snapshot").click();
+  await byTestID(page, "snapshot-row-snap1").waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid="snapshot-row-snap1"]')?.dataset.status === "available", null, { timeout: 20_000 });
+  await byTestID(page, "nav-snapshots").click();
+  await byTestID(page, "snapshot-row-snap1").waitFor();
+  await shot(page, "34-snapshots");
+
+  // A volume from the snapshot; one from the image, with the write's progress.
+  await byTestID(page, "snapshot-row-snap1").locator('[data-testid="snapshot-new-volume"]').click();
+  await byTestID(page, "volume-name").fill("restored");
+  await byTestID(page, "volume-submit").click();
+  await waitLive("available");
+  await page.goto(`${base}/volumes/new`);
+  await byTestID(page, "volume-name").fill("bootable");
+  await byTestID(page, "volume-size").fill("");
+  await byTestID(page, "volume-source").selectOption("image");
+  await byTestID(page, "volume-image").selectOption(imageID);
+  await byTestID(page, "volume-submit").click();
+  await page.waitForURL(/\/volumes\/[0-9a-f-]{36}$/);
+  await waitLive("available");
+  await shot(page, "35-volume-from-image");
+  await byTestID(page, "nav-volumes").click();
+  for (const n of ["data", "restored", "bootable"]) await waitStatus(n, "available");
+  await shot(page, "36-volumes");
+
+  // Deleting a volume with a snapshot is refused, saying why.
+  await page.goto(volURL);
+  await byTestID(page, "volume-delete").click();
+  await byTestID(page, "volume-delete-confirm").click();
+  assert.match(await byTestID(page, "flash-error").textContent(), /snapshot/);
+  await byTestID(page, "nav-snapshots").click();
+  await byTestID(page, "snapshot-row-snap1").locator('[data-testid="snapshot-delete"]').click();
+  await byTestID(page, "snapshot-row-snap1").locator('[data-testid="snapshot-delete-confirm"]').click();
+  await page.waitForFunction(() => !document.querySelector('[data-testid="snapshot-row-snap1"]'), null, { timeout: 20_000 });
+  for (const n of ["data", "restored", "bootable"]) {
+    await byTestID(page, "nav-volumes").click();
+    await byTestID(page, `volume-row-${n}`).locator('[data-testid="volume-link"]').click();
+    await byTestID(page, "volume-delete").click();
+    await byTestID(page, "volume-delete-confirm").click();
+    await page.waitForURL(`${base}/volumes`);
+  }
+  await page.waitForFunction(() => !document.querySelector('[data-testid^="volume-row-"]'), null, { timeout: 20_000 });
+}
+
+// Words a Korean page may show in Latin letters: the brand, units,
+// protocol and format names, the language menu's "English" (a language is
+// named in itself), and what the people of this test typed or the dev
+// setup named (projects, users, hosts, flavors, images, networks…).
+const LATIN_OK = new Set([
+  "Stratus", "English",
+  "B", "KiB", "MiB", "GiB", "TiB", "MB", "GB", "TB", "vCPU", "vCPUs", "RAM", "UTC",
+  "IPv4", "IPv6", "IP", "IPs", "CIDR", "MAC", "MTU", "DHCP", "DNS", "ID", "UUID", "URL", "API", "JSON", "SSH", "TCP", "UDP",
+  "ICMP", "VNC", "VXLAN", "ETag", "qcow2", "raw", "ISO", "aki", "ari", "ami", "OpenStack", "Swift", "Nova", "Neutron",
+  // names typed in this test or made by `stratus dev`
+  "admin", "demo", SECOND_PROJECT, "tiny-disk", "laptop", "app-net", "web", "worker-1", "worker-2", "worker-3", "photos",
+  "holiday", "ci-deploy", "default", "dev-1", "dev-2", "firmware", "update", "GPU", "experiments", "fast", "file",
+  "public", "demo-net", "demo-router", "nova", "m1.nano", "m1.tiny", "m1.small", "m1.medium", "m1.large", "m1.xlarge",
+  "tiny-disk.raw", "fake", "edge",
+  // examples and names of other software in translated sentences: key types,
+  // tools, Nova's server group policies, cloud-init
+  "name-1", "name-2", "ssh-ed25519", "AAAA", "NIC", "affinity", "anti-affinity", "cloud-init", "cloud-config",
+  "swift", "CLI", "rclone", "restic", "backups", "m2.xlarge", "VM", "Bearer",
+].map((w) => w.toLowerCase()));
+
+// englishOn returns the Latin-letter words of the page's visible text and
+// of the attributes people read (placeholder, title, aria-label) that are
+// not on the allowlist; IDs, addresses and e-mail addresses are left out.
+async function englishOn(page) {
+  const texts = await page.evaluate(() => {
+    const out = [document.body.innerText];
+    for (const el of document.querySelectorAll("[placeholder], [title], [aria-label]")) {
+      if (el.closest("[hidden], template") || !(el.offsetWidth || el.offsetHeight || el.getClientRects().length)) continue;
+      for (const a of ["placeholder", "title", "aria-label"]) if (el.getAttribute(a)) out.push(el.getAttribute(a));
+    }
+    for (const el of document.querySelectorAll("code, pre, kbd, samp, textarea")) out.push(["-CODE-", el.innerText]);
+    return out;
+  });
+  let text = "";
+  const code = [];
+  for (const t of texts) (Array.isArray(t) ? code.push(t[1]) : (text += "\n" + t));
+  for (const c of code) if (c) text = text.split(c).join(" "); // commands and code are copied as they are
+  text = text
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, " ")
+    .replace(/\b[0-9a-f]{2}(:[0-9a-f]{2}){5}\b/gi, " ") // MAC addresses
+    .replace(/(^|\s)~?\/[\w./~-]*/g, " ") // paths: /object-storage, ~/.ssh/id_ed25519.pub
+    .replace(/\b(?=[0-9a-f]*\d)[0-9a-f]{6,}\b/g, " ") // short IDs
+    .replace(/\bvolume\/[\w-]+/g, " ") // the volume service's host names (volume/<backend>)
+    .replace(/\b[\w.+-]+@[\w.-]+\b/g, " ")
+    .replace(/\b\d{1,3}(\.\d{1,3}){3}(\/\d+)?\b/g, " ")
+    .replace(/\b(stk_|req-)[\w-]+/g, " ")
+    .replace(/\b[0-9a-f]{12,}\b/g, " ");
+  const found = new Set();
+  for (const w of text.match(/[A-Za-z][A-Za-z0-9_.-]*[A-Za-z0-9]|[A-Za-z]/g) || []) {
+    // CSS may write a header in capitals (vCPU → VCPU): compare without case.
+    if (!LATIN_OK.has(w.toLowerCase()) && w.length > 1) found.add(w);
+  }
+  return [...found];
+}
+
+// korean walks the main pages with the user's language set to Korean:
+// each at desktop width and at phone width (390 px), screenshots of both;
+// it returns the English UI words left on them and the pages wider than
+// a phone's screen (both must be empty).
+async function korean(page, base, user, password, pages) {
+  log(`${user}: the main pages in Korean, at desktop and phone width`);
+  await login(page, base, user, password);
+  await byTestID(page, "user-menu").locator("summary").click();
+  await Promise.all([page.waitForLoadState("load"), byTestID(page, "language-ko").click()]);
+  await page.waitForFunction(() => document.documentElement.lang === "ko");
+  if (user === "demo" && (await byTestID(page, "current-project-name").textContent()) !== SECOND_PROJECT) {
+    await Promise.all([page.waitForLoadState("load"), byTestID(page, "project-picker").selectOption({ label: SECOND_PROJECT })]);
+    await page.waitForFunction((p) => document.querySelector('[data-testid="current-project-name"]')?.textContent === p, SECOND_PROJECT);
+  }
+  const phone = watch(await context.newPage());
+  await phone.setViewportSize({ width: 390, height: 844 });
+  const english = [];
+  const wide = [];
+  for (const [name, path] of pages) {
+    const url = typeof path === "function" ? await path(page) : path;
+    for (const [p, suffix] of [[page, ""], [phone, "-phone"]]) {
+      await p.goto(`${base}${url}`);
+      await p.waitForLoadState("load");
+      assert.equal(await p.evaluate(() => document.documentElement.lang), "ko", `${url} is in Korean`);
+      await shot(p, `ko-${name}${suffix}`);
+      const words = await englishOn(p);
+      if (words.length) english.push(`${url}${suffix}: ${words.join(", ")}`);
+      if (p === phone) {
+        const [sw, iw] = await p.evaluate(() => [document.scrollingElement.scrollWidth, window.innerWidth]);
+        if (sw > iw) wide.push(`${url}: ${sw}px wide at ${iw}px`);
+      }
+    }
+  }
+  await phone.close();
+  await logout(page);
+  return { english, wide };
 }
 
 async function main() {
@@ -284,7 +684,9 @@ async function main() {
     });
   });
   const page = watch(context.pages()[0] || (await context.newPage()));
-  page.setDefaultTimeout(15_000);
+  // Generous: on CI's two busy cores an htmx swap can take seconds; a
+  // real failure still fails, only later.
+  page.setDefaultTimeout(30_000);
 
   // Anonymous: the console sends you to the login page.
   await page.goto(`${base}/tokens`);
@@ -388,6 +790,7 @@ async function main() {
   await shot(page, "11-token-revoked");
 
   await compute(page, base);
+  await objects(page, base);
 
   // Phone width: the sidebar hides behind the menu button.
   const phone = watch(await context.newPage());
@@ -428,7 +831,47 @@ async function main() {
   await byTestID(page, "nav-admin-instances").click();
   await byTestID(page, "instances-table").waitFor();
   await shot(page, "28-admin-instances");
+  await byTestID(page, "nav-admin-volumes").click();
+  await byTestID(page, "backend-file").waitFor();
+  await byTestID(page, "volume-type-name").fill("fast");
+  await byTestID(page, "volume-type-backend").fill("file");
+  await byTestID(page, "volume-type-create").click();
+  await byTestID(page, "volume-type-fast").waitFor();
+  await shot(page, "37-admin-volumes");
   await logout(page);
+
+  const tenant = await korean(page, base, "demo", DEMO_PASSWORD, [
+    ["overview", "/"],
+    ["instances", "/instances"],
+    ["launch", "/instances/new"],
+    ["instance", async (p) => {
+      await p.goto(`${base}/instances`);
+      return new URL(await byTestID(p, "instance-row-worker-1").locator('[data-testid="instance-link"]').evaluate((a) => a.href)).pathname;
+    }],
+    ["images", "/images"],
+    ["keypairs", "/keypairs"],
+    ["volumes", "/volumes"],
+    ["networks", "/networks"],
+    ["security-groups", "/security-groups"],
+    ["routers", "/routers"],
+    ["floating-ips", "/floating-ips"],
+    ["containers", "/containers"],
+    ["snapshots", "/snapshots"],
+    ["flavors", "/flavors"],
+    ["tokens", "/tokens"],
+    ["container", "/containers/photos"],
+  ]);
+  const operator = await korean(page, base, "admin", ADMIN_PASSWORD, [
+    ["admin-hypervisors", "/admin/hypervisors"],
+    ["admin-projects", "/admin/projects"],
+    ["admin-users", "/admin/users"],
+    ["admin-flavors", "/admin/flavors"],
+    ["admin-instances", "/admin/instances"],
+    ["admin-volumes", "/admin/volumes"],
+    ["admin-jobs", "/admin/jobs"],
+  ]);
+  assert.deepEqual({ english: [...tenant.english, ...operator.english], wide: [...tenant.wide, ...operator.wide] }, { english: [], wide: [] },
+    "English UI words left on the Korean pages, or pages wider than a phone at 390px");
 
   assert.deepEqual(problems, [], "no console errors or CSP violations");
 }

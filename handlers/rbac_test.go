@@ -20,6 +20,7 @@ import (
 
 	"stratus/handlers"
 	"stratus/handlers/api"
+	"stratus/handlers/openstack"
 	"stratus/handlers/policy"
 	"stratus/handlers/web"
 	"stratus/models"
@@ -27,8 +28,8 @@ import (
 	"stratus/static"
 )
 
-// The RBAC matrix: for every route of the web UI and the API — read from
-// their route tables, so a new route cannot be forgotten — each persona
+// The RBAC matrix: for every route of the web UI, the API and the
+// OpenStack-compatible facade — read from their route tables, so a new route cannot be forgotten — each persona
 // gets the status its role deserves. Expectations come from the rule text
 // of the route's action through the hand-written table below, not from the
 // enforcer, so a route that forgets its check, or a rule that changes
@@ -97,6 +98,13 @@ func TestRBACMatrix(t *testing.T) {
 		for _, rt := range webRoutes {
 			e.check(t, "web", "", rt)
 		}
+		osRoutes := openstack.New(openstack.Deps{Store: s, Policy: enf}).Routes()
+		if len(osRoutes) < 50 {
+			t.Fatalf("only %d OpenStack routes", len(osRoutes))
+		}
+		for _, rt := range osRoutes {
+			e.check(t, "openstack", "", rt)
+		}
 	})
 }
 
@@ -110,17 +118,25 @@ func (e *matrixEnv) check(t *testing.T, surface, prefix string, rt policy.Route)
 	}
 	fixture := ""
 	path := param.ReplaceAllStringFunc(rt.Pattern, func(p string) string {
-		if id, ok := e.fixtureFor(rt.Pattern, p); ok {
+		if id, ok := e.fixtureFor(rt.Pattern, p); ok && surface != "openstack" {
+			fixture = id
+			return id
+		}
+		if id, ok := e.osFixtureFor(rt.Pattern, p); ok && surface == "openstack" {
 			fixture = id
 			return id
 		}
 		if strings.Contains(rt.Pattern, "/jobs/") {
 			return "987654321"
 		}
+		if p == "{project_id}" {
+			return "{project_id}" // the persona's own, filled in below
+		}
 		return "00000000-0000-4000-8000-000000000000"
 	})
 	// Logging out ends the credential it is sent with: use a spare one.
-	endsSession := rt.Pattern == "/auth/tokens/current" || rt.Pattern == "/logout"
+	endsSession := rt.Pattern == "/auth/tokens/current" || rt.Pattern == "/logout" ||
+		(rt.Pattern == "/identity/v3/auth/tokens" && rt.Method == http.MethodDelete)
 	for _, who := range personas {
 		name := fmt.Sprintf("%s %s %s as %s", surface, rt.Method, rt.Pattern, who)
 		t.Run(name, func(t *testing.T) {
@@ -129,11 +145,20 @@ func (e *matrixEnv) check(t *testing.T, surface, prefix string, rt policy.Route)
 				e.signIn(who)
 				defer func() { e.tokens[who], e.clients[who], e.csrf[who] = saved, savedClient, savedCSRF }()
 			}
-			status, code, loc := e.request(surface, who, rt.Method, prefix+path)
+			own := e.projects[who]
+			if own == "" {
+				own = "00000000-0000-4000-8000-000000000000"
+			}
+			status, code, loc := e.request(surface, who, rt.Method, prefix+strings.ReplaceAll(path, "{project_id}", own))
 			can := slicesContains(allowed, who)
 			switch {
 			case !can && who == anon && surface == "api":
 				expect(t, status == http.StatusUnauthorized, "want 401, got %d", status)
+			case !can && who == anon && surface == "openstack":
+				expect(t, status == http.StatusUnauthorized && strings.HasPrefix(loc, `Keystone uri="`),
+					"want 401 with WWW-Authenticate: Keystone uri=…, got %d %q", status, loc)
+			case !can && surface == "openstack":
+				expect(t, status == http.StatusForbidden && code == "policy", "want 403 from the policy, got %d %s", status, code)
 			case !can && who == anon && surface == "web":
 				expect(t, (status == http.StatusSeeOther && strings.HasPrefix(loc, "/login")) || status == http.StatusUnauthorized,
 					"want a redirect to /login, got %d %s", status, loc)
@@ -145,6 +170,11 @@ func (e *matrixEnv) check(t *testing.T, surface, prefix string, rt policy.Route)
 			default:
 				refused := status == http.StatusUnauthorized || (status == http.StatusForbidden && code != "quota_exceeded") ||
 					(status == http.StatusSeeOther && strings.HasPrefix(loc, "/login?next"))
+				if surface == "openstack" {
+					// A 403 of the handler's own (another project's
+					// quotas) is an answer, not the policy refusing.
+					refused = status == http.StatusUnauthorized || (status == http.StatusForbidden && code == "policy")
+				}
 				if surface == "web" && rt.Pattern == "/project" && who == none {
 					// A user without a project has nowhere to switch to:
 					// the refusal is the model's, not the policy's.
@@ -163,12 +193,40 @@ func (e *matrixEnv) ownedByEveryone(pattern string) bool {
 	return strings.HasPrefix(pattern, "/flavors/")
 }
 
+// osFixtureFor picks project P's resource for a path parameter of the
+// OpenStack facade.
+func (e *matrixEnv) osFixtureFor(pattern, p string) (string, bool) {
+	for _, f := range []struct{ prefix, param, key string }{
+		{"/compute/v2.1/servers/", "{id}", "instance"},
+		{"/image/v2/images/", "{id}", "/images"},
+		{"/compute/v2.1/images/", "{id}", "/images"},
+		{"/compute/v2.1/os-server-groups/", "{id}", "/server-groups"},
+		{"/compute/v2.1/os-keypairs/", "{name}", "keypair-name"},
+		{"/compute/v2.1/os-security-groups/", "{id}", "/security-groups"},
+		{"/network/v2.0/networks/", "{id}", "/networks"},
+		{"/network/v2.0/subnets/", "{id}", "/subnets"},
+		{"/network/v2.0/ports/", "{id}", "/ports"},
+		{"/network/v2.0/security-groups/", "{id}", "/security-groups"},
+		{"/network/v2.0/security-group-rules/", "{id}", "/security-group-rules"},
+		{"/network/v2.0/routers/", "{id}", "/routers"},
+		{"/network/v2.0/floatingips/", "{id}", "/floating-ips"},
+		{"/volume/v3/{project_id}/volumes/", "{id}", "/volumes"},
+		{"/volume/v3/{project_id}/snapshots/", "{id}", "/volume-snapshots"},
+		{"/compute/v2.1/servers/{id}/os-volume_attachments/", "{volume}", "/volumes"},
+	} {
+		if strings.HasPrefix(pattern, f.prefix+p) && p == f.param {
+			return e.fixtures[f.key], true
+		}
+	}
+	return "", false
+}
+
 func (e *matrixEnv) fixtureFor(pattern, p string) (string, bool) {
-	if p != "{id}" {
+	if p != "{id}" && p != "{container}" {
 		return "", false
 	}
 	for prefix, id := range e.fixtures {
-		if strings.HasPrefix(pattern, prefix+"/{id}") {
+		if strings.HasPrefix(pattern, prefix+"/"+p) {
 			return id, true
 		}
 	}
@@ -198,6 +256,31 @@ func (e *matrixEnv) request(surface string, who persona, method, path string) (i
 	req := httptest.NewRequest(method, e.srv.URL+path, body)
 	req.RequestURI = ""
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if surface == "openstack" {
+		if method != http.MethodGet && method != http.MethodDelete && method != http.MethodHead {
+			req.Body = io.NopCloser(strings.NewReader("{}"))
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if tok := e.tokens[who]; tok != "" {
+			req.Header.Set("X-Auth-Token", tok)
+			req.Header.Set("X-Subject-Token", tok)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			e.t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		code := ""
+		if strings.Contains(string(b), "Policy does not allow this request to be performed.") ||
+			(method == http.MethodHead && resp.StatusCode == http.StatusForbidden) { // a HEAD answer has no body to tell
+			code = "policy"
+		}
+		if resp.Header.Get("X-Openstack-Request-Id") == "" {
+			e.t.Errorf("%s %s: no X-Openstack-Request-Id", method, path)
+		}
+		return resp.StatusCode, code, resp.Header.Get("WWW-Authenticate")
+	}
 	if surface == "api" {
 		if method != http.MethodGet && method != http.MethodDelete {
 			req.Body = io.NopCloser(strings.NewReader("{}"))
@@ -299,6 +382,100 @@ func newMatrixEnv(t *testing.T, s *models.Store) *matrixEnv {
 		t.Fatal(err)
 	}
 	e.fixtures["/server-groups"] = g.ID
+	// Networking: a network whose subnet has a port (so that deleting
+	// either is a conflict for P, and the others stay to be refused).
+	n, err := s.CreateNetwork(ctx, pc, models.NetworkInput{Name: "fixture"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sn, err := s.CreateSubnet(ctx, pc, models.SubnetInput{NetworkID: n.ID, CIDR: "10.0.0.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sg, err := s.CreateSecurityGroup(ctx, pc, models.SecurityGroupInput{Name: "fixture"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := s.CreatePort(ctx, pc, models.PortInput{NetworkID: n.ID, SecurityGroups: &[]string{sg.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule, err := s.CreateSecurityGroupRule(ctx, pc, models.SecurityGroupRuleInput{SecurityGroupID: sg.ID, Direction: "ingress"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.fixtures["/networks"], e.fixtures["/subnets"], e.fixtures["/ports"] = n.ID, sn.ID, port.ID
+	// L3: a router on the subnet (so that deleting it is a conflict for P)
+	// and a floating IP from the operators' external network.
+	adminUser, _ := s.GetUser(ctx, "admin")
+	adminProject, _ := s.GetProject(ctx, "admin")
+	operator, err := s.ResolveCaller(ctx, adminUser.ID, adminProject.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext, err := s.CreateNetwork(ctx, operator, models.NetworkInput{Name: "public", RouterExternal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateSubnet(ctx, operator, models.SubnetInput{NetworkID: ext.ID, CIDR: "203.0.113.0/24"}); err != nil {
+		t.Fatal(err)
+	}
+	router, err := s.CreateRouter(ctx, pc, models.RouterInput{Name: "fixture", ExternalGatewayInfo: &models.GatewayInput{NetworkID: ext.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddRouterInterface(ctx, pc, router.ID, models.RouterInterfaceInput{SubnetID: sn.ID}); err != nil {
+		t.Fatal(err)
+	}
+	fip, err := s.CreateFloatingIP(ctx, pc, models.FloatingIPInput{FloatingNetworkID: ext.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.fixtures["/routers"], e.fixtures["/floating-ips"] = router.ID, fip.ID
+	e.fixtures["/security-groups"], e.fixtures["/security-group-rules"] = sg.ID, rule.ID
+	e.fixtures["keypair-name"] = kp.Name
+	// An instance of P (never placed: no compute host runs here).
+	bootImage, err := s.CreateImage(ctx, pc, models.ImageInput{Name: "boot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UploadImage(ctx, pc, bootImage.ID, strings.NewReader(strings.Repeat("x", 4096))); err != nil {
+		t.Fatal(err)
+	}
+	insts, err := s.CreateInstances(ctx, pc, models.InstanceCreate{Name: "fixture", Flavor: "m1.nano", Image: bootImage.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.fixtures["instance"] = insts[0].ID
+	// Object storage (the web panel; the Swift API has its own matrix in
+	// rbac_swift_test.go): a container with an object, named in the path.
+	if _, _, err := s.CreateContainer(ctx, pc.ProjectID, "fixture", models.ContainerChange{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutObject(ctx, pc.ProjectID, "fixture", "fixture.txt", models.ObjectWrite{ContentLength: 2}, strings.NewReader("hi")); err != nil {
+		t.Fatal(err)
+	}
+	e.fixtures["/containers"] = "fixture"
+	if _, err := s.RegisterVolumeBackend(ctx, models.VolumeBackendReport{Name: "file", Driver: "file", CapacityGB: 100}); err != nil {
+		t.Fatal(err)
+	}
+	vol, err := s.CreateVolume(ctx, pc, models.VolumeCreate{Name: "fixture", SizeGB: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishVolumeCreate(ctx, vol.ID, models.VolumeConnection{Driver: "file", Path: "/v/" + vol.ID}); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := s.CreateSnapshot(ctx, pc, models.SnapshotCreate{VolumeID: vol.ID, Name: "fixture"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishSnapshot(ctx, snap.ID, "volume-"+vol.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.fixtures["/volumes"] = vol.ID
+	e.fixtures["/volume-snapshots"] = snap.ID
+	e.fixtures["/snapshots"] = snap.ID
 	return e
 }
 

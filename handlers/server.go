@@ -1,25 +1,33 @@
 // Package handlers assembles Stratus' HTTP surface: the middleware every
 // request passes (request ID, access log, metrics, panic recovery, security
-// headers), the health and metrics endpoints, the static assets, the web UI
-// (handlers/web) and the JSON API (handlers/api).
+// headers, compression), the health and metrics endpoints, the static assets, the web UI
+// (handlers/web), the JSON API (handlers/api) and the OpenStack-compatible
+// APIs (handlers/openstack, with Swift's object storage API in
+// handlers/openstack/object).
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"stratus/handlers/api"
 	"stratus/handlers/console"
 	"stratus/handlers/httpx"
+	"stratus/handlers/openstack"
+	"stratus/handlers/openstack/object"
+	"stratus/handlers/openstack/service"
 	"stratus/handlers/policy"
 	"stratus/handlers/web"
 	"stratus/models"
@@ -33,6 +41,10 @@ type Config struct {
 	SecureCookies   bool
 	SessionIdle     time.Duration // idle timeout of a web session
 	SessionLifetime time.Duration // absolute lifetime of a web session
+	// PublicURL is where clients reach Stratus (scheme://host[:port], no
+	// trailing slash), for the OpenStack catalog and links; empty: each
+	// request's own scheme and Host.
+	PublicURL string
 }
 
 // DefaultConfig is what `stratus serve` starts with.
@@ -59,7 +71,7 @@ func New(d Deps) http.Handler {
 	registerDBMetrics(d.Registry, d.Store.DBStats)
 
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, requestIDHeader, accessLog(d.Log), m.middleware, recoverer(d.Log), httpx.SecurityHeaders)
+	r.Use(requestID, requestIDHeader, accessLog(d.Log), m.middleware, recoverer(d.Log), httpx.SecurityHeaders, compress())
 
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -69,6 +81,7 @@ func New(d Deps) http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if err := d.Store.Ping(r.Context()); err != nil {
 			d.Log.Warn("readiness: database unreachable", "err", err, "request_id", httpx.RequestID(r))
+			w.Header().Set("Retry-After", strconv.Itoa(httpx.RetryAfterSeconds))
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte("database unreachable\n"))
 			return
@@ -78,11 +91,17 @@ func New(d Deps) http.Handler {
 	r.Handle("/metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	assets := static.New()
 	r.Handle("/static/*", http.StripPrefix("/static", assets.Handler()))
-	ui := web.New(web.Deps{Store: d.Store, Policy: d.Policy, Log: d.Log, Sessions: sessions, Assets: assets})
+	ui := web.New(web.Deps{Store: d.Store, Policy: d.Policy, Log: d.Log, Sessions: sessions, Assets: assets, PublicURL: d.Config.PublicURL})
+	sessions.ErrorFunc = ui.SessionFailed // a session the database cannot load or save: the UI's 503 or 500 page
 	r.Handle("/console/vnc", console.New(console.Deps{Store: d.Store, Sessions: sessions, SessionCaller: ui.SessionCaller, Log: d.Log}))
 	r.Mount("/api/v1", api.New(api.Deps{Store: d.Store, Policy: d.Policy, Log: d.Log}).Router())
+	// Swift's API, and its endpoint in the facade's catalog (object-store).
+	objects := object.New(object.Deps{Store: d.Store, Policy: d.Policy, Log: d.Log, PublicURL: d.Config.PublicURL})
+	r.Mount(object.Prefix, objects)
+	openstack.New(openstack.Deps{Store: d.Store, Policy: d.Policy, Log: d.Log, PublicURL: d.Config.PublicURL},
+		service.Endpoint{Type: "object-store", Name: "swift", Path: object.CatalogPath}).Mount(r)
 	r.Mount("/", ui.Router())
-	return r
+	return object.RewriteCopy(r)
 }
 
 // NewSessionManager configures scs: sessions in the database (so every serve
@@ -99,6 +118,16 @@ func NewSessionManager(store *models.Store, cfg Config) *scs.SessionManager {
 	sm.Cookie.Secure = cfg.SecureCookies
 	sm.Cookie.Path = "/"
 	return sm
+}
+
+// requestID gives every request an ID in OpenStack's form (req-<uuid>),
+// generated here, never taken from the client: it goes into the logs, the
+// audit and instance action records, and the answer's headers.
+func requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(r.Context(), middleware.RequestIDKey, "req-"+uuid.NewString())
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 func requestIDHeader(next http.Handler) http.Handler {

@@ -15,6 +15,19 @@ type BootstrapInput struct {
 	DemoProject   string // "" to skip the demo tenant
 	DemoUser      string
 	DemoPassword  string
+	// DemoNetwork, when set, gives the demo project a network of that
+	// name with one subnet (DemoCIDR) unless it has a network already,
+	// so that a newcomer's first launch has an address. Operators'
+	// bootstraps never invent networks.
+	DemoNetwork string
+	DemoCIDR    string
+	// ExternalNetwork, when set, is an external network (router:external)
+	// on ExternalCIDR made when none of that name exists, and DemoRouter
+	// the demo project's router from DemoNetwork to it (see
+	// bootstrapExternal). Operators' bootstraps never invent them.
+	ExternalNetwork string
+	ExternalCIDR    string
+	DemoRouter      string
 }
 
 // BootstrapResult says what was created. Passwords are filled in only for
@@ -51,8 +64,43 @@ func (s *Store) Bootstrap(ctx context.Context, in BootstrapInput) (BootstrapResu
 		if err != nil {
 			return res, fmt.Errorf("bootstrap demo user: %w", err)
 		}
+		if in.DemoNetwork != "" {
+			if err := s.bootstrapDemoNetwork(ctx, in); err != nil {
+				return res, fmt.Errorf("bootstrap demo network: %w", err)
+			}
+		}
+	}
+	if in.ExternalNetwork != "" {
+		if err := s.bootstrapExternal(ctx, in); err != nil {
+			return res, fmt.Errorf("bootstrap external network: %w", err)
+		}
 	}
 	return res, nil
+}
+
+// bootstrapDemoNetwork gives the demo project its network and subnet when
+// it has no network of its own: a restart leaves an existing one (or
+// another the tenant made) alone.
+func (s *Store) bootstrapDemoNetwork(ctx context.Context, in BootstrapInput) error {
+	pr, err := s.GetProject(ctx, in.DemoProject)
+	if err != nil {
+		return err
+	}
+	demo := Caller{UserName: "bootstrap", ProjectID: pr.ID, ProjectName: pr.Name, ProjectRole: RoleMember}
+	var own int64
+	if err := s.db.WithContext(ctx).Model(&Network{}).Where("project_id = ?", pr.ID).Count(&own).Error; err != nil {
+		return fmt.Errorf("count the demo project's networks: %w", err)
+	}
+	if own > 0 {
+		return nil
+	}
+	cidr := in.DemoCIDR
+	if cidr == "" {
+		cidr = "10.0.0.0/24"
+	}
+	_, _, err = s.CreateNetworkWithSubnet(ctx, demo, NetworkInput{Name: in.DemoNetwork},
+		SubnetInput{Name: in.DemoNetwork + "-subnet", CIDR: cidr})
+	return err
 }
 
 // bootstrapUser creates the user (and project) if missing and gives it its

@@ -58,14 +58,31 @@ func sqliteDSN(path string) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// EnsureSQLiteDir creates the directory that will hold a sqlite:// database.
+// EnsureSQLiteDir creates the directory that will hold a sqlite:// database,
+// and makes the database readable by its owner only: it holds password
+// hashes and sessions, and its directory may be searchable by others (the
+// dev data directory is, for qemu's user, when guests' disks are below it).
+// SQLite gives its -wal and -shm files the database file's mode.
 func EnsureSQLiteDir(raw string) error {
 	if !strings.HasPrefix(raw, "sqlite://") {
 		return nil
 	}
-	dir := filepath.Dir(strings.TrimPrefix(raw, "sqlite://"))
+	path := strings.TrimPrefix(raw, "sqlite://")
+	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("create database directory %s: %w", dir, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create database file %s: %w", path, err)
+	}
+	_ = f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("make %s private: %w", p, err)
+			}
+		}
 	}
 	return nil
 }

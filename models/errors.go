@@ -26,21 +26,26 @@ var (
 type Error struct {
 	Kind error  // one of the sentinels above
 	Msg  string // safe to show to the caller
+	// Format and Args are Msg before fmt.Sprintf, when it was made so: the
+	// web console looks Format up in its catalogue to say Msg in the
+	// reader's language (the API keeps Msg).
+	Format string
+	Args   []any
 }
 
 func (e *Error) Error() string { return e.Msg }
 func (e *Error) Unwrap() error { return e.Kind }
 
 func notFound(format string, args ...any) error {
-	return &Error{Kind: ErrNotFound, Msg: fmt.Sprintf(format, args...)}
+	return &Error{Kind: ErrNotFound, Msg: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
 func conflict(format string, args ...any) error {
-	return &Error{Kind: ErrConflict, Msg: fmt.Sprintf(format, args...)}
+	return &Error{Kind: ErrConflict, Msg: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
 func forbidden(format string, args ...any) error {
-	return &Error{Kind: ErrForbidden, Msg: fmt.Sprintf(format, args...)}
+	return &Error{Kind: ErrForbidden, Msg: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
 // ValidationError names each field that is wrong and why. Forms re-render

@@ -43,12 +43,8 @@ type FlavorInput struct {
 
 func (in FlavorInput) validate() error {
 	p := Problems{}
-	if !nameRE.MatchString(in.Name) {
-		p.Add("name", "must be 1–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
-	}
-	if len(in.Description) > 255 {
-		p.Add("description", "must be at most 255 characters")
-	}
+	p.Slug("name", in.Name)
+	p.Text("description", in.Description, 255)
 	if in.VCPUs < 1 || in.VCPUs > 512 {
 		p.Add("vcpus", "must be 1–512")
 	}
@@ -135,8 +131,8 @@ func (s *Store) UpdateFlavor(ctx context.Context, c Caller, id string, up Flavor
 			return fmt.Errorf("get flavor: %w", err)
 		}
 		if up.Description != nil {
-			if len(*up.Description) > 255 {
-				return Invalid("description", "must be at most 255 characters")
+			if msg := TextProblem(*up.Description, 255); msg != "" {
+				return Invalid("description", msg)
 			}
 			f.Description = *up.Description
 		}

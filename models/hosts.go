@@ -14,33 +14,38 @@ import (
 // (reserved), how far it may be overcommitted (ratios), and what is claimed
 // on it (used_*). Capacity of a resource = (total − reserved) × ratio.
 type Host struct {
-	ID               string    `json:"id"`
-	Name             string    `json:"name"`
-	AvailabilityZone string    `json:"availability_zone"`
-	Driver           string    `json:"driver"`
-	HypervisorType   string    `json:"hypervisor_type"`
-	Arch             string    `json:"arch"`
-	Address          string    `json:"address"`
-	VCPUs            int       `json:"vcpus" gorm:"column:vcpus"`
-	RAMMB            int64     `json:"ram_mb" gorm:"column:ram_mb"`
-	DiskGB           int64     `json:"disk_gb" gorm:"column:disk_gb"`
-	ReservedVCPUs    int       `json:"reserved_vcpus" gorm:"column:reserved_vcpus"`
-	ReservedRAMMB    int64     `json:"reserved_ram_mb" gorm:"column:reserved_ram_mb"`
-	ReservedDiskGB   int64     `json:"reserved_disk_gb" gorm:"column:reserved_disk_gb"`
-	CPURatio         float64   `json:"cpu_allocation_ratio" gorm:"column:cpu_ratio"`
-	RAMRatio         float64   `json:"ram_allocation_ratio" gorm:"column:ram_ratio"`
-	DiskRatio        float64   `json:"disk_allocation_ratio" gorm:"column:disk_ratio"`
-	UsedVCPUs        int       `json:"used_vcpus" gorm:"column:used_vcpus"`
-	UsedRAMMB        int64     `json:"used_ram_mb" gorm:"column:used_ram_mb"`
-	UsedDiskGB       int64     `json:"used_disk_gb" gorm:"column:used_disk_gb"`
-	InstanceCount    int       `json:"instance_count"`
-	FailedBuilds     int       `json:"failed_builds"`
-	Enabled          bool      `json:"enabled"`
-	DisabledReason   string    `json:"disabled_reason"`
-	Up               bool      `json:"up"`
-	LastHeartbeat    time.Time `json:"last_heartbeat"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	ID               string `json:"id"`
+	Name             string `json:"name"`
+	AvailabilityZone string `json:"availability_zone"`
+	Driver           string `json:"driver"`
+	HypervisorType   string `json:"hypervisor_type"`
+	Arch             string `json:"arch"`
+	Address          string `json:"address"`
+	TunnelAddress    string `json:"tunnel_address"` // where its VXLAN tunnels end
+	// ExternalInterface is the provider interface or bridge external
+	// networks are on ('' = the host carries no routers).
+	ExternalInterface string    `json:"external_interface"`
+	VCPUs             int       `json:"vcpus" gorm:"column:vcpus"`
+	RAMMB             int64     `json:"ram_mb" gorm:"column:ram_mb"`
+	DiskGB            int64     `json:"disk_gb" gorm:"column:disk_gb"`
+	ReservedVCPUs     int       `json:"reserved_vcpus" gorm:"column:reserved_vcpus"`
+	ReservedRAMMB     int64     `json:"reserved_ram_mb" gorm:"column:reserved_ram_mb"`
+	ReservedDiskGB    int64     `json:"reserved_disk_gb" gorm:"column:reserved_disk_gb"`
+	CPURatio          float64   `json:"cpu_allocation_ratio" gorm:"column:cpu_ratio"`
+	RAMRatio          float64   `json:"ram_allocation_ratio" gorm:"column:ram_ratio"`
+	DiskRatio         float64   `json:"disk_allocation_ratio" gorm:"column:disk_ratio"`
+	UsedVCPUs         int       `json:"used_vcpus" gorm:"column:used_vcpus"`
+	UsedRAMMB         int64     `json:"used_ram_mb" gorm:"column:used_ram_mb"`
+	UsedDiskGB        int64     `json:"used_disk_gb" gorm:"column:used_disk_gb"`
+	InstanceCount     int       `json:"instance_count"`
+	FailedBuilds      int       `json:"failed_builds"`
+	Enabled           bool      `json:"enabled"`
+	DisabledReason    string    `json:"disabled_reason"`
+	Up                bool      `json:"up"`
+	LastHeartbeat     time.Time `json:"last_heartbeat"`
+	AgentID           string    `json:"-"` // the agent process running the host (see RegisterHost)
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
 }
 
 // Capacity is what the scheduler may place on the host in all.
@@ -64,24 +69,38 @@ type HostInventory struct {
 	HypervisorType   string
 	Arch             string
 	Address          string
-	VCPUs            int
-	RAMMB            int64
-	DiskGB           int64
-	ReservedVCPUs    int
-	ReservedRAMMB    int64
-	ReservedDiskGB   int64
-	CPURatio         float64
-	RAMRatio         float64
-	DiskRatio        float64
+	TunnelAddress    string // VXLAN underlay address; "" = no tunnels to this host
+	// ExternalInterface is --external-interface: a host with one carries
+	// routers (and adopts those without a live host when it registers).
+	ExternalInterface string
+	VCPUs             int
+	RAMMB             int64
+	DiskGB            int64
+	ReservedVCPUs     int
+	ReservedRAMMB     int64
+	ReservedDiskGB    int64
+	CPURatio          float64
+	RAMRatio          float64
+	DiskRatio         float64
+	// AgentID names the agent process (its job pool's lease owner). An
+	// agent registering with a new ID supersedes the host's previous agent
+	// (see TakeOverHost); "" leaves the host's agent as it is.
+	AgentID string
 }
+
+// ErrAgentSuperseded means another agent process registered the host since
+// this one did: this one must stop, as two agents for one host would fight
+// over its domains.
+var ErrAgentSuperseded = fmt.Errorf("%w: another agent process took over this host", ErrConflict)
 
 // RegisterHost records a host's inventory (creating it the first time) and
 // marks it up. Operator choices — enabled, disabled reason — survive a
 // restart of the agent.
 func (s *Store) RegisterHost(ctx context.Context, inv HostInventory) (Host, error) {
 	p := Problems{}
-	if inv.Name == "" || len(inv.Name) > 255 || strings.ContainsAny(inv.Name, " /") {
-		p.Add("name", "must be 1–255 characters without spaces or slashes")
+	p.Name("name", inv.Name, 255)
+	if strings.ContainsAny(inv.Name, " /") {
+		p.Add("name", "must not contain spaces or slashes")
 	}
 	if inv.VCPUs < 1 || inv.RAMMB < 1 || inv.DiskGB < 0 {
 		p.Add("inventory", "a host needs at least one vCPU and some RAM")
@@ -99,10 +118,16 @@ func (s *Store) RegisterHost(ctx context.Context, inv HostInventory) (Host, erro
 	var h Host
 	inventory := map[string]any{
 		"availability_zone": inv.AvailabilityZone, "driver": inv.Driver, "hypervisor_type": inv.HypervisorType,
-		"arch": inv.Arch, "address": inv.Address, "vcpus": inv.VCPUs, "ram_mb": inv.RAMMB, "disk_gb": inv.DiskGB,
+		"arch": inv.Arch, "address": inv.Address, "tunnel_address": inv.TunnelAddress, "external_interface": inv.ExternalInterface, "vcpus": inv.VCPUs, "ram_mb": inv.RAMMB, "disk_gb": inv.DiskGB,
 		"reserved_vcpus": inv.ReservedVCPUs, "reserved_ram_mb": inv.ReservedRAMMB, "reserved_disk_gb": inv.ReservedDiskGB,
 		"cpu_ratio": inv.CPURatio, "ram_ratio": inv.RAMRatio, "disk_ratio": inv.DiskRatio,
 		"up": true, "last_heartbeat": now, "updated_at": now,
+	}
+	if inv.AgentID != "" {
+		if len(inv.AgentID) > 128 {
+			return Host{}, Invalid("agent_id", "must be at most 128 characters")
+		}
+		inventory["agent_id"] = inv.AgentID
 	}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		// Only the agent's own columns change: the operator's (enabled,
@@ -121,24 +146,76 @@ func (s *Store) RegisterHost(ctx context.Context, inv HostInventory) (Host, erro
 				return fmt.Errorf("update host: %w", err)
 			}
 		}
+		if inv.ExternalInterface != "" {
+			if err := s.adoptRouters(tx, inv.Name); err != nil {
+				return err
+			}
+		}
 		return tx.Where("name = ?", inv.Name).Take(&h).Error
 	})
 	return h, err
 }
 
-// HostHeartbeat says the host's agent is alive.
-func (s *Store) HostHeartbeat(ctx context.Context, name string) error {
+// HostHeartbeat says the host's agent is alive. agentID is the agent's
+// (RegisterHost): ErrAgentSuperseded when another agent has registered the
+// host since.
+func (s *Store) HostHeartbeat(ctx context.Context, name, agentID string) error {
 	now := s.now()
-	res := s.db.WithContext(ctx).Model(&Host{}).Where("name = ?", name).
+	res := s.db.WithContext(ctx).Model(&Host{}).Where("name = ? AND agent_id = ?", name, agentID).
 		Updates(map[string]any{"last_heartbeat": now, "up": true})
 	if res.Error != nil {
 		return fmt.Errorf("heartbeat: %w", res.Error)
 	}
-	if res.RowsAffected == 0 {
+	if res.RowsAffected > 0 {
+		return nil
+	}
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&Host{}).Where("name = ?", name).Count(&n).Error; err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
+	if n == 0 {
 		return notFound("host %q is not registered", name)
 	}
-	return nil
+	return ErrAgentSuperseded
 }
+
+// TakeOverHost is a restarted agent taking back its host's work at start:
+// every job of the host that is running under another lease — held by the
+// agent processes that ran the host before this one (agentID), which the
+// registration superseded — becomes available again at once, its attempt
+// counted as a rescue counts it, rather than after its lease expires. It
+// returns how many
+// jobs it took back, or ErrAgentSuperseded if yet another agent registered
+// the host meanwhile.
+func (s *Store) TakeOverHost(ctx context.Context, name, agentID string) (int64, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		h, err := takeRef[Host](s.forUpdate(tx.Where("name = ?", name)), "host", name)
+		if err != nil {
+			return err
+		}
+		if h.AgentID != agentID {
+			return ErrAgentSuperseded
+		}
+		now := s.now()
+		res := tx.Exec("UPDATE jobs SET "+
+			"state = CASE WHEN attempt >= max_attempts THEN ? ELSE ? END, "+
+			"finished_at = CASE WHEN attempt >= max_attempts THEN ? ELSE NULL END, "+
+			"run_after = ?, last_error = ?, lease_owner = '', lease_expires_at = NULL "+
+			"WHERE state = ? AND target_host = ? AND lease_owner <> ?",
+			string(JobFailed), string(JobAvailable), now, now, AgentRestartedError, string(JobRunning), name, agentID)
+		if res.Error != nil {
+			return fmt.Errorf("take back the host's jobs: %w", res.Error)
+		}
+		n = res.RowsAffected
+		return nil
+	})
+	return n, err
+}
+
+// AgentRestartedError is the last_error of a job taken back from a
+// superseded agent process of its host.
+const AgentRestartedError = "its host's agent restarted: taken back from the previous process"
 
 // MarkHostsDown marks hosts whose agent has not reported for downTime as
 // down (the scheduler stops placing on them). It returns their names.
@@ -186,8 +263,8 @@ func (s *Store) SetHostEnabled(ctx context.Context, c Caller, idOrName string, e
 	if !enabled && reason == "" {
 		return h, Invalid("reason", "say why the host is disabled")
 	}
-	if len(reason) > 255 {
-		return h, Invalid("reason", "must be at most 255 characters")
+	if msg := TextProblem(reason, 255); msg != "" {
+		return h, Invalid("reason", msg)
 	}
 	if enabled {
 		reason = ""

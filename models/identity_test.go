@@ -62,6 +62,43 @@ func TestBootstrapIsIdempotentAndGeneratesPasswords(t *testing.T) {
 		if err != nil || !c.IsSystemAdmin() {
 			t.Fatalf("admin is not a system admin: %+v %v", c, err)
 		}
+		nets, err := s.ListNetworks(ctx, c, models.NetworkFilter{AllProjects: true})
+		if err != nil || len(nets.Items) != 0 {
+			t.Fatalf("a bootstrap without DemoNetwork made networks: %+v %v", nets.Items, err)
+		}
+	})
+}
+
+func TestBootstrapGivesTheDemoProjectOneNetwork(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		in := models.BootstrapInput{AdminName: "admin", AdminProject: "admin", DemoProject: "demo", DemoUser: "demo",
+			DemoPassword: "demo-password-1", DemoNetwork: "demo-net", DemoCIDR: "10.0.0.0/24"}
+		for range 2 { // the second start finds it and adds nothing
+			if _, err := s.Bootstrap(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		u, _ := s.GetUser(ctx, "demo")
+		p, _ := s.GetProject(ctx, "demo")
+		demo, err := s.ResolveCaller(ctx, u.ID, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nets, err := s.ListNetworks(ctx, demo, models.NetworkFilter{})
+		if err != nil || len(nets.Items) != 1 || nets.Items[0].Name != "demo-net" || len(nets.Items[0].Subnets) != 1 {
+			t.Fatalf("demo networks: %+v %v", nets.Items, err)
+		}
+		sn, err := s.GetSubnet(ctx, demo, nets.Items[0].Subnets[0])
+		if err != nil || sn.CIDR != "10.0.0.0/24" || sn.GatewayIP == nil || *sn.GatewayIP != "10.0.0.1" || !sn.EnableDHCP {
+			t.Fatalf("demo subnet: %+v %v", sn, err)
+		}
+		admin, _ := s.GetUser(ctx, "admin")
+		op, _ := s.ResolveCaller(ctx, admin.ID, "")
+		all, err := s.ListNetworks(ctx, op, models.NetworkFilter{AllProjects: true})
+		if err != nil || len(all.Items) != 1 {
+			t.Fatalf("networks of every project: %+v %v", all.Items, err)
+		}
 	})
 }
 

@@ -3,7 +3,6 @@ package models
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"regexp"
 
 	"github.com/google/uuid"
 )
@@ -18,11 +17,6 @@ func randomSecret(n int) string {
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
 	return base64.RawURLEncoding.EncodeToString(b)
 }
-
-// nameRE is the shape of user, project and other resource names: it starts
-// with a letter or digit, 1–64 characters, no spaces, nothing that needs
-// quoting in a shell or a URL.
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
 
 // IsUUID reports whether s looks like a resource ID (so "by ID or name"
 // lookups know which column to use).

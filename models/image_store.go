@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -65,7 +66,7 @@ func (s *Store) UploadImage(ctx context.Context, c Caller, id string, r io.Reade
 	if err != nil {
 		return Image{}, err
 	}
-	size, sum, format, err := s.writeImageFile(path, r)
+	size, sum, md5sum, format, err := s.writeImageFile(path, r)
 	if err == nil && im.DiskFormat != "" && im.DiskFormat != format && !(im.DiskFormat == FormatRaw && format != FormatQCOW2) {
 		err = Invalid("disk_format", fmt.Sprintf("declared %s, but the data is %s", im.DiskFormat, format))
 	}
@@ -80,11 +81,11 @@ func (s *Store) UploadImage(ctx context.Context, c Caller, id string, r io.Reade
 	if im.DiskFormat == "" {
 		im.DiskFormat = format
 	}
-	im.Status, im.SizeBytes, im.Checksum, im.UpdatedAt = ImageActive, size, sum, s.now()
+	im.Status, im.SizeBytes, im.Checksum, im.ChecksumMD5, im.UpdatedAt = ImageActive, size, sum, md5sum, s.now()
 	// Only a still-saving image becomes active: one deleted during the
 	// upload stays deleted, and its file goes.
 	res := s.db.WithContext(ctx).Model(&Image{}).Where("id = ? AND status = ?", im.ID, ImageSaving).Updates(map[string]any{
-		"status": im.Status, "size_bytes": size, "checksum": sum, "disk_format": im.DiskFormat, "updated_at": im.UpdatedAt,
+		"status": im.Status, "size_bytes": size, "checksum": sum, "checksum_md5": md5sum, "disk_format": im.DiskFormat, "updated_at": im.UpdatedAt,
 	})
 	if res.Error != nil {
 		return Image{}, fmt.Errorf("activate image: %w", res.Error)
@@ -96,20 +97,21 @@ func (s *Store) UploadImage(ctx context.Context, c Caller, id string, r io.Reade
 	return im, nil
 }
 
-// writeImageFile streams r to path via a temporary file.
-func (s *Store) writeImageFile(path string, r io.Reader) (int64, string, string, error) {
+// writeImageFile streams r to path via a temporary file. It returns the
+// size, the SHA-256 and MD5 (hex) and the detected format.
+func (s *Store) writeImageFile(path string, r io.Reader) (int64, string, string, string, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return 0, "", "", fmt.Errorf("create image store: %w", err)
+		return 0, "", "", "", fmt.Errorf("create image store: %w", err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".upload-*")
 	if err != nil {
-		return 0, "", "", fmt.Errorf("create upload file: %w", err)
+		return 0, "", "", "", fmt.Errorf("create upload file: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	h := sha256.New()
+	h, h5 := sha256.New(), md5.New()
 	head := &headBuffer{max: sniffLength}
 	limit := s.opts.MaxImageBytes
-	n, err := io.Copy(io.MultiWriter(tmp, h, head), io.LimitReader(r, limit+1))
+	n, err := io.Copy(io.MultiWriter(tmp, h, h5, head), io.LimitReader(r, limit+1))
 	if err == nil && n > limit {
 		err = &Error{Kind: ErrTooLarge, Msg: fmt.Sprintf("the image is larger than the %d MiB limit", limit>>20)}
 	}
@@ -120,16 +122,16 @@ func (s *Store) writeImageFile(path string, r io.Reader) (int64, string, string,
 		err = cerr
 	}
 	if err != nil {
-		return 0, "", "", err
+		return 0, "", "", "", err
 	}
 	format, unsafe := detectFormat(head.b)
 	if unsafe != "" {
-		return 0, "", "", Invalid("file", unsafe)
+		return 0, "", "", "", Invalid("file", unsafe)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return 0, "", "", fmt.Errorf("store image file: %w", err)
+		return 0, "", "", "", fmt.Errorf("store image file: %w", err)
 	}
-	return n, hex.EncodeToString(h.Sum(nil)), format, nil
+	return n, hex.EncodeToString(h.Sum(nil)), hex.EncodeToString(h5.Sum(nil)), format, nil
 }
 
 // headBuffer keeps the first max bytes written to it.
@@ -153,6 +155,9 @@ func (s *Store) OpenImageFile(ctx context.Context, c Caller, id string) (*os.Fil
 	}
 	if im.Status != ImageActive {
 		return nil, im, conflict("image %q is %s: it has no data to download", im.Name, im.Status)
+	}
+	if im.VolumeSnapshotID != "" {
+		return nil, im, conflict("image %q has no data to download: it maps volume snapshot %s (launch it to boot from a volume made from that)", im.Name, im.VolumeSnapshotID)
 	}
 	path, err := s.imagePath(im.ID)
 	if err != nil {

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -29,20 +30,32 @@ const (
 
 // Image is a Glance image: metadata here, bytes in the image store.
 type Image struct {
-	ID         string            `json:"id"`
-	ProjectID  string            `json:"owner"`
-	Name       string            `json:"name"`
-	Status     string            `json:"status"`
-	Visibility string            `json:"visibility"`
-	Protected  bool              `json:"protected"`
-	DiskFormat string            `json:"disk_format"`
-	SizeBytes  int64             `json:"size"`
-	Checksum   string            `json:"checksum_sha256"`
-	MinDiskGB  int               `json:"min_disk" gorm:"column:min_disk_gb"`
-	MinRAMMB   int               `json:"min_ram" gorm:"column:min_ram_mb"`
-	Properties map[string]string `json:"properties" gorm:"serializer:json"`
-	CreatedAt  time.Time         `json:"created_at"`
-	UpdatedAt  time.Time         `json:"updated_at"`
+	ID         string `json:"id"`
+	ProjectID  string `json:"owner"`
+	Name       string `json:"name"`
+	Status     string `json:"status"`
+	Visibility string `json:"visibility"`
+	Protected  bool   `json:"protected"`
+	DiskFormat string `json:"disk_format"`
+	SizeBytes  int64  `json:"size"`
+	Checksum   string `json:"checksum_sha256"`
+	// ChecksumMD5 is Glance's legacy "checksum", recorded with the SHA-256.
+	ChecksumMD5 string            `json:"checksum_md5" gorm:"column:checksum_md5"`
+	MinDiskGB   int               `json:"min_disk" gorm:"column:min_disk_gb"`
+	MinRAMMB    int               `json:"min_ram" gorm:"column:min_ram_mb"`
+	Properties  map[string]string `json:"properties" gorm:"serializer:json"`
+	Tags        []string          `json:"tags" gorm:"serializer:json"`
+	// Progress is how much of a snapshot's data its host has uploaded
+	// (percent) while the image is saving.
+	Progress int `json:"progress"`
+	// UploadSecretHash is the SHA-256 of the secret a snapshot's host
+	// uploads with (empty for every other image).
+	UploadSecretHash string `json:"-"`
+	// VolumeSnapshotID is the volume snapshot a snapshot of a
+	// volume-backed instance waits for (see its block_device_mapping).
+	VolumeSnapshotID string    `json:"-"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
 }
 
 // KernelID and RamdiskID name the parts of a three-part image.
@@ -59,6 +72,7 @@ type ImageInput struct {
 	MinRAMMB   int               `json:"min_ram"`
 	Properties map[string]string `json:"properties"`
 	Members    []string          `json:"members"` // project IDs or names, for visibility "shared"
+	Tags       []string          `json:"tags"`
 }
 
 // visibleImages limits an image query to what a project may see.
@@ -71,9 +85,7 @@ func visibleImages(q *gorm.DB, projectID string) *gorm.DB {
 func (s *Store) validateImage(tx *gorm.DB, c Caller, in *ImageInput) error {
 	p := Problems{}
 	in.Name = strings.TrimSpace(in.Name)
-	if in.Name == "" || len(in.Name) > 255 {
-		p.Add("name", "must be 1–255 characters")
-	}
+	p.Name("name", in.Name, 255)
 	if in.Visibility == "" {
 		in.Visibility = VisibilityPrivate
 	}
@@ -119,6 +131,7 @@ func (s *Store) validateImage(tx *gorm.DB, c Caller, in *ImageInput) error {
 			p.Add(part.key, fmt.Sprintf("must be a %s image, not %s", part.format, im.DiskFormat))
 		}
 	}
+	checkTags(p, in.Tags)
 	if len(in.Members) > 0 && in.Visibility != VisibilityShared {
 		p.Add("members", "only shared images have members")
 	}
@@ -145,7 +158,7 @@ func (s *Store) CreateImage(ctx context.Context, c Caller, in ImageInput) (Image
 		}
 		im = Image{ID: newID(), ProjectID: c.ProjectID, Name: in.Name, Status: ImageQueued, Visibility: in.Visibility,
 			Protected: in.Protected, DiskFormat: in.DiskFormat, MinDiskGB: in.MinDiskGB, MinRAMMB: in.MinRAMMB,
-			Properties: props, CreatedAt: now, UpdatedAt: now}
+			Properties: props, Tags: uniqueTags(in.Tags), CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(&im).Error; err != nil {
 			return fmt.Errorf("insert image: %w", err)
 		}
@@ -169,7 +182,9 @@ type ImageFilter struct {
 	ListOptions
 	Status     string
 	Visibility string
-	All        bool // operators: every project's images
+	Tag        string // only images with this tag
+	Owner      string // only images of this project (ID)
+	All        bool   // operators: every project's images
 }
 
 // ListImages lists the images the caller may see, by name.
@@ -185,6 +200,14 @@ func (s *Store) ListImages(ctx context.Context, c Caller, f ImageFilter) (Page[I
 	}
 	if f.Visibility != "" {
 		q = q.Where("images.visibility = ?", f.Visibility)
+	}
+	if f.Owner != "" {
+		q = q.Where("images.project_id = ?", f.Owner)
+	}
+	if f.Tag != "" {
+		// Tags are a JSON array of strings: match the quoted element.
+		tag, _ := json.Marshal(f.Tag)
+		q = q.Where("images.tags LIKE ? ESCAPE '!'", "%"+likeEscape(string(tag))+"%")
 	}
 	p, err := pageByName(q, "images", f.ListOptions, func(im Image) string { return im.ID })
 	if err != nil {
@@ -226,26 +249,39 @@ func (s *Store) getImage(tx *gorm.DB, c Caller, idOrName string) (Image, error) 
 	return ims[0], nil
 }
 
-// ownImage finds and locks an image the caller's project owns (to change
-// or delete it).
-// Operators may change any image.
+// ImageRights are what a caller may do with an image: the one rule the
+// image intents enforce (ownImage) and that pages follow to offer or hide
+// each action. The project that owns an image may change, delete and (while
+// it is queued) upload it; operators may do the same with any image; other
+// projects may only use it.
+type ImageRights struct {
+	Own    bool // the caller's project owns it
+	Change bool // edit, protect, publish, delete
+	Upload bool // send its data (a queued image)
+}
+
+// RightsOf says what c may do with the image.
+func (im Image) RightsOf(c Caller) ImageRights {
+	own := im.ProjectID == c.ProjectID && c.ProjectID != ""
+	change := own || c.IsSystemAdmin()
+	return ImageRights{Own: own, Change: change, Upload: change && im.Status == ImageQueued}
+}
+
+// ownImage finds and locks an image the caller may change (RightsOf): a
+// visible image the caller may not change is 403, any other 404.
 func (s *Store) ownImage(tx *gorm.DB, c Caller, id string) (Image, error) {
 	var im Image
-	q := tx.Where("id = ? AND status <> ?", id, ImageDeleted)
-	if !c.IsSystemAdmin() {
-		q = q.Where("project_id = ?", c.ProjectID)
-	}
-	err := s.forUpdate(q).Take(&im).Error // locked: the caller is about to change it
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		if _, err := s.getImage(tx, c, id); err == nil {
-			return im, forbidden("only the project that owns image %q may change it", id)
-		}
-		return im, notFound("image %q not found", id)
-	}
-	if err != nil {
+	err := s.forUpdate(tx.Where("id = ? AND status <> ?", id, ImageDeleted)).Take(&im).Error // locked: the caller is about to change it
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 		return im, fmt.Errorf("get image: %w", err)
 	}
-	return im, nil
+	if err == nil && im.RightsOf(c).Change {
+		return im, nil
+	}
+	if _, err := s.getImage(tx, c, id); err == nil {
+		return Image{}, forbidden("only the project that owns image %q may change it", id)
+	}
+	return Image{}, notFound("image %q not found", id)
 }
 
 // ImageUpdate changes an image's metadata.
@@ -256,6 +292,7 @@ type ImageUpdate struct {
 	MinDiskGB  *int              `json:"min_disk"`
 	MinRAMMB   *int              `json:"min_ram"`
 	Properties map[string]string `json:"properties"` // merged; an empty value removes a key
+	Tags       *[]string         `json:"tags"`       // the whole set, replaced
 }
 
 // UpdateImage applies an ImageUpdate.
@@ -293,14 +330,19 @@ func (s *Store) UpdateImage(ctx context.Context, c Caller, id string, up ImageUp
 				in.Properties[k] = v
 			}
 		}
+		if up.Tags != nil {
+			in.Tags = *up.Tags
+		} else {
+			in.Tags = im.Tags
+		}
 		if in.Visibility == VisibilityPublic && im.Visibility == VisibilityPublic {
 			c.SystemRole = RoleAdmin // keeping a public image public is not publishing it
 		}
 		if err := s.validateImage(tx, c, &in); err != nil {
 			return err
 		}
-		im.Name, im.Visibility, im.Protected, im.MinDiskGB, im.MinRAMMB, im.Properties =
-			in.Name, in.Visibility, in.Protected, in.MinDiskGB, in.MinRAMMB, in.Properties
+		im.Name, im.Visibility, im.Protected, im.MinDiskGB, im.MinRAMMB, im.Properties, im.Tags =
+			in.Name, in.Visibility, in.Protected, in.MinDiskGB, in.MinRAMMB, in.Properties, uniqueTags(in.Tags)
 		im.UpdatedAt = s.now()
 		if err := tx.Save(&im).Error; err != nil {
 			return fmt.Errorf("update image: %w", err)

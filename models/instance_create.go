@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -27,6 +26,26 @@ type InstanceCreate struct {
 	Count            int    `json:"count"`
 	AvailabilityZone string `json:"availability_zone"`
 	ServerGroup      string `json:"server_group"`
+	// Networks are the NICs, in order; none: the project's only network
+	// (its own or a shared one), no NIC when it has none.
+	Networks []NetworkRequest `json:"networks,omitempty"`
+	// NoNetworks launches without any NIC, even when the project has a
+	// network (Nova's "networks": "none").
+	NoNetworks bool `json:"no_networks,omitempty"`
+	// SecurityGroups (IDs or names) of the ports the launch creates;
+	// none: the project's default group.
+	SecurityGroups []string `json:"security_groups,omitempty"`
+	// BootVolume makes a volume the root disk instead of Image.
+	BootVolume *BootVolume `json:"boot_volume,omitempty"`
+}
+
+// checkInstanceName checks an instance's name: free text of at most 63
+// characters (a hostname's label), without a slash.
+func checkInstanceName(p Problems, name string) {
+	p.Name("name", name, 63)
+	if strings.Contains(name, "/") {
+		p.Add("name", "must not contain a slash")
+	}
 }
 
 // CreateInstances launches Count instances: it checks the request and the
@@ -40,9 +59,7 @@ func (s *Store) CreateInstances(ctx context.Context, c Caller, in InstanceCreate
 		in.Count = 1
 	}
 	p := Problems{}
-	if in.Name == "" || utf8.RuneCountInString(in.Name) > 63 || strings.ContainsAny(in.Name, "\x00\n\r\t/") {
-		p.Add("name", "must be 1–63 characters, without slashes or control characters")
-	}
+	checkInstanceName(p, in.Name)
 	if in.Count < 1 || in.Count > MaxInstancesPerRequest {
 		p.Add("count", fmt.Sprintf("must be 1–%d", MaxInstancesPerRequest))
 	}
@@ -52,7 +69,7 @@ func (s *Store) CreateInstances(ctx context.Context, c Caller, in InstanceCreate
 	if in.Flavor == "" {
 		p.Add("flavor", "choose a flavor")
 	}
-	if in.Image == "" {
+	if in.Image == "" && in.BootVolume == nil {
 		p.Add("image", "choose an image")
 	}
 	if c.ProjectID == "" {
@@ -68,28 +85,24 @@ func (s *Store) CreateInstances(ctx context.Context, c Caller, in InstanceCreate
 	} else if err != nil {
 		return nil, err
 	}
-	// A project boots only images it can see: the system roles' wider view
-	// (compute hosts fetch any image by ID) does not extend to launching.
-	inProject := c
-	inProject.SystemRole = ""
-	image, err := s.getImage(db, inProject, in.Image)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		p.Add("image", "no such image")
-	case errors.Is(err, ErrConflict):
-		p.Add("image", err.Error())
-	case err != nil:
+	var image Image
+	var boot *bootPlan
+	if in.BootVolume != nil {
+		if boot, image, err = s.planBootVolume(db, c, in, p); err != nil {
+			return nil, err
+		}
+	} else if image, err = s.launchImage(db, c, in.Image, p); err != nil {
 		return nil, err
-	case image.Status != ImageActive:
-		p.Add("image", fmt.Sprintf("the image is %s, not active", image.Status))
-	case image.DiskFormat == FormatAKI || image.DiskFormat == FormatARI:
-		p.Add("image", "a kernel or ramdisk image cannot boot alone: launch the disk image that names it")
+	} else if p["image"] == "" {
+		if boot, image, err = s.planImageBootVolume(db, c, in, image, p); err != nil {
+			return nil, err
+		}
 	}
 	if p["flavor"] == "" && p["image"] == "" {
 		if image.MinRAMMB > flavor.RAMMB {
 			p.Add("flavor", fmt.Sprintf("the image needs at least %d MB of RAM", image.MinRAMMB))
 		}
-		if flavor.DiskGB > 0 && image.MinDiskGB > flavor.DiskGB {
+		if boot == nil && flavor.DiskGB > 0 && image.MinDiskGB > flavor.DiskGB {
 			p.Add("flavor", fmt.Sprintf("the image needs a root disk of at least %d GB", image.MinDiskGB))
 		}
 	}
@@ -131,7 +144,7 @@ func (s *Store) CreateInstances(ctx context.Context, c Caller, in InstanceCreate
 		}
 		out[n] = Instance{ID: newID(), ProjectID: c.ProjectID, UserID: c.UserID, Name: name,
 			FlavorID: flavor.ID, FlavorName: flavor.Name, VCPUs: flavor.VCPUs, RAMMB: flavor.RAMMB,
-			DiskGB: flavor.DiskGB, EphemeralGB: flavor.EphemeralGB, ImageID: image.ID, ImageName: image.Name,
+			DiskGB: rootDiskGB(flavor, boot), EphemeralGB: flavor.EphemeralGB, ImageID: image.ID, ImageName: image.Name,
 			KeyPairName: key.Name, KeyData: key.PublicKey, UserData: in.UserData,
 			AvailabilityZone: in.AvailabilityZone, ServerGroupID: group.ID,
 			VMState: VMBuilding, TaskState: TaskScheduling, PowerState: PowerNoState, CreatedAt: now, UpdatedAt: now}
@@ -141,13 +154,50 @@ func (s *Store) CreateInstances(ctx context.Context, c Caller, in InstanceCreate
 			return err
 		}
 		n := int64(in.Count)
-		if err := s.checkQuota(tx, c.ProjectID, Usage{Instances: n, VCPUs: n * int64(flavor.VCPUs), RAMMB: n * int64(flavor.RAMMB)}); err != nil {
+		var nics []nicPlan
+		if in.NoNetworks {
+			if len(in.Networks) > 0 {
+				return Invalid("networks", "ask for networks or for none, not both")
+			}
+		} else {
+			var err error
+			if nics, err = s.planNICs(tx, c, in.Networks, in.Count); err != nil {
+				return err
+			}
+		}
+		newPorts := int64(0)
+		for _, nic := range nics {
+			if nic.port == nil {
+				newPorts += n
+			}
+		}
+		add := flavor.usage(n)
+		add.Ports = newPorts
+		b := boot.usage(in.Count)
+		add.Volumes, add.Gigabytes = b.Volumes, b.Gigabytes
+		if err := s.checkQuota(tx, c.ProjectID, add); err != nil {
 			return err
+		}
+		var groups *[]string
+		if len(in.SecurityGroups) > 0 {
+			ids, err := s.resolveGroups(tx, c, &in.SecurityGroups, "security_groups")
+			if err != nil {
+				return err
+			}
+			groups = &ids
 		}
 		if err := tx.CreateInBatches(out, 100).Error; err != nil {
 			return fmt.Errorf("insert instances: %w", err)
 		}
 		for _, inst := range out {
+			if err := s.attachNICs(tx, c, inst, nics, groups); err != nil {
+				return err
+			}
+			if boot != nil {
+				if err := s.attachBootVolume(tx, boot, inst); err != nil {
+					return err
+				}
+			}
 			if err := s.startAction(tx, c, inst, "create"); err != nil {
 				return err
 			}
@@ -162,4 +212,35 @@ func (s *Store) CreateInstances(ctx context.Context, c Caller, in InstanceCreate
 		return nil, err
 	}
 	return out, nil
+}
+
+// launchImage resolves the image a launch boots. A project boots only
+// images it can see: the system roles' wider view (compute hosts fetch any
+// image by ID) does not extend to launching.
+func (s *Store) launchImage(db *gorm.DB, c Caller, ref string, p Problems) (Image, error) {
+	inProject := c
+	inProject.SystemRole = ""
+	image, err := s.getImage(db, inProject, ref)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		p.Add("image", "no such image")
+	case errors.Is(err, ErrConflict):
+		p.Add("image", err.Error())
+	case err != nil:
+		return image, err
+	case image.Status != ImageActive:
+		p.Add("image", fmt.Sprintf("the image is %s, not active", image.Status))
+	case !image.Bootable():
+		p.Add("image", "a kernel or ramdisk image cannot boot alone: launch the disk image that names it")
+	}
+	return image, nil
+}
+
+// rootDiskGB is the local root disk an instance takes on its host: none
+// when a volume is its root disk.
+func rootDiskGB(f Flavor, boot *bootPlan) int {
+	if boot != nil {
+		return 0
+	}
+	return f.DiskGB
 }

@@ -53,9 +53,14 @@ const (
 	PowerStop       = "stop"
 	PowerReboot     = "reboot"
 	PowerRebootHard = "reboot_hard"
+	PowerPause      = "pause"   // vCPUs stopped, memory kept
+	PowerUnpause    = "unpause" // …and running again
+	PowerSuspend    = "suspend" // memory saved to disk (libvirt managed save)
+	PowerResume     = "resume"  // …and restored
 )
 
-// PowerInstance asks the host's agent to start, stop or reboot.
+// PowerInstance asks the host's agent to start, stop, reboot, pause,
+// unpause, suspend or resume.
 type PowerInstance struct {
 	InstanceID string `json:"instance_id"`
 	Action     string `json:"action"`

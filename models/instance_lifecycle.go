@@ -90,6 +90,9 @@ func (s *Store) FinishSpawn(ctx context.Context, instanceID, host string, power 
 		if res.RowsAffected == 0 {
 			return conflict("instance %s is no longer being built on %s", instanceID, host)
 		}
+		if err := s.markBootVolumesAttached(tx, instanceID, host); err != nil {
+			return err
+		}
 		return s.finishAction(tx, instanceID, ActionSuccess, "")
 	})
 }
@@ -110,25 +113,39 @@ func (s *Store) RescheduleOrFail(ctx context.Context, instanceID, host, reason s
 		if err := tx.Exec("UPDATE hosts SET failed_builds = failed_builds + 1 WHERE name = ?", host).Error; err != nil {
 			return fmt.Errorf("count failed build: %w", err)
 		}
-		if inst.BuildAttempts >= MaxBuildAttempts {
-			return s.setError(tx, inst, fmt.Sprintf("build failed on %d hosts; last error on %s: %s", inst.BuildAttempts, host, reason))
-		}
-		if err := s.releaseAllocations(tx, inst.ID); err != nil {
-			return err
-		}
-		if err := tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(map[string]any{
-			"host": "", "task_state": TaskScheduling, "updated_at": s.now(),
-			"fault_message": truncate(fmt.Sprintf("build failed on %s: %s; rescheduling", host, reason), 1024),
-		}).Error; err != nil {
-			return fmt.Errorf("reschedule: %w", err)
-		}
-		exclude := append(slices.Clone(tried), host)
-		rescheduled = true
-		_, err = s.enqueue(tx, ScheduleInstance{InstanceID: inst.ID, ExcludeHosts: exclude, Spec: SpecOf(inst)},
-			JobOptions{ResourceType: "instance", ResourceID: inst.ID})
+		rescheduled, err = s.reschedule(tx, inst, tried, fmt.Sprintf("build failed on %s: %s", host, reason))
 		return err
 	})
 	return rescheduled, err
+}
+
+// reschedule sends a build that will not finish on its host back to the
+// scheduler, without the hosts tried (its host included), or to ERROR after
+// MaxBuildAttempts; why ("build failed on h1: …", "host h1 down") goes to
+// the fault and the action log.
+func (s *Store) reschedule(tx *gorm.DB, inst Instance, tried []string, why string) (bool, error) {
+	if inst.BuildAttempts >= MaxBuildAttempts {
+		return false, s.setError(tx, inst, fmt.Sprintf("build failed on %d hosts; last attempt: %s", inst.BuildAttempts, why))
+	}
+	if err := s.releaseAllocations(tx, inst.ID); err != nil {
+		return false, err
+	}
+	if err := tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(map[string]any{
+		"host": "", "task_state": TaskScheduling, "updated_at": s.now(),
+		"fault_message": truncate(why+"; rescheduling", 1024),
+	}).Error; err != nil {
+		return false, fmt.Errorf("reschedule: %w", err)
+	}
+	if err := s.recordAction(tx, systemActor(), inst, "reschedule", ActionSuccess, "rescheduled: "+why); err != nil {
+		return false, err
+	}
+	exclude := tried
+	if !slices.Contains(exclude, inst.Host) {
+		exclude = append(slices.Clone(tried), inst.Host)
+	}
+	_, err := s.enqueue(tx, ScheduleInstance{InstanceID: inst.ID, ExcludeHosts: exclude, Spec: SpecOf(inst)},
+		JobOptions{ResourceType: "instance", ResourceID: inst.ID})
+	return err == nil, err
 }
 
 // FinishPower records the end of a start/stop/reboot with the power state
@@ -149,6 +166,10 @@ func (s *Store) FinishPower(ctx context.Context, instanceID, action string, powe
 			updates["vm_state"] = VMActive
 		case power == PowerShutdown || power == PowerCrashed:
 			updates["vm_state"] = VMStopped
+		case power == PowerPaused:
+			updates["vm_state"] = VMPaused
+		case power == PowerSuspended:
+			updates["vm_state"] = VMSuspended
 		}
 		if errMsg == "" && inst.VMState == VMError {
 			updates["fault_message"] = ""
@@ -217,7 +238,7 @@ func (s *Store) SyncPowerState(ctx context.Context, instanceID, host string, pow
 		if inst.Host != host {
 			return notFound("instance %q is not on host %s", instanceID, host)
 		}
-		if inst.TaskState != TaskNone || inst.VMState == VMDeleted || inst.VMState == VMBuilding || inst.PowerState == power {
+		if !(InstanceStates{VMState: inst.VMState, TaskState: inst.TaskState, PowerState: inst.PowerState}).PowerSyncWanted(power) {
 			return nil
 		}
 		updates := map[string]any{"power_state": power, "updated_at": s.now()}
@@ -229,6 +250,12 @@ func (s *Store) SyncPowerState(ctx context.Context, instanceID, host string, pow
 		case inst.VMState == VMStopped && power == PowerRunning:
 			updates["vm_state"] = VMActive
 			action, msg = "start", fmt.Sprintf("found running by the hypervisor (%s)", why)
+		case (inst.VMState == VMPaused || inst.VMState == VMSuspended) && power == PowerRunning:
+			updates["vm_state"] = VMActive
+			action, msg = "resume", fmt.Sprintf("found running by the hypervisor (%s)", why)
+		case (inst.VMState == VMPaused || inst.VMState == VMSuspended) && (power == PowerShutdown || power == PowerCrashed || power == PowerNoState):
+			updates["vm_state"] = VMStopped
+			action, msg = "stop", fmt.Sprintf("found %s by the hypervisor (%s)", power, why)
 		}
 		res := tx.Model(&Instance{}).Where("id = ? AND task_state = ? AND power_state = ?", inst.ID, TaskNone, inst.PowerState).Updates(updates)
 		if res.Error != nil {

@@ -20,6 +20,13 @@ const (
 	VMSuspended VMState = "suspended"
 	VMError     VMState = "error"
 	VMDeleted   VMState = "deleted"
+	// VMShelved is an instance shelved but still on its host (Nova keeps
+	// it there until it is offloaded; Stratus offloads at once, so it is
+	// seen only while shelving finishes).
+	VMShelved VMState = "shelved"
+	// VMShelvedOffloaded is a shelved instance no host runs or holds:
+	// its root disk is a snapshot image, its ports and volumes are kept.
+	VMShelvedOffloaded VMState = "shelved_offloaded"
 )
 
 // TaskState is the operation in progress ("" when idle; Nova's NULL).
@@ -34,6 +41,15 @@ const (
 	TaskRebooting     TaskState = "rebooting"
 	TaskRebootingHard TaskState = "rebooting_hard"
 	TaskDeleting      TaskState = "deleting"
+	TaskPausing       TaskState = "pausing"
+	TaskUnpausing     TaskState = "unpausing"
+	TaskSuspending    TaskState = "suspending"
+	TaskResuming      TaskState = "resuming"
+	// TaskImageSnapshot: the root disk is being copied; the instance is
+	// usable again once the copy is made (the upload runs after it).
+	TaskImageSnapshot TaskState = "image_snapshot"
+	TaskShelving      TaskState = "shelving"
+	TaskUnshelving    TaskState = "unshelving"
 )
 
 // PowerState is what the hypervisor reports; the hypervisor is its
@@ -52,18 +68,21 @@ const (
 // Instance is a virtual machine. Its size is copied from the flavor at
 // creation, so changing or deleting the flavor does not change it.
 type Instance struct {
-	ID               string     `json:"id"`
-	ProjectID        string     `json:"project_id"`
-	UserID           string     `json:"user_id"`
-	Name             string     `json:"name"`
-	FlavorID         string     `json:"flavor_id"`
-	FlavorName       string     `json:"flavor_name"`
-	VCPUs            int        `json:"vcpus" gorm:"column:vcpus"`
-	RAMMB            int        `json:"ram_mb" gorm:"column:ram_mb"`
-	DiskGB           int        `json:"disk_gb" gorm:"column:disk_gb"`
-	EphemeralGB      int        `json:"ephemeral_gb" gorm:"column:ephemeral_gb"`
-	ImageID          string     `json:"image_id"`
-	ImageName        string     `json:"image_name"`
+	ID          string `json:"id"`
+	ProjectID   string `json:"project_id"`
+	UserID      string `json:"user_id"`
+	Name        string `json:"name"`
+	FlavorID    string `json:"flavor_id"`
+	FlavorName  string `json:"flavor_name"`
+	VCPUs       int    `json:"vcpus" gorm:"column:vcpus"`
+	RAMMB       int    `json:"ram_mb" gorm:"column:ram_mb"`
+	DiskGB      int    `json:"disk_gb" gorm:"column:disk_gb"`
+	EphemeralGB int    `json:"ephemeral_gb" gorm:"column:ephemeral_gb"`
+	ImageID     string `json:"image_id"`
+	ImageName   string `json:"image_name"`
+	// ShelvedImageID is the snapshot a shelved instance boots from when
+	// unshelved ("" otherwise).
+	ShelvedImageID   string     `json:"-"`
 	KeyPairName      string     `json:"keypair_name" gorm:"column:keypair_name"`
 	KeyData          string     `json:"-"`
 	UserData         string     `json:"-"`
@@ -88,26 +107,49 @@ func (i Instance) Status() string {
 	case VMBuilding:
 		return "BUILD"
 	case VMActive:
-		switch i.TaskState {
-		case TaskRebooting:
+		switch {
+		case i.TaskState == TaskRebooting:
 			return "REBOOT"
-		case TaskRebootingHard:
+		case i.TaskState == TaskRebootingHard:
 			return "HARD_REBOOT"
+		case i.TaskState == TaskMigrating:
+			return "MIGRATING"
+		case resizing(i.TaskState):
+			return "RESIZE"
+		case i.TaskState == TaskRebuilding:
+			return "REBUILD"
 		}
 		return "ACTIVE"
 	case VMStopped:
-		if i.TaskState == TaskRebootingHard {
+		switch {
+		case i.TaskState == TaskRebootingHard:
 			return "HARD_REBOOT"
+		case resizing(i.TaskState):
+			return "RESIZE"
+		case i.TaskState == TaskRebuilding:
+			return "REBUILD"
 		}
 		return "SHUTOFF"
+	case VMResized:
+		if i.TaskState == TaskResizeReverting {
+			return "REVERT_RESIZE"
+		}
+		return "VERIFY_RESIZE"
 	case VMPaused:
 		return "PAUSED"
 	case VMSuspended:
 		return "SUSPENDED"
 	case VMError:
+		if i.TaskState == TaskRebuilding {
+			return "REBUILD"
+		}
 		return "ERROR"
 	case VMDeleted:
 		return "DELETED"
+	case VMShelved:
+		return "SHELVED"
+	case VMShelvedOffloaded:
+		return "SHELVED_OFFLOADED"
 	}
 	return "UNKNOWN"
 }
@@ -126,6 +168,11 @@ type InstanceFilter struct {
 	AllProjects bool   // operators: every project
 	Deleted     bool   // include deleted instances
 	IDs         []string
+	FlavorID    string // launched with this flavor
+	ImageID     string // launched from this image
+	// ChangedSince lists only instances changed since then, deleted ones
+	// included (Nova's changes-since: how a client catches up).
+	ChangedSince *time.Time
 }
 
 // ListInstances lists instances newest first, scoped to the caller's
@@ -142,8 +189,16 @@ func (s *Store) ListInstances(ctx context.Context, c Caller, f InstanceFilter) (
 	} else {
 		q = q.Where("project_id = ?", c.ProjectID)
 	}
-	if !f.Deleted {
+	if f.ChangedSince != nil {
+		q = q.Where("updated_at >= ?", f.ChangedSince.UTC())
+	} else if !f.Deleted {
 		q = q.Where("deleted_at IS NULL")
+	}
+	if f.FlavorID != "" {
+		q = q.Where("flavor_id = ?", f.FlavorID)
+	}
+	if f.ImageID != "" {
+		q = q.Where("image_id = ?", f.ImageID)
 	}
 	if len(f.IDs) > 0 {
 		q = q.Where("id IN ?", f.IDs)
@@ -179,7 +234,20 @@ func statusCondition(status string) (string, []any, bool) {
 	case "BUILD":
 		return "vm_state = ?", []any{VMBuilding}, true
 	case "ACTIVE":
-		return "vm_state = ? AND task_state NOT IN ?", []any{VMActive, []TaskState{TaskRebooting, TaskRebootingHard}}, true
+		return "vm_state = ? AND task_state NOT IN ?", []any{VMActive, append([]TaskState{TaskRebooting, TaskRebootingHard}, moveTaskStates()...)}, true
+	case "RESIZE":
+		return "vm_state IN ? AND task_state IN ?", []any{[]VMState{VMActive, VMStopped},
+			[]TaskState{TaskResizePrep, TaskResizeMigrating, TaskResizeMigrated, TaskResizeFinish}}, true
+	case "VERIFY_RESIZE":
+		return "vm_state = ? AND task_state <> ?", []any{VMResized, TaskResizeReverting}, true
+	case "REVERT_RESIZE":
+		return "vm_state = ? AND task_state = ?", []any{VMResized, TaskResizeReverting}, true
+	case "MIGRATING":
+		return "vm_state = ? AND task_state = ?", []any{VMActive, TaskMigrating}, true
+	case "SHELVED":
+		return "vm_state = ?", []any{VMShelved}, true
+	case "SHELVED_OFFLOADED":
+		return "vm_state = ?", []any{VMShelvedOffloaded}, true
 	case "REBOOT":
 		return "vm_state = ? AND task_state = ?", []any{VMActive, TaskRebooting}, true
 	case "HARD_REBOOT":
@@ -234,11 +302,31 @@ func (s *Store) InstanceByID(ctx context.Context, id string) (Instance, error) {
 	return i, nil
 }
 
-// HostInstances lists the live (not deleted) instances placed on a host.
-func (s *Store) HostInstances(ctx context.Context, host string) ([]Instance, error) {
-	var out []Instance
-	if err := s.db.WithContext(ctx).Where("host = ? AND vm_state <> ?", host, VMDeleted).Find(&out).Error; err != nil {
+// InstanceStates is the part of an instance a host's agent compares with
+// its hypervisor.
+type InstanceStates struct {
+	ID         string
+	VMState    VMState
+	TaskState  TaskState
+	PowerState PowerState
+}
+
+// HostInstances lists the states of the live (not deleted) instances
+// placed on a host: four narrow columns read from ix_instances_host, not
+// whole rows with their user data.
+func (s *Store) HostInstances(ctx context.Context, host string) ([]InstanceStates, error) {
+	var out []InstanceStates
+	if err := s.db.WithContext(ctx).Model(&Instance{}).Select("id", "vm_state", "task_state", "power_state").
+		Where("host = ? AND vm_state <> ?", host, VMDeleted).Scan(&out).Error; err != nil {
 		return nil, fmt.Errorf("host instances: %w", err)
 	}
 	return out, nil
+}
+
+// PowerSyncWanted says whether SyncPowerState would change an instance the
+// hypervisor reports in power state p: only an idle, built instance whose
+// recorded power state differs. The agent asks before opening a
+// transaction, so a sync where nothing changed writes nothing.
+func (i InstanceStates) PowerSyncWanted(p PowerState) bool {
+	return i.TaskState == TaskNone && i.VMState != VMDeleted && i.VMState != VMBuilding && i.PowerState != p
 }

@@ -148,6 +148,9 @@ func (s *Store) operatorAction(ctx context.Context, c Caller, id int64, action, 
 		if n == 0 {
 			return conflict("job %d is %s: %s", id, j.State, rule)
 		}
+		if j.State == JobAvailable {
+			noteEnqueued(tx, j.TargetHost) // a retried job wakes its pool
+		}
 		return s.audit(tx, c, action, OutcomeSuccess, "job", strconv.FormatInt(id, 10), j.Kind, "job "+done)
 	})
 	if err != nil {

@@ -83,6 +83,30 @@ func (s *Store) claimSQL() string {
 		"WHERE state = ? AND target_host = ? AND run_after <= ? ORDER BY run_after, id LIMIT ?"
 }
 
+// NextJobDue says when the next available job for targetHost may run:
+// ok is false when there is none. It is what an idle pool polls: one
+// indexed read instead of a claim's transaction, and the time of a retry
+// or snooze due before the next poll, so the pool can wake for it.
+func (s *Store) NextJobDue(ctx context.Context, targetHost string) (due time.Time, ok bool, err error) {
+	hint := "INDEXED BY ix_jobs_claim"
+	if s.dialect == MySQL {
+		hint = "FORCE INDEX (ix_jobs_claim)"
+	}
+	q := "SELECT run_after FROM jobs " + hint + " WHERE state = ? AND target_host = ? ORDER BY run_after, id LIMIT 1"
+	rows, err := s.db.WithContext(ctx).Raw(q, string(JobAvailable), targetHost).Rows()
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next job due: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return time.Time{}, false, rows.Err()
+	}
+	if err := rows.Scan(&due); err != nil {
+		return time.Time{}, false, fmt.Errorf("next job due: %w", err)
+	}
+	return due, true, nil
+}
+
 // CompleteJobs marks jobs that owner ran as succeeded, in one UPDATE per
 // thousand IDs, and returns the IDs it completed. A job owner no longer holds
 // (rescued, cancelled by an operator) is left as it is and not returned.

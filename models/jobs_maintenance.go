@@ -12,7 +12,7 @@ const LeaseExpiredError = "lease expired (worker lost)"
 
 // rescueSelectSQL scans the running range of ix_jobs_claim: only leased
 // jobs, a few per worker.
-const rescueSelectSQL = "SELECT id FROM jobs WHERE state = ? AND lease_expires_at < ? LIMIT ?"
+const rescueSelectSQL = "SELECT id, target_host FROM jobs WHERE state = ? AND lease_expires_at < ? LIMIT ?"
 
 // pruneSelectSQL reads ix_jobs_finished from its oldest end and stops after
 // a batch. The index is forced: when much of the table is prunable the
@@ -32,12 +32,21 @@ func (s *Store) RescueExpiredLeases(ctx context.Context) (int64, error) {
 	var total int64
 	for {
 		now := s.now()
-		var ids []int64
-		if err := s.db.WithContext(ctx).Raw(rescueSelectSQL, string(JobRunning), now, idBatch).Scan(&ids).Error; err != nil {
+		var found []struct {
+			ID         int64
+			TargetHost string
+		}
+		if err := s.db.WithContext(ctx).Raw(rescueSelectSQL, string(JobRunning), now, idBatch).Scan(&found).Error; err != nil {
 			return total, fmt.Errorf("find expired leases: %w", err)
 		}
-		if len(ids) == 0 {
+		if len(found) == 0 {
 			return total, nil
+		}
+		ids := make([]int64, len(found))
+		targets := map[string]bool{}
+		for i, f := range found {
+			ids[i] = f.ID
+			targets[f.TargetHost] = true
 		}
 		// The conditions are checked again: a heartbeat that landed since
 		// the SELECT keeps its job.
@@ -56,6 +65,7 @@ func (s *Store) RescueExpiredLeases(ctx context.Context) (int64, error) {
 			return total, fmt.Errorf("rescue expired leases: %w", err)
 		}
 		total += n
+		s.notify(targets) // rescued jobs wake the pools that run them
 		if len(ids) < idBatch {
 			return total, nil
 		}

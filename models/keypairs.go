@@ -46,9 +46,7 @@ type NewKeyPair struct {
 func (s *Store) CreateKeyPair(ctx context.Context, c Caller, in KeyPairInput) (NewKeyPair, error) {
 	in.Name = strings.TrimSpace(in.Name)
 	p := Problems{}
-	if !nameRE.MatchString(in.Name) {
-		p.Add("name", "must be 1–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
-	}
+	p.Slug("name", in.Name)
 	var out NewKeyPair
 	var pub ssh.PublicKey
 	if strings.TrimSpace(in.PublicKey) == "" {

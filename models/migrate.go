@@ -30,6 +30,13 @@ var dialectTokens = map[Dialect]map[string]string{
 		"{{blob}}":       "LONGBLOB",
 		"{{text}}":       "MEDIUMTEXT",
 		"{{table_opts}}": "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+		// Names compared and sorted byte by byte (Swift's order), short
+		// enough for an index key.
+		"{{bytes256}}":  "VARBINARY(256)",
+		"{{bytes1024}}": "VARBINARY(1024)",
+		// A line only MySQL runs (SQLite has no MODIFY and does not
+		// enforce VARCHAR lengths).
+		"{{mysql_only}}": "",
 	},
 	SQLite: {
 		"{{serial}}":     "INTEGER PRIMARY KEY AUTOINCREMENT",
@@ -37,6 +44,9 @@ var dialectTokens = map[Dialect]map[string]string{
 		"{{blob}}":       "BLOB",
 		"{{text}}":       "TEXT",
 		"{{table_opts}}": "",
+		"{{bytes256}}":   "TEXT", // SQLite's BINARY collation is memcmp
+		"{{bytes1024}}":  "TEXT",
+		"{{mysql_only}}": "-- ",
 	},
 }
 

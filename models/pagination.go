@@ -41,8 +41,12 @@ func (o ListOptions) limit() int {
 // escaped with '!' (a backslash would itself need escaping in MySQL string
 // literals but not in SQLite's).
 func likePattern(s string) string {
-	r := strings.NewReplacer(`!`, `!!`, `%`, `!%`, `_`, `!_`)
-	return "%" + strings.ToLower(r.Replace(s)) + "%"
+	return "%" + strings.ToLower(likeEscape(s)) + "%"
+}
+
+// likeEscape escapes LIKE's wildcards in s (with ESCAPE '!').
+func likeEscape(s string) string {
+	return strings.NewReplacer(`!`, `!!`, `%`, `!%`, `_`, `!_`).Replace(s)
 }
 
 // nameFilter applies ListOptions.Name to a query on table.

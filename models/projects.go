@@ -29,12 +29,8 @@ type ProjectInput struct {
 
 func (in ProjectInput) validate() error {
 	p := Problems{}
-	if !nameRE.MatchString(in.Name) {
-		p.Add("name", "must be 1–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
-	}
-	if len(in.Description) > 255 {
-		p.Add("description", "must be at most 255 characters")
-	}
+	p.Slug("name", in.Name)
+	p.Text("description", in.Description, 255)
 	return p.Err()
 }
 
@@ -87,8 +83,8 @@ func (s *Store) UpdateProject(ctx context.Context, c Caller, id string, descript
 		}
 		var changes []string
 		if description != nil && *description != p.Description {
-			if len(*description) > 255 {
-				return Invalid("description", "must be at most 255 characters")
+			if msg := TextProblem(*description, 255); msg != "" {
+				return Invalid("description", msg)
 			}
 			p.Description = *description
 			changes = append(changes, "description")

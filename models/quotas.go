@@ -17,11 +17,32 @@ const (
 	QuotaRAMMB     = "ram_mb"
 	QuotaKeyPairs  = "keypairs"
 	QuotaImages    = "images"
+
+	QuotaNetworks           = "networks"
+	QuotaSubnets            = "subnets"
+	QuotaPorts              = "ports"
+	QuotaSecurityGroups     = "security_groups"
+	QuotaSecurityGroupRules = "security_group_rules"
+	QuotaRouters            = "routers"
+	QuotaFloatingIPs        = "floatingips"
+
+	// Object storage (Swift's account quotas): bytes stored and objects.
+	QuotaObjectBytes = "object_bytes"
+	QuotaObjects     = "objects"
+	// Block storage (Cinder's names): gigabytes counts volumes and
+	// snapshots.
+	QuotaVolumes   = "volumes"
+	QuotaGigabytes = "gigabytes"
+	QuotaSnapshots = "snapshots"
 )
 
 // QuotaResources lists the resources a quota limits.
 func QuotaResources() []string {
-	return []string{QuotaInstances, QuotaVCPUs, QuotaRAMMB, QuotaKeyPairs, QuotaImages}
+	return []string{QuotaInstances, QuotaVCPUs, QuotaRAMMB, QuotaKeyPairs, QuotaImages,
+		QuotaNetworks, QuotaSubnets, QuotaPorts, QuotaSecurityGroups, QuotaSecurityGroupRules,
+		QuotaRouters, QuotaFloatingIPs,
+		QuotaObjectBytes, QuotaObjects,
+		QuotaVolumes, QuotaGigabytes, QuotaSnapshots}
 }
 
 // Unlimited is a quota limit that never refuses.
@@ -32,6 +53,12 @@ const Unlimited = -1
 func DefaultQuotas() map[string]int64 {
 	return map[string]int64{
 		QuotaInstances: 10, QuotaVCPUs: 20, QuotaRAMMB: 51200, QuotaKeyPairs: 100, QuotaImages: 100,
+		// Neutron's defaults.
+		QuotaNetworks: 100, QuotaSubnets: 100, QuotaPorts: 500, QuotaSecurityGroups: 10, QuotaSecurityGroupRules: 100,
+		QuotaRouters: 10, QuotaFloatingIPs: 50,
+		QuotaObjectBytes: 100 << 30, QuotaObjects: 1000000,
+		// Cinder's defaults.
+		QuotaVolumes: 10, QuotaGigabytes: 1000, QuotaSnapshots: 10,
 	}
 }
 
@@ -43,6 +70,20 @@ type Usage struct {
 	RAMMB     int64 `json:"ram_mb" gorm:"column:ram_mb"`
 	KeyPairs  int64 `json:"keypairs"`
 	Images    int64 `json:"images"`
+
+	Networks           int64 `json:"networks"`
+	Subnets            int64 `json:"subnets"`
+	Ports              int64 `json:"ports"`
+	SecurityGroups     int64 `json:"security_groups"`
+	SecurityGroupRules int64 `json:"security_group_rules"`
+	Routers            int64 `json:"routers"`
+	FloatingIPs        int64 `json:"floatingips" gorm:"column:floatingips"`
+	// ObjectBytes and Objects are summed from the containers' counters.
+	ObjectBytes int64 `json:"object_bytes"`
+	Objects     int64 `json:"objects"`
+	Volumes     int64 `json:"volumes"`
+	Gigabytes   int64 `json:"gigabytes"`
+	Snapshots   int64 `json:"snapshots"`
 }
 
 func (u Usage) get(resource string) int64 {
@@ -57,6 +98,30 @@ func (u Usage) get(resource string) int64 {
 		return u.KeyPairs
 	case QuotaImages:
 		return u.Images
+	case QuotaNetworks:
+		return u.Networks
+	case QuotaSubnets:
+		return u.Subnets
+	case QuotaPorts:
+		return u.Ports
+	case QuotaSecurityGroups:
+		return u.SecurityGroups
+	case QuotaSecurityGroupRules:
+		return u.SecurityGroupRules
+	case QuotaRouters:
+		return u.Routers
+	case QuotaFloatingIPs:
+		return u.FloatingIPs
+	case QuotaObjectBytes:
+		return u.ObjectBytes
+	case QuotaObjects:
+		return u.Objects
+	case QuotaVolumes:
+		return u.Volumes
+	case QuotaGigabytes:
+		return u.Gigabytes
+	case QuotaSnapshots:
+		return u.Snapshots
 	}
 	return 0
 }
@@ -109,6 +174,33 @@ func (s *Store) projectUsage(tx *gorm.DB, projectID string) (Usage, error) {
 	if err := tx.Raw("SELECT COUNT(*) FROM images WHERE project_id = ? AND status <> ?", projectID, ImageDeleted).Scan(&u.Images).Error; err != nil {
 		return u, fmt.Errorf("count images: %w", err)
 	}
+	// Networking in one round trip: every quota check pays for it.
+	var net struct {
+		Networks, Subnets, Ports, SecurityGroups, SecurityGroupRules, Routers int64
+		FloatingIPs                                                           int64 `gorm:"column:floatingips"`
+	}
+	err = tx.Raw(`SELECT (SELECT COUNT(*) FROM networks WHERE project_id = ?) AS networks,
+		(SELECT COUNT(*) FROM subnets WHERE project_id = ?) AS subnets,
+		(SELECT COUNT(*) FROM ports WHERE project_id = ? AND device_owner <> ?) AS ports,
+		(SELECT COUNT(*) FROM security_groups WHERE project_id = ?) AS security_groups,
+		(SELECT COUNT(*) FROM security_group_rules WHERE project_id = ?) AS security_group_rules,
+		(SELECT COUNT(*) FROM routers WHERE project_id = ?) AS routers,
+		(SELECT COUNT(*) FROM floating_ips WHERE project_id = ?) AS floatingips`,
+		projectID, projectID, projectID, DeviceOwnerDHCP, projectID, projectID, projectID, projectID).
+		Scan(&net).Error
+	if err != nil {
+		return u, fmt.Errorf("count network usage: %w", err)
+	}
+	u.Networks, u.Subnets, u.Ports, u.SecurityGroups, u.SecurityGroupRules, u.Routers, u.FloatingIPs =
+		net.Networks, net.Subnets, net.Ports, net.SecurityGroups, net.SecurityGroupRules, net.Routers, net.FloatingIPs
+	_, objects, bytes, err := objectTotals(tx, projectID)
+	if err != nil {
+		return u, err
+	}
+	u.Objects, u.ObjectBytes = objects, bytes
+	if err := s.volumeUsage(tx, projectID, &u); err != nil {
+		return u, err
+	}
 	return u, nil
 }
 
@@ -143,17 +235,27 @@ func (s *Store) checkQuota(tx *gorm.DB, projectID string, add Usage) error {
 	if err != nil {
 		return err
 	}
+	if ex, over := quotaOver(add, limits, used); over {
+		return &Error{Kind: ErrQuotaExceeded, Msg: fmt.Sprintf(
+			"quota exceeded for %s: requested %d, the project uses %d of %d", ex.Resource, ex.Want, ex.Used, ex.Limit)}
+	}
+	return nil
+}
+
+// quotaOver is the first resource a request of add would take over the
+// project's limit (used: what it uses now), if any: the one rule the quota
+// check and the launch form's flavor choices both follow.
+func quotaOver(add Usage, limits map[string]int64, used Usage) (QuotaExcess, bool) {
 	for _, r := range QuotaResources() {
 		want := add.get(r)
 		if want == 0 || limits[r] == Unlimited {
 			continue
 		}
 		if used.get(r)+want > limits[r] {
-			return &Error{Kind: ErrQuotaExceeded, Msg: fmt.Sprintf(
-				"quota exceeded for %s: requested %d, the project uses %d of %d", r, want, used.get(r), limits[r])}
+			return QuotaExcess{Resource: r, Want: want, Used: used.get(r), Limit: limits[r]}, true
 		}
 	}
-	return nil
+	return QuotaExcess{}, false
 }
 
 // ProjectQuotas returns each resource's limit and use for a project.

@@ -161,7 +161,7 @@ func (s *Store) ListRoleAssignments(ctx context.Context, f AssignmentFilter) ([]
 func (s *Store) ResolveCaller(ctx context.Context, userID, projectID string) (Caller, error) {
 	db := s.db.WithContext(ctx)
 	var u User
-	if err := db.Select("id", "name", "enabled").Where("id = ?", userID).Take(&u).Error; err != nil {
+	if err := db.Select("id", "name", "enabled", "locale").Where("id = ?", userID).Take(&u).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return Caller{}, ErrUnauthenticated
 		}
@@ -170,7 +170,7 @@ func (s *Store) ResolveCaller(ctx context.Context, userID, projectID string) (Ca
 	if !u.Enabled {
 		return Caller{}, ErrUnauthenticated
 	}
-	c := Caller{UserID: u.ID, UserName: u.Name}
+	c := Caller{UserID: u.ID, UserName: u.Name, Locale: u.Locale}
 	type row struct {
 		ProjectID      string
 		Role           Role

@@ -59,6 +59,7 @@ type Caller struct {
 	ProjectRole Role // strongest role on ProjectID; "" when none
 	SystemRole  Role // strongest system-scope role; "" when none
 	TokenID     string
+	Locale      string // the user's chosen language ("" follows the browser)
 
 	RemoteAddr string // for the audit log
 	RequestID  string

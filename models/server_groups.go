@@ -35,9 +35,7 @@ type ServerGroupInput struct {
 func (s *Store) CreateServerGroup(ctx context.Context, c Caller, in ServerGroupInput) (ServerGroup, error) {
 	in.Name = strings.TrimSpace(in.Name)
 	p := Problems{}
-	if !nameRE.MatchString(in.Name) {
-		p.Add("name", "must be 1–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
-	}
+	p.Slug("name", in.Name)
 	if in.Policy != PolicyAffinity && in.Policy != PolicyAntiAffinity {
 		p.Add("policy", "must be affinity or anti-affinity")
 	}

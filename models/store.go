@@ -9,9 +9,12 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	mysqldrv "github.com/go-sql-driver/mysql"
 	"gorm.io/driver/mysql"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"stratus/models/objectstore"
 )
 
 // Options tune the identity rules. The zero value is not useful: start from
@@ -29,6 +32,12 @@ type Options struct {
 	MaxImageBytes int64
 	// DefaultQuotas override DefaultQuotas() for projects without their own.
 	DefaultQuotas map[string]int64
+	// ObjectBackend holds the bytes of Swift objects (nil: object storage
+	// is off, and its operations fail).
+	ObjectBackend objectstore.Backend
+	// MaxObjectBytes is the largest single object (Swift's max_file_size);
+	// larger ones are uploaded as segments of a static large object.
+	MaxObjectBytes int64
 }
 
 // DefaultOptions are the settings a production deployment starts from.
@@ -41,6 +50,7 @@ func DefaultOptions() Options {
 		TokenTTL:          12 * time.Hour,
 		MaxTokenTTL:       365 * 24 * time.Hour,
 		MaxImageBytes:     20 << 30,
+		MaxObjectBytes:    DefaultMaxObjectBytes,
 	}
 }
 
@@ -55,6 +65,7 @@ type Store struct {
 	dummy   *dummyHash
 	// onEnqueue is told, after a commit, which targets got new jobs.
 	onEnqueue func(target string)
+	netAddr   string // host:port of a MySQL server reached over TCP
 }
 
 // Open connects to the database named by a --db setting (see ParseDSN). It
@@ -111,7 +122,14 @@ func Open(ctx context.Context, rawDSN string, opts Options, log *slog.Logger) (*
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	netAddr := ""
+	if dialect == MySQL {
+		if cfg, err := mysqldrv.ParseDSN(dsn); err == nil && cfg.Net == "tcp" {
+			netAddr = cfg.Addr
+		}
+	}
 	st = &Store{
+		netAddr: netAddr,
 		db:      db,
 		dialect: dialect,
 		opts:    opts,
@@ -159,6 +177,10 @@ func (s *Store) Close() error {
 	return sqlDB.Close()
 }
 
+// NetworkAddr is the host:port of the database server when it is reached
+// over the network ("" for SQLite or a unix socket).
+func (s *Store) NetworkAddr() string { return s.netAddr }
+
 // Dialect says which engine this store talks to.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
@@ -191,10 +213,12 @@ func (s *Store) SetClock(now func() time.Time) {
 	s.now = func() time.Time { return now().UTC().Truncate(time.Microsecond) }
 }
 
-// OnEnqueue registers fn to be told, after each commit that enqueued jobs,
-// their target ("" = the schedulers, else a host name). `stratus dev` wires
-// it to its in-process pools so they start at once instead of at their next
-// poll: the in-process form of a database notification. Set it before use.
+// OnEnqueue registers fn to be told, after each commit that enqueued jobs
+// (and after a rescue or an operator's retry made jobs available again),
+// their target ("" = the schedulers, else a host name). Every process wires
+// it to its workers.Wake, so that the pool running those jobs — in this
+// process or another — claims them at once instead of at its next poll.
+// Set it before use.
 func (s *Store) OnEnqueue(fn func(target string)) { s.onEnqueue = fn }
 
 type enqueuedKey struct{}
@@ -214,6 +238,16 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		s.onEnqueue(t)
 	}
 	return nil
+}
+
+// notify tells onEnqueue about jobs made available outside s.tx.
+func (s *Store) notify(targets map[string]bool) {
+	if s.onEnqueue == nil {
+		return
+	}
+	for t := range targets {
+		s.onEnqueue(t)
+	}
 }
 
 // noteEnqueued records, for tx's commit, that a job for target was added.

@@ -115,9 +115,7 @@ type APITokenInput struct {
 func (s *Store) CreateAPIToken(ctx context.Context, c Caller, in APITokenInput) (IssuedToken, error) {
 	in.Name = strings.TrimSpace(in.Name)
 	p := Problems{}
-	if in.Name == "" || len(in.Name) > 64 {
-		p.Add("name", "must be 1–64 characters")
-	}
+	p.Name("name", in.Name, 64)
 	if c.ProjectID == "" && c.SystemRole == "" {
 		// Only operators and service accounts (system roles) hold tokens
 		// without a project; everyone else's token works in one project.
@@ -190,26 +188,33 @@ func (s *Store) RevokeToken(ctx context.Context, c Caller, id string) error {
 // AuthenticateToken resolves a bearer secret to its Caller. Expired,
 // revoked, malformed and unknown tokens all fail the same way.
 func (s *Store) AuthenticateToken(ctx context.Context, secret string) (Caller, error) {
+	_, c, err := s.InspectToken(ctx, secret)
+	return c, err
+}
+
+// InspectToken is AuthenticateToken that also returns the token itself
+// (its expiry and creation time: Keystone's token validation shows them).
+func (s *Store) InspectToken(ctx context.Context, secret string) (Token, Caller, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 128 {
-		return Caller{}, ErrUnauthenticated
+		return Token{}, Caller{}, ErrUnauthenticated
 	}
 	var t Token
 	err := s.db.WithContext(ctx).Where("secret_hash = ?", hashSecret(secret)).Take(&t).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return Caller{}, ErrUnauthenticated
+		return Token{}, Caller{}, ErrUnauthenticated
 	} else if err != nil {
-		return Caller{}, fmt.Errorf("look up token: %w", err)
+		return Token{}, Caller{}, fmt.Errorf("look up token: %w", err)
 	}
 	now := s.now()
 	if t.RevokedAt != nil || !t.ExpiresAt.After(now) {
-		return Caller{}, ErrUnauthenticated
+		return Token{}, Caller{}, ErrUnauthenticated
 	}
 	c, err := s.ResolveCaller(ctx, t.UserID, t.ProjectID)
 	if err != nil {
-		return Caller{}, err
+		return Token{}, Caller{}, err
 	}
 	if t.ProjectID != "" && c.ProjectID == "" {
-		return Caller{}, ErrUnauthenticated // project disabled or role removed
+		return Token{}, Caller{}, ErrUnauthenticated // project disabled or role removed
 	}
 	c.TokenID = t.ID
 	// Recording every use would turn each API read into a write; a minute's
@@ -219,7 +224,7 @@ func (s *Store) AuthenticateToken(ctx context.Context, secret string) (Caller, e
 			s.log.Warn("record token use", "token", t.ID, "err", err) // the request itself may go on
 		}
 	}
-	return c, nil
+	return t, c, nil
 }
 
 // PruneTokens deletes tokens that expired or were revoked more than a week
@@ -228,4 +233,25 @@ func (s *Store) PruneTokens(ctx context.Context) (int64, error) {
 	cutoff := s.now().Add(-7 * 24 * time.Hour)
 	res := s.db.WithContext(ctx).Where("expires_at < ? OR revoked_at < ?", cutoff, cutoff).Delete(&Token{})
 	return res.RowsAffected, res.Error
+}
+
+// RevokeTokenSecret revokes the token whose secret is given (Keystone's
+// DELETE /v3/auth/tokens): its own user or an operator may. Any other
+// caller, like an unknown or dead token, gets not found.
+func (s *Store) RevokeTokenSecret(ctx context.Context, c Caller, secret string) error {
+	t, _, err := s.InspectToken(ctx, secret)
+	if errors.Is(err, ErrUnauthenticated) || (err == nil && t.UserID != c.UserID && !c.IsSystemAdmin()) {
+		return notFound("the token is not valid")
+	} else if err != nil {
+		return err
+	}
+	if t.UserID == c.UserID {
+		return s.RevokeToken(ctx, c, t.ID)
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Model(&Token{}).Where("id = ? AND revoked_at IS NULL", t.ID).Update("revoked_at", s.now()).Error; err != nil {
+			return fmt.Errorf("revoke token: %w", err)
+		}
+		return s.audit(tx, c, AuditTokenRevoke, OutcomeSuccess, "token", t.ID, t.Name, "revoked by an operator")
+	})
 }

@@ -19,6 +19,7 @@ type User struct {
 	Email             string     `json:"email"`
 	PasswordHash      string     `json:"-"`
 	Enabled           bool       `json:"enabled"`
+	Locale            string     `json:"-"` // the web console's language ("" follows the browser)
 	FailedLogins      int        `json:"-"`
 	LockedUntil       *time.Time `json:"locked_until,omitempty"`
 	LastLoginAt       *time.Time `json:"last_login_at,omitempty"`
@@ -92,9 +93,7 @@ func (s *Store) CreateUserWithRole(ctx context.Context, c Caller, in UserInput, 
 			p.Add("project", "choose a project")
 		}
 	}
-	if !nameRE.MatchString(in.Name) {
-		p.Add("name", "must be 1–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
-	}
+	p.Slug("name", in.Name)
 	checkEmail(p, in.Email)
 	s.checkPassword(p, "password", in.Password, in.Name)
 	if err := p.Err(); err != nil {

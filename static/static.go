@@ -37,7 +37,7 @@ func New() *Assets {
 			return err
 		}
 		sum := sha256.Sum256(b)
-		a.hashes[path] = hex.EncodeToString(sum[:6])
+		a.hashes[path] = hex.EncodeToString(sum[:4]) // short: pages repeat the sprite's URL
 		return nil
 	})
 	return a

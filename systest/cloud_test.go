@@ -44,6 +44,7 @@ type cloud struct {
 	flavor  string
 
 	computeMetrics string // the agent's /metrics address
+	serviceToken   string // the compute service account's API token (image downloads)
 }
 
 // TestMain removes the binary the tests built.
@@ -103,7 +104,15 @@ func freePort(t testing.TB) int {
 // share the in-process wake-up).
 func startCloud(t testing.TB, poll time.Duration) *cloud {
 	t.Helper()
-	l := lab.Start(t)
+	return startCloudOn(t, poll, nil, lab.Start(t))
+}
+
+// startCloudOn starts Stratus with one compute host per lab (hv1, hv2 …,
+// processes compute, compute2 …; each with the lab's migration address
+// when it has one); schedulerArgs are extra flags of the scheduler.
+func startCloudOn(t testing.TB, poll time.Duration, schedulerArgs []string, labs ...*lab.Lab) *cloud {
+	t.Helper()
+	l := labs[0]
 	bin := stratusBinary(t)
 	dir := t.TempDir()
 	engine := storetest.SQLite
@@ -119,7 +128,7 @@ func startCloud(t testing.TB, poll time.Duration) *cloud {
 	common := []string{"--db", c.db, "--data-dir", dir, "--log-format", "json"}
 	c.run("bootstrap", append(common, "--admin-password", "admin-secret-1", "--bcrypt-cost", "4")...)
 	c.start("serve", append(common, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--image-dir", filepath.Join(dir, "images"), "--bcrypt-cost", "4")...)
-	c.start("scheduler", append(common, "--poll-interval", poll.String())...)
+	c.start("scheduler", append(append(common, "--poll-interval", poll.String()), schedulerArgs...)...)
 	c.waitHTTP()
 
 	c.admin = login(t, c.url, "admin", "admin-secret-1", "admin")
@@ -130,13 +139,28 @@ func startCloud(t testing.TB, poll time.Duration) *cloud {
 	svc := login(t, c.url, "compute-hv1", "compute-secret-1", "")
 	var tok struct{ Secret string }
 	svc.must("POST", "/tokens", map[string]any{"name": "image downloads"}, &tok)
+	c.serviceToken = tok.Secret
 
-	c.start("compute", append(common, "--driver", "libvirt", "--host", "hv1", "--libvirt-uri", l.URI, "--virt-type", "qemu",
-		"--host-address", l.GuestAddr, "--instances-dir", filepath.Join(l.Dir, "instances"),
-		"--image-cache-dir", filepath.Join(l.Dir, "image-cache"), "--api-url", c.url, "--api-token", tok.Secret,
-		"--shutdown-timeout", "3s", "--poll-interval", poll.String(), "--heartbeat-interval", "2s", "--reserved-ram-mb", "0",
-		"--metrics-listen", c.computeMetrics)...)
-	c.waitHost("hv1")
+	for i, l := range labs {
+		name, host, metrics := "compute", "hv1", c.computeMetrics
+		if i > 0 {
+			name, host, metrics = fmt.Sprintf("compute%d", i+1), fmt.Sprintf("hv%d", i+1), fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		}
+		// The agents run in the machine's own network namespace: the
+		// fake network driver keeps them off the machine's bridges and
+		// iptables (the guests boot without NICs). TestNetworksOnLibvirt
+		// runs agents with the linux driver inside namespaces of its own.
+		args := append(common, "--driver", "libvirt", "--network-driver", "fake", "--host", host, "--libvirt-uri", l.URI, "--virt-type", "qemu",
+			"--host-address", l.GuestAddr, "--instances-dir", filepath.Join(l.Dir, "instances"),
+			"--image-cache-dir", filepath.Join(l.Dir, "image-cache"), "--api-url", c.url, "--api-token", tok.Secret,
+			"--shutdown-timeout", "3s", "--poll-interval", poll.String(), "--heartbeat-interval", "2s", "--reserved-ram-mb", "0",
+			"--metrics-listen", metrics)
+		if l.MigrationAddr != "" {
+			args = append(args, "--migration-address", l.MigrationAddr)
+		}
+		c.start(name, args...)
+		c.waitHost(host)
+	}
 
 	// The tenant: a project with two members.
 	c.admin.must("POST", "/projects", map[string]any{"name": "lab"}, nil)
@@ -174,7 +198,8 @@ func (c *cloud) run(cmd string, args ...string) {
 	}
 }
 
-// start starts a long-running stratus process, logging to a file.
+// start starts a long-running stratus process, logging to a file; a
+// second process of a command is named with a number (compute2).
 func (c *cloud) start(name string, args ...string) {
 	c.t.Helper()
 	logPath := filepath.Join(c.dir, name+".log")
@@ -182,7 +207,7 @@ func (c *cloud) start(name string, args ...string) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	cmd := exec.Command(c.bin, append([]string{name}, args...)...)
+	cmd := exec.Command(c.bin, append([]string{strings.TrimRight(name, "0123456789")}, args...)...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
@@ -192,7 +217,7 @@ func (c *cloud) start(name string, args ...string) {
 }
 
 func (c *cloud) stop() {
-	for _, name := range []string{"compute", "scheduler", "serve"} {
+	for _, name := range []string{"volume", "compute", "compute2", "scheduler", "serve"} {
 		cmd := c.procs[name]
 		if cmd == nil || cmd.Process == nil {
 			continue
@@ -208,7 +233,10 @@ func (c *cloud) stop() {
 		}
 	}
 	if c.t.Failed() {
-		for _, name := range []string{"compute", "scheduler", "serve"} {
+		for _, name := range []string{"volume", "compute", "compute2", "scheduler", "serve"} {
+			if c.logs[name] == "" {
+				continue
+			}
 			c.t.Logf("--- %s log (tail):\n%s", name, tail(c.logs[name], 15))
 		}
 	}
@@ -248,10 +276,16 @@ func (c *cloud) waitHost(name string) {
 // launch starts one instance and returns its ID.
 func (c *cloud) launch(name, userData string) string {
 	c.t.Helper()
+	return c.launchFrom(name, c.imageID, userData)
+}
+
+// launchFrom starts one instance of an image and returns its ID.
+func (c *cloud) launchFrom(name, image, userData string) string {
+	c.t.Helper()
 	var out struct {
 		Instances []instance `json:"instances"`
 	}
-	c.tenant.mustStatus(http.StatusAccepted, "POST", "/instances", map[string]any{"name": name, "flavor": c.flavor, "image": c.imageID,
+	c.tenant.mustStatus(http.StatusAccepted, "POST", "/instances", map[string]any{"name": name, "flavor": c.flavor, "image": image,
 		"keypair": "labkey", "user_data": userData}, &out)
 	if len(out.Instances) != 1 {
 		c.t.Fatalf("launch answered %+v", out)

@@ -58,8 +58,11 @@ func TestMaintenancePrunesOldFinishedJobs(t *testing.T) {
 		mctx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() { _ = m.Run(mctx); close(done) }()
+		// Wait for the run to be counted, not only for its rows to be gone:
+		// stopping in between cancels a DELETE the server has already done,
+		// and the run then reports nothing pruned.
 		eventually(t, 10*time.Second, "old jobs to be pruned", func() bool {
-			return counts(t, s)[models.JobSucceeded] == 1
+			return counts(t, s)[models.JobSucceeded] == 1 && metricValue(t, reg, "stratus_jobs_pruned_total", nil) == 30
 		})
 		stop()
 		<-done

@@ -27,6 +27,7 @@ const (
 type poolMetrics struct {
 	completed *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
+	claims    *prometheus.CounterVec
 }
 
 func newPoolMetrics(reg prometheus.Registerer) *poolMetrics {
@@ -40,6 +41,10 @@ func newPoolMetrics(reg prometheus.Registerer) *poolMetrics {
 			Help:    "Time a job's worker took, by kind.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 11), // 1 ms … 17 min
 		}, []string{"kind"})),
+		claims: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stratus_job_claims_total",
+			Help: "Claim transactions this process's pools ran, by whether they found jobs (found, empty).",
+		}, []string{"outcome"})),
 	}
 }
 

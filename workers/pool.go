@@ -39,8 +39,10 @@ type Pool struct {
 	queue     chan *execution // claimed, not yet started
 	slotFreed chan struct{}   // an executor finished a job
 	wake      chan struct{}
-	inFlight  atomic.Int64 // claimed and not yet finished running
-	finished  atomic.Int64 // runs finished, for the fetcher's pace estimate
+	hint      chan struct{}  // a wake-up hint from another process (see Wake)
+	due       chan time.Time // a job of ours was set to run again at this time
+	inFlight  atomic.Int64   // claimed and not yet finished running
+	finished  atomic.Int64   // runs finished, for the fetcher's pace estimate
 	draining  atomic.Bool
 
 	mu        sync.Mutex
@@ -93,6 +95,8 @@ func NewPool(cfg Config) (*Pool, error) {
 		queue:     make(chan *execution, cfg.Workers+cfg.MaxPrefetch+maxClaim),
 		slotFreed: make(chan struct{}, 1),
 		wake:      make(chan struct{}, 1),
+		hint:      make(chan struct{}, 1),
+		due:       make(chan time.Time, 64),
 		held:      map[int64]*execution{},
 		done:      make(chan struct{}),
 	}
@@ -136,10 +140,37 @@ func (p *Pool) Start(ctx context.Context) error {
 }
 
 // Wake makes an idle pool look for jobs now rather than at its next poll.
+// It is for this process's own enqueues.
 func (p *Pool) Wake() {
 	select {
 	case p.wake <- struct{}{}:
 	default:
+	}
+}
+
+// Hint is Wake for a hint that came from the network: anyone who can send
+// a datagram can send one, so it carries no authority and is rationed —
+// after a hinted claim finds nothing, further hints wait hintQuiet.
+func (p *Pool) Hint() {
+	select {
+	case p.hint <- struct{}{}:
+	default:
+	}
+}
+
+// Owner is the pool's lease owner: its name in job leases, unique to this
+// pool (a restarted process gets a new one).
+func (p *Pool) Owner() string { return p.owner }
+
+// TargetHost is the target whose jobs the pool runs ("" = the schedulers).
+func (p *Pool) TargetHost() string { return p.cfg.TargetHost }
+
+// dueAt tells the fetcher that a job of ours becomes available at t (a
+// retry or a snooze), so that it looks then rather than at its next poll.
+func (p *Pool) dueAt(t time.Time) {
+	select {
+	case p.due <- t:
+	default: // full: the poll finds it
 	}
 }
 

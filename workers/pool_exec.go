@@ -91,7 +91,10 @@ func (p *Pool) settleError(ex *execution, werr error) string {
 	switch {
 	case errors.As(werr, &snooze):
 		outcome = OutcomeSnoozed
-		err = p.store.SnoozeJob(ctx, p.owner, job.ID, p.store.Now().Add(snooze.After))
+		at := p.store.Now().Add(snooze.After)
+		if err = p.store.SnoozeJob(ctx, p.owner, job.ID, at); err == nil {
+			p.dueAt(at)
+		}
 	case errors.As(werr, &cancelE):
 		outcome = OutcomeCancelled
 		err = p.store.CancelLeasedJob(ctx, p.owner, job.ID, cancelE.Error())
@@ -107,13 +110,15 @@ func (p *Pool) settleError(ex *execution, werr error) string {
 			delay, msg = 0, "interrupted: its worker pool stopped ("+msg+")"
 		}
 		var st models.JobState
-		st, err = p.store.RetryLater(ctx, p.owner, job.ID, p.store.Now().Add(delay), msg)
+		at := p.store.Now().Add(delay)
+		st, err = p.store.RetryLater(ctx, p.owner, job.ID, at, msg)
 		outcome = OutcomeRetried
 		if st == models.JobFailed {
 			outcome = OutcomeFailed
 			log.Warn("job failed after its last attempt", "err", werr)
 		} else if err == nil {
 			log.Info("job will be retried", "err", werr, "after", delay)
+			p.dueAt(at)
 		}
 	}
 	switch {

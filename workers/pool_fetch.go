@@ -15,19 +15,41 @@ type pace struct {
 // wakeRecheck is how soon after a woken claim the fetcher claims again.
 const wakeRecheck = 20 * time.Millisecond
 
+// hintQuiet is how long network hints are set aside after a hinted claim
+// found nothing: a flood of forged hints costs at most one claim per
+// hintQuiet, and the hints that matter (a job was just committed) find work.
+const hintQuiet = 50 * time.Millisecond
+
 // fetchLoop claims jobs into the queue. While the queue in the database has
 // a backlog (the last claim was full) it claims again as soon as the buffer
-// is half drained; otherwise it polls every PollInterval, or when woken.
+// is half drained; otherwise it claims when woken (an enqueue in this
+// process, a hint from another, a retry of ours falling due) and polls every
+// PollInterval — an idle poll reads only when the next job is due, and
+// claims only if that is now.
 func (p *Pool) fetchLoop(ctx context.Context) {
 	defer close(p.fetcherDone)
 	timer := time.NewTimer(p.cfg.PollInterval)
 	defer timer.Stop()
+	timerAt := time.Now().Add(p.cfg.PollInterval)
+	reset := func(d time.Duration) {
+		timer.Reset(d)
+		timerAt = time.Now().Add(d)
+	}
 	var pc pace
 	poll, backlog := true, false // claim at once on start
-	woken := false
+	peek := false                // a timer's poll looks before it claims
+	woken, hinted := false, false
+	var quietUntil time.Time
 	for {
 		if ctx.Err() != nil {
 			return
+		}
+		if peek && !backlog {
+			peek = false
+			if wait := p.untilDue(ctx); wait > 0 {
+				poll = false
+				reset(wait)
+			}
 		}
 		if poll || backlog {
 			if limit := p.claimLimit(&pc, backlog); limit > 0 {
@@ -43,9 +65,12 @@ func (p *Pool) fetchLoop(ctx context.Context) {
 					if woken {
 						next = min(next, wakeRecheck)
 					}
-					timer.Reset(next)
+					reset(next)
 				}
-				woken = false
+				if hinted && got == 0 {
+					quietUntil = time.Now().Add(hintQuiet)
+				}
+				woken, hinted = false, false
 				continue
 			}
 		}
@@ -57,10 +82,42 @@ func (p *Pool) fetchLoop(ctx context.Context) {
 		case <-p.slotFreed:
 		case <-p.wake:
 			poll, woken = true, true
+		case <-p.hint:
+			if wait := time.Until(quietUntil); wait > 0 {
+				if timerAt.After(quietUntil) {
+					reset(wait) // look when the quiet ends
+				}
+				continue
+			}
+			poll, woken, hinted = true, true, true
+		case t := <-p.due:
+			wait := t.Sub(p.store.Now())
+			switch {
+			case wait <= 0:
+				poll = true
+			case time.Now().Add(wait).Before(timerAt):
+				reset(wait)
+			}
 		case <-timer.C:
-			poll = true
+			poll, peek = true, true
 		}
 	}
+}
+
+// untilDue is how long until the next job for our target may run, at most
+// PollInterval; 0 when one may run now (or the database did not answer:
+// the claim will say why).
+func (p *Pool) untilDue(ctx context.Context) time.Duration {
+	dctx, cancel := context.WithTimeout(ctx, dbTimeout)
+	defer cancel()
+	due, ok, err := p.store.NextJobDue(dctx, p.cfg.TargetHost)
+	switch {
+	case err != nil:
+		return 0
+	case !ok:
+		return p.cfg.PollInterval
+	}
+	return min(max(due.Sub(p.store.Now()), 0), p.cfg.PollInterval)
 }
 
 // claimLimit is how many jobs to claim now: the free worker slots plus the
@@ -100,8 +157,10 @@ func (p *Pool) claim(limit int) (int, error) {
 		return 0, err
 	}
 	if len(jobs) == 0 {
+		p.metrics.claims.WithLabelValues("empty").Inc()
 		return 0, nil
 	}
+	p.metrics.claims.WithLabelValues("found").Inc()
 	exs := make([]*execution, len(jobs))
 	for i := range jobs {
 		ex := &execution{job: jobs[i]}

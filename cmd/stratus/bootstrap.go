@@ -22,6 +22,11 @@ func (f *bootstrapFlags) register(fs *flag.FlagSet, demo bool) {
 		fs.StringVar(&f.in.DemoProject, "demo-project", "demo", "demo tenant project (empty: none)")
 		fs.StringVar(&f.in.DemoUser, "demo-user", "demo", "member user of the demo project")
 		fs.StringVar(&f.in.DemoPassword, "demo-password", "", "password of the demo user (generated and printed once when empty)")
+		fs.StringVar(&f.in.DemoNetwork, "demo-network", "demo-net", "network the demo project gets, with one subnet, when it has none (empty: none)")
+		fs.StringVar(&f.in.DemoCIDR, "demo-cidr", "10.0.0.0/24", "CIDR of the demo network's subnet")
+		fs.StringVar(&f.in.ExternalNetwork, "external-network", "public", "external network (router:external) made when none of that name exists, for routers' gateways and floating IPs (empty: none)")
+		fs.StringVar(&f.in.ExternalCIDR, "external-cidr", "203.0.113.0/24", "CIDR of the external network: .1 is the outside's gateway, .10–.250 the floating range")
+		fs.StringVar(&f.in.DemoRouter, "demo-router", "demo-router", "router the demo project gets from its network to the external network, when it has none (empty: none)")
 	}
 }
 

@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"io"
-	"log/slog"
-	"time"
 
 	"stratus/models"
+	"stratus/workers"
+	"stratus/workers/allinone"
 	"stratus/workers/compute"
-	"stratus/workers/virt"
-	"stratus/workers/virt/libvirt"
 )
 
 func runCompute(ctx context.Context, args []string, _ io.Writer) error {
@@ -20,7 +17,9 @@ func runCompute(ctx context.Context, args []string, _ io.Writer) error {
 	var logf logFlags
 	var cf computeFlags
 	var metrics metricsFlags
-	pollInterval := fs.Duration("poll-interval", time.Second, "how often the agent looks for new jobs for its host")
+	var wf wakeFlags
+	pollInterval := fs.Duration("poll-interval", allinone.DefaultPollInterval, "how often the agent looks for jobs nobody woke it for (a fallback: enqueued jobs wake it)")
+	wf.register(fs)
 	db.register(fs)
 	logf.register(fs)
 	cf.register(fs, true)
@@ -39,11 +38,19 @@ func runCompute(ctx context.Context, args []string, _ io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	drv, err := openDriverWaiting(ctx, &cf, log)
+	var shared *models.Store // the image store is on this host's disk
+	if cf.ImageDir != "" {
+		shared = store
+	}
+	drivers, err := cf.drivers(ctx, shared, log)
 	if err != nil {
 		return err
 	}
-	defer drv.Close()
+	host, err := drivers.OpenWaiting(ctx, cf.Host)
+	if err != nil {
+		return err
+	}
+	defer host.Close()
 	reg := newRegistry()
 	stopMetrics, err := metrics.serve(store, reg, log)
 	if err != nil {
@@ -51,35 +58,29 @@ func runCompute(ctx context.Context, args []string, _ io.Writer) error {
 	}
 	defer stopMetrics()
 	cfg := cf.agentConfig()
-	cfg.Store, cfg.Driver, cfg.Host, cfg.PollInterval, cfg.Log, cfg.Registerer = store, drv, cf.Host, *pollInterval, log, reg
-	if cf.Driver == "libvirt" {
-		if cfg.Images, err = cf.imageCache(store, cf.ImageDir != "", log); err != nil {
-			return err
-		}
+	cfg.Store, cfg.Driver, cfg.Images, cfg.Snapshots, cfg.Host, cfg.PollInterval, cfg.Log, cfg.Registerer =
+		store, host.Virt, host.Images, host.Snapshots, cf.Host, *pollInterval, log, reg
+	cfg.Network, cfg.WithoutNICs = host.Net, host.WithoutNICs
+	if cfg.TunnelAddress, err = cf.tunnelAddress(store); err != nil {
+		return err
 	}
+	log.Info("host network driver", "driver", drivers.Network(), "why", drivers.NetworkWhy(), "tunnel_address", cfg.TunnelAddress)
 	agent, err := compute.New(cfg)
 	if err != nil {
 		return err
 	}
-	return agent.Run(ctx)
-}
-
-// openDriverWaiting opens the host's driver. A libvirtd that does not
-// answer yet (the host is booting, the daemon restarting) is waited for,
-// with backoff up to 10 s, rather than ending the agent.
-func openDriverWaiting(ctx context.Context, cf *computeFlags, log *slog.Logger) (virt.Driver, error) {
-	wait := time.Second
-	for {
-		drv, err := cf.newDriver(ctx, cf.Driver, cf.Host, log)
-		if err == nil || cf.Driver != "libvirt" || !errors.Is(err, libvirt.ErrUnreachable) {
-			return drv, err
-		}
-		log.Warn("libvirtd is not reachable yet; waiting for it", "err", err, "retry_in", wait)
-		select {
-		case <-ctx.Done():
-			return nil, err
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 10*time.Second)
+	// Hints wake the agent's pool when a job for its host is committed
+	// elsewhere; the jobs it commits (a reschedule) wake the schedulers.
+	wake, err := workers.NewWake(workers.WakeConfig{Store: store, Listen: wf.addr(store), Name: "compute-" + cf.Host,
+		Logger: log, Registerer: reg})
+	if err != nil {
+		return err
 	}
+	wake.Serve(agent.Pool())
+	store.OnEnqueue(wake.Notify)
+	if err := wake.Start(ctx); err != nil {
+		return err
+	}
+	defer wake.Stop()
+	return agent.Run(ctx)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,13 +143,28 @@ func (f *httpFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.PolicyFile, "policy-file", "", "JSON file overriding policy rules ({\"action\": \"rule\"})")
 	fs.StringVar(&f.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	fs.StringVar(&f.TLSKey, "tls-key", "", "private key for --tls-cert (PEM)")
+	fs.StringVar(&f.cfg.PublicURL, "public-url", "", "URL clients reach Stratus at (https://cloud.example.com), for the OpenStack catalog; default: each request's own scheme and host")
 	fs.BoolVar(&f.cfg.SecureCookies, "secure-cookies", false, "mark cookies Secure (implied by --tls-cert; set it behind a TLS proxy)")
 	fs.DurationVar(&f.cfg.SessionIdle, "session-idle-timeout", f.cfg.SessionIdle, "web sessions end after this long without a request")
 	fs.DurationVar(&f.cfg.SessionLifetime, "session-lifetime", f.cfg.SessionLifetime, "web sessions end this long after login, active or not")
 }
 
+// validate refuses a --public-url clients could not use: it must be an
+// absolute http(s) URL without a query or fragment.
+func (f *httpFlags) validate() error {
+	if f.cfg.PublicURL == "" {
+		return nil
+	}
+	u, err := url.Parse(f.cfg.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("--public-url must be an http(s) URL such as https://cloud.example.com, not %q", f.cfg.PublicURL)
+	}
+	return nil
+}
+
 func (f *httpFlags) config() handlers.Config {
 	c := f.cfg
+	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	if f.TLSCert != "" {
 		c.SecureCookies = true
 	}

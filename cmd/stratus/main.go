@@ -1,5 +1,5 @@
 // Command stratus is the whole cloud in one binary: `stratus serve` (web UI
-// and API), `stratus scheduler`, `stratus compute`, `stratus dev` (all of
+// and API), `stratus scheduler`, `stratus compute`, `stratus volume`, `stratus dev` (all of
 // them on an embedded SQLite file), and the maintenance commands migrate,
 // bootstrap and version.
 package main
@@ -26,6 +26,7 @@ func commands() []command {
 		{"serve", "run the web UI and the JSON API (any number of them)", runServe},
 		{"scheduler", "place instances on hosts and run the queue's maintenance (one or more)", runScheduler},
 		{"compute", "run the agent of one hypervisor host", runCompute},
+		{"volume", "run the volume service of one storage backend", runVolume},
 		{"dev", "run everything in one process on an embedded SQLite file (make run)", runDev},
 		{"migrate", "bring the database schema to the newest version", runMigrate},
 		{"bootstrap", "create the first admin user and project", runBootstrap},

@@ -16,6 +16,8 @@ func runScheduler(ctx context.Context, args []string, stdout io.Writer) error {
 	var logf logFlags
 	var sf schedulerFlags
 	var metrics metricsFlags
+	var wf wakeFlags
+	wf.register(fs)
 	db.register(fs)
 	logf.register(fs)
 	sf.register(fs)
@@ -39,8 +41,8 @@ func runScheduler(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer stopMetrics()
 	cloud, err := allinone.Start(ctx, allinone.Config{Store: store, SchedulerWorkers: sf.Workers, PollInterval: sf.PollInterval,
-		ServiceDownTime: sf.ServiceDownTime, BuildTimeout: sf.BuildTimeout, Weights: sf.Weights, HostSubsetSize: sf.HostSubsetSize,
-		Maintenance: sf.maintenance(), Log: log, Registerer: reg})
+		ServiceDownTime: sf.ServiceDownTime, BuildTimeout: sf.BuildTimeout, ResizeConfirmWindow: sf.confirmWindow(), AutoEvacuate: sf.AutoEvacuate, Weights: sf.Weights, HostSubsetSize: sf.HostSubsetSize,
+		Maintenance: sf.maintenance(), WakeListen: wf.addr(store), Log: log, Registerer: reg})
 	if err != nil {
 		return err
 	}

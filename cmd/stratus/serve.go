@@ -26,8 +26,10 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	var id identityFlags
 	var hf httpFlags
 	var logf logFlags
+	var of objectFlags
 	db.register(fs)
 	id.register(fs)
+	of.register(fs)
 	hf.register(fs)
 	logf.register(fs)
 	if err := parseFlags(fs, "Run the web UI and the JSON API. Stateless: run as many as you like against one database.", args); err != nil {
@@ -36,22 +38,49 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := id.validate(); err != nil {
 		return err
 	}
+	if err := hf.validate(); err != nil {
+		return err
+	}
 	log, err := logf.logger()
 	if err != nil {
 		return err
 	}
-	store, err := openMigrated(ctx, db, id.options(db), &logf)
+	opts := id.options(db)
+	if err := of.apply(&opts, db); err != nil {
+		return err
+	}
+	store, err := openMigrated(ctx, db, opts, &logf)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	reg := newRegistry()
+	// Jobs the API commits (launches, actions) wake the scheduler or agent
+	// that runs them, by a hint, instead of waiting for its next poll.
+	wake, err := workers.NewWake(workers.WakeConfig{Store: store, Name: "serve", Logger: log, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	store.OnEnqueue(wake.Notify)
+	if err := wake.Start(ctx); err != nil {
+		return err
+	}
+	defer wake.Stop()
 	srv, ln, err := newHTTPServer(store, &hf, log, reg)
 	if err != nil {
 		return err
 	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	waitHousekeeping, err := of.startHousekeeping(ctx, store, log, reg)
+	if err != nil {
+		return err
+	}
+	defer waitHousekeeping()
 	log.Info("serving", "url", baseURL(ln, hf.TLSCert != ""), "db", store.Dialect())
-	return serveUntilDone(ctx, srv, ln, &hf, log)
+	err = serveUntilDone(ctx, srv, ln, &hf, log)
+	stop()
+	return err
 }
 
 // newRegistry is the process's metrics registry, with Go runtime and

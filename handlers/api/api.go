@@ -7,12 +7,20 @@
 // RBAC matrix test walks — are all built from that table, so none of them can
 // drift from the others.
 //
+// A handler has one shape, func (a *API) x(r *http.Request, c models.Caller,
+// in In) (Out, error): op (operation.go) binds In from the request and hands
+// it the authenticated caller, and the route renders Out or the error. Only
+// the public routes (logging in, the OpenAPI document) use publicOp, whose
+// handlers get no caller.
+//
 // Conventions a client can rely on:
 //
 //   - Authentication: "Authorization: Bearer <token>", from POST /auth/tokens
 //     or a named API token. No cookies, so no CSRF.
 //   - Errors: {"error":{"code","message","fields","request_id"}} with the
-//     status from httpx.ProblemFor; "fields" names each invalid input.
+//     status from httpx.ProblemFor; "fields" names each invalid input. While
+//     the database does not answer, any request is 503 "unavailable" with
+//     Retry-After (as GET /readyz is).
 //   - Lists: {"<things>":[...],"next":"/api/v1/<things>?marker=…"|null}.
 //     "limit" (1–1000, default 100) and "marker" (the last ID of the previous
 //     page) page through them; "next" is the ready-made link to the next page.

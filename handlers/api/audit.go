@@ -19,7 +19,7 @@ type auditQuery struct {
 	Outcome string `query:"outcome" enum:"success,failure" doc:"Only events with this outcome."`
 }
 
-func (a *API) listAuditEvents(r *http.Request, in auditQuery) (AuditEventList, error) {
+func (a *API) listAuditEvents(r *http.Request, _ models.Caller, in auditQuery) (AuditEventList, error) {
 	events, next, err := a.Store.ListAuditEvents(r.Context(), models.AuditFilter{
 		Action: in.Action, Actor: in.Actor, Outcome: in.Outcome, Limit: in.Limit, Marker: in.Marker,
 	})

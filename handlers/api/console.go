@@ -25,14 +25,10 @@ type RemoteConsole struct {
 }
 
 // consoleLog is GET /instances/{id}/console-log?lines=N.
-func (a *API) consoleLog(r *http.Request, in struct {
+func (a *API) consoleLog(r *http.Request, c models.Caller, in struct {
 	idPath
 	Lines int `query:"lines" min:"0" max:"10000" doc:"Only the last N lines (default: all that is kept, up to 64 KiB)."`
 }) (ConsoleLog, error) {
-	c, err := caller(r)
-	if err != nil {
-		return ConsoleLog{}, err
-	}
 	out, err := a.Store.ConsoleLog(r.Context(), c, in.ID, in.Lines)
 	if err != nil {
 		return ConsoleLog{}, err
@@ -49,14 +45,10 @@ type RemoteConsoleRequest struct {
 // createRemoteConsole is POST /instances/{id}/remote-console: a single-use
 // VNC console token bound to the instance and the caller (409 when the
 // instance is not running).
-func (a *API) createRemoteConsole(r *http.Request, in struct {
+func (a *API) createRemoteConsole(r *http.Request, c models.Caller, in struct {
 	idPath
 	Body RemoteConsoleRequest `body:"json"`
 }) (RemoteConsole, error) {
-	c, err := caller(r)
-	if err != nil {
-		return RemoteConsole{}, err
-	}
 	p := models.Problems{}
 	if in.Body.Protocol != "" && in.Body.Protocol != "vnc" {
 		p.Add("protocol", "must be vnc")

@@ -90,38 +90,44 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 }
 
 // An internal error is a 500 in the usual shape whose text stays in the log,
-// with the request ID that ties the two together.
+// with the request ID that ties the two together. (A database that does not
+// answer is not one: see handlers' TestDatabaseDownAnswers503.)
 func TestInternalErrorsDoNotLeak(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *models.Store) {
-		e := setup(t, s)
-		admin := e.admin()
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
+	for _, engine := range storetest.Engines() {
+		t.Run(string(engine), func(t *testing.T) { internalErrorDoesNotLeak(t, engine) })
+	}
+}
+
+func internalErrorDoesNotLeak(t *testing.T, engine storetest.Engine) {
+	s, raw := storetest.NewRaw(t, engine)
+	e := setup(t, s)
+	admin := e.admin()
+	if _, err := raw.Exec("DROP TABLE role_assignments"); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do(http.MethodGet, "/role-assignments", admin, nil)
+	want(t, r, http.StatusInternalServerError, "internal")
+	eo := r.body["error"].(map[string]any)
+	if eo["message"] != "internal error" {
+		t.Errorf("message %q", eo["message"])
+	}
+	if strings.Contains(string(r.raw), "role_assignments") || strings.Contains(strings.ToLower(string(r.raw)), "table") {
+		t.Errorf("the answer leaks the cause: %s", r.raw)
+	}
+	rid := eo["request_id"].(string)
+	if rid == "" || r.hdr.Get("X-Request-Id") != rid {
+		t.Fatalf("request_id %q, header %q", rid, r.hdr.Get("X-Request-Id"))
+	}
+	var logged bool
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(line, `"level":"ERROR"`) && strings.Contains(line, rid) && strings.Contains(line, "role_assignments") {
+			logged = true
 		}
-		r := e.do(http.MethodGet, "/projects", admin, nil)
-		want(t, r, http.StatusInternalServerError, "internal")
-		eo := r.body["error"].(map[string]any)
-		if eo["message"] != "internal error" {
-			t.Errorf("message %q", eo["message"])
+		if strings.Contains(line, admin) {
+			t.Errorf("the log holds a token secret: %s", line)
 		}
-		if strings.Contains(string(r.raw), "sql") || strings.Contains(string(r.raw), "closed") {
-			t.Errorf("the answer leaks the cause: %s", r.raw)
-		}
-		rid := eo["request_id"].(string)
-		if rid == "" || r.hdr.Get("X-Request-Id") != rid {
-			t.Fatalf("request_id %q, header %q", rid, r.hdr.Get("X-Request-Id"))
-		}
-		var logged bool
-		for _, line := range strings.Split(e.logs.String(), "\n") {
-			if strings.Contains(line, `"level":"ERROR"`) && strings.Contains(line, rid) && strings.Contains(line, "closed") {
-				logged = true
-			}
-			if strings.Contains(line, admin) {
-				t.Errorf("the log holds a token secret: %s", line)
-			}
-		}
-		if !logged {
-			t.Errorf("no error logged with request %s:\n%s", rid, e.logs)
-		}
-	})
+	}
+	if !logged {
+		t.Errorf("no error logged with request %s:\n%s", rid, e.logs)
+	}
 }

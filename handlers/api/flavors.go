@@ -30,11 +30,7 @@ type flavorPath struct {
 }
 
 // listFlavors is GET /flavors: the flavors the caller may launch with.
-func (a *API) listFlavors(r *http.Request, in flavorQuery) (FlavorList, error) {
-	c, err := caller(r)
-	if err != nil {
-		return FlavorList{}, err
-	}
+func (a *API) listFlavors(r *http.Request, c models.Caller, in flavorQuery) (FlavorList, error) {
 	if in.All && !c.IsSystemAdmin() {
 		return FlavorList{}, &models.Error{Kind: models.ErrForbidden, Msg: "only operators may list every flavor"}
 	}
@@ -45,11 +41,7 @@ func (a *API) listFlavors(r *http.Request, in flavorQuery) (FlavorList, error) {
 	return FlavorList{Flavors: nonNil(p.Items), Next: nextLink(r, p.NextMarker)}, nil
 }
 
-func (a *API) getFlavor(r *http.Request, in flavorPath) (FlavorDetail, error) {
-	c, err := caller(r)
-	if err != nil {
-		return FlavorDetail{}, err
-	}
+func (a *API) getFlavor(r *http.Request, c models.Caller, in flavorPath) (FlavorDetail, error) {
 	f, err := a.Store.GetFlavor(r.Context(), c, in.ID)
 	if err != nil {
 		return FlavorDetail{}, err
@@ -59,13 +51,9 @@ func (a *API) getFlavor(r *http.Request, in flavorPath) (FlavorDetail, error) {
 
 // createFlavor adds a flavor; a private one (is_public: false) is usable by
 // the projects listed.
-func (a *API) createFlavor(r *http.Request, in struct {
+func (a *API) createFlavor(r *http.Request, c models.Caller, in struct {
 	Body models.FlavorInput `body:"json"`
 }) (FlavorDetail, error) {
-	c, err := caller(r)
-	if err != nil {
-		return FlavorDetail{}, err
-	}
 	f, err := a.Store.CreateFlavor(r.Context(), c, in.Body)
 	if err != nil {
 		return FlavorDetail{}, err
@@ -75,14 +63,10 @@ func (a *API) createFlavor(r *http.Request, in struct {
 
 // updateFlavor changes a flavor's description, visibility, disabled flag or
 // project access; sizes are fixed (create another flavor instead).
-func (a *API) updateFlavor(r *http.Request, in struct {
+func (a *API) updateFlavor(r *http.Request, c models.Caller, in struct {
 	flavorPath
 	Body models.FlavorUpdate `body:"json"`
 }) (FlavorDetail, error) {
-	c, err := caller(r)
-	if err != nil {
-		return FlavorDetail{}, err
-	}
 	f, err := a.Store.GetFlavor(r.Context(), c, in.ID)
 	if err != nil {
 		return FlavorDetail{}, err
@@ -95,11 +79,7 @@ func (a *API) updateFlavor(r *http.Request, in struct {
 
 // deleteFlavor removes a flavor; instances keep the size they were built
 // with.
-func (a *API) deleteFlavor(r *http.Request, in flavorPath) (none, error) {
-	c, err := caller(r)
-	if err != nil {
-		return none{}, err
-	}
+func (a *API) deleteFlavor(r *http.Request, c models.Caller, in flavorPath) (none, error) {
 	f, err := a.Store.GetFlavor(r.Context(), c, in.ID)
 	if err != nil {
 		return none{}, err

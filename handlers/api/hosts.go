@@ -94,7 +94,7 @@ func hostView(h models.Host) Host {
 	return v
 }
 
-func (a *API) listHosts(r *http.Request, in namedPage) (HostList, error) {
+func (a *API) listHosts(r *http.Request, _ models.Caller, in namedPage) (HostList, error) {
 	p, err := a.Store.ListHostsPage(r.Context(), in.options())
 	if err != nil {
 		return HostList{}, err
@@ -106,7 +106,7 @@ func (a *API) listHosts(r *http.Request, in namedPage) (HostList, error) {
 	return HostList{Hosts: out, Next: nextLink(r, p.NextMarker)}, nil
 }
 
-func (a *API) getHost(r *http.Request, in hostPath) (Host, error) {
+func (a *API) getHost(r *http.Request, _ models.Caller, in hostPath) (Host, error) {
 	h, err := a.Store.GetHost(r.Context(), in.ID)
 	if err != nil {
 		return Host{}, err
@@ -116,14 +116,10 @@ func (a *API) getHost(r *http.Request, in hostPath) (Host, error) {
 
 // updateHost is PATCH /hosts/{id}: {"enabled": false, "disabled_reason":
 // "…"} takes a host out of scheduling, {"enabled": true} puts it back.
-func (a *API) updateHost(r *http.Request, in struct {
+func (a *API) updateHost(r *http.Request, c models.Caller, in struct {
 	hostPath
 	Body HostUpdate `body:"json"`
 }) (Host, error) {
-	c, err := caller(r)
-	if err != nil {
-		return Host{}, err
-	}
 	if in.Body.Enabled == nil {
 		return Host{}, models.Invalid("enabled", "is required: true or false")
 	}
@@ -151,4 +147,24 @@ func renameField(err error, from, to string) error {
 		fields[k] = v
 	}
 	return &models.ValidationError{Fields: fields}
+}
+
+// HostActionRequest names a host-level action: live_migrate (drain a host
+// that is up) or evacuate (a host that is down).
+type HostActionRequest struct {
+	Action string `json:"action"`
+}
+
+// drainHost is POST /hosts/{id}/actions: every instance of the host through
+// the instance action; the answer lists those started and those refused
+// (with the reason).
+func (a *API) drainHost(r *http.Request, c models.Caller, in struct {
+	hostPath
+	Body HostActionRequest `body:"json"`
+}) (models.HostDrain, error) {
+	d, err := a.Store.DrainHost(r.Context(), c, in.ID, in.Body.Action)
+	if d.Started == nil {
+		d.Started = []string{}
+	}
+	return d, err
 }

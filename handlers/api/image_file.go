@@ -17,14 +17,10 @@ import (
 // goes to the image store (hashed, its format sniffed, never held in
 // memory). Data can be uploaded once, to a queued image; over the store's
 // size limit is 413 and leaves the image killed.
-func (a *API) uploadImage(r *http.Request, in struct {
+func (a *API) uploadImage(r *http.Request, c models.Caller, in struct {
 	idPath
 	Body io.Reader `body:"binary"`
 }) (Image, error) {
-	c, err := caller(r)
-	if err != nil {
-		return Image{}, err
-	}
 	// Find the image first: another project's image is 404 whatever is sent.
 	if _, err := a.Store.GetImage(r.Context(), c, in.ID); err != nil {
 		return Image{}, err
@@ -67,11 +63,7 @@ func (b *uploadBody) Read(p []byte) (int, error) {
 }
 
 // downloadImage is GET /images/{id}/file: an active image's data.
-func (a *API) downloadImage(r *http.Request, in idPath) (imageData, error) {
-	c, err := caller(r)
-	if err != nil {
-		return imageData{}, err
-	}
+func (a *API) downloadImage(r *http.Request, c models.Caller, in idPath) (imageData, error) {
 	f, im, err := a.Store.OpenImageFile(r.Context(), c, in.ID)
 	if err != nil {
 		return imageData{}, err
@@ -114,4 +106,27 @@ func (d imageData) serveBlob(w http.ResponseWriter, r *http.Request, fail func(s
 		h.Set("X-Image-Checksum-SHA256", d.image.Checksum)
 	}
 	http.ServeContent(&problemWriter{ResponseWriter: w, fail: fail}, r, "", modified, d.file)
+}
+
+// uploadSnapshotFile is PUT /images/{id}/snapshot-file: the compute host
+// that copied an instance's disk sends it here with its service account's
+// token and the snapshot's one-time secret (header X-Stratus-Snapshot-Secret).
+// Only a saving snapshot takes data; a wrong secret is 403.
+func (a *API) uploadSnapshotFile(r *http.Request, c models.Caller, in struct {
+	idPath
+	Body io.Reader `body:"binary"`
+}) (Image, error) {
+	if err := requireOctetStream(r); err != nil {
+		return Image{}, err
+	}
+	body := &uploadBody{r: in.Body}
+	im, err := a.Store.UploadSnapshot(r.Context(), in.ID, r.Header.Get(models.SnapshotSecretHeader), body)
+	if err != nil && body.err != nil {
+		a.Log.Warn("snapshot upload cut short", "image", in.ID, "err", body.err, "request_id", httpx.RequestID(r))
+		return Image{}, models.Invalid("file", "the upload was cut short")
+	}
+	if err != nil {
+		return Image{}, err
+	}
+	return imageView(im), nil
 }

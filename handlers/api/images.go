@@ -33,11 +33,7 @@ func imageView(im models.Image) Image {
 	return Image{Image: im, File: "/api/v1/images/" + im.ID + "/file"}
 }
 
-func (a *API) listImages(r *http.Request, in imageQuery) (ImageList, error) {
-	c, err := caller(r)
-	if err != nil {
-		return ImageList{}, err
-	}
+func (a *API) listImages(r *http.Request, c models.Caller, in imageQuery) (ImageList, error) {
 	p, err := a.Store.ListImages(r.Context(), c, models.ImageFilter{ListOptions: in.options(), Status: in.Status, Visibility: in.Visibility})
 	if err != nil {
 		return ImageList{}, err
@@ -52,13 +48,9 @@ func (a *API) listImages(r *http.Request, in imageQuery) (ImageList, error) {
 // createImage records an image (status queued) in the caller's project; its
 // data follows with PUT /images/{id}/file. Only operators may create a
 // public image.
-func (a *API) createImage(r *http.Request, in struct {
+func (a *API) createImage(r *http.Request, c models.Caller, in struct {
 	Body models.ImageInput `body:"json"`
 }) (Image, error) {
-	c, err := caller(r)
-	if err != nil {
-		return Image{}, err
-	}
 	im, err := a.Store.CreateImage(r.Context(), c, in.Body)
 	if err != nil {
 		return Image{}, err
@@ -68,11 +60,7 @@ func (a *API) createImage(r *http.Request, in struct {
 
 // getImage shows an image the caller may see. Compute hosts' service
 // accounts (system readers) see every image.
-func (a *API) getImage(r *http.Request, in idPath) (Image, error) {
-	c, err := caller(r)
-	if err != nil {
-		return Image{}, err
-	}
+func (a *API) getImage(r *http.Request, c models.Caller, in idPath) (Image, error) {
 	im, err := a.Store.GetImage(r.Context(), c, in.ID)
 	if err != nil {
 		return Image{}, err
@@ -82,14 +70,10 @@ func (a *API) getImage(r *http.Request, in idPath) (Image, error) {
 
 // updateImage changes an image's metadata (the owner project, or an
 // operator). Properties merge; an empty value removes a property.
-func (a *API) updateImage(r *http.Request, in struct {
+func (a *API) updateImage(r *http.Request, c models.Caller, in struct {
 	idPath
 	Body models.ImageUpdate `body:"json"`
 }) (Image, error) {
-	c, err := caller(r)
-	if err != nil {
-		return Image{}, err
-	}
 	im, err := a.Store.UpdateImage(r.Context(), c, in.ID, in.Body)
 	if err != nil {
 		return Image{}, err
@@ -98,10 +82,6 @@ func (a *API) updateImage(r *http.Request, in struct {
 }
 
 // deleteImage removes an image and its data; a protected one is 409.
-func (a *API) deleteImage(r *http.Request, in idPath) (none, error) {
-	c, err := caller(r)
-	if err != nil {
-		return none{}, err
-	}
+func (a *API) deleteImage(r *http.Request, c models.Caller, in idPath) (none, error) {
 	return none{}, a.Store.DeleteImage(r.Context(), c, in.ID)
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net/http"
 	"time"
 
 	"stratus/models"
@@ -31,11 +32,14 @@ type Instance struct {
 	AvailabilityZone *string           `json:"availability_zone"` // as asked at launch; null for any
 	ServerGroup      *string           `json:"server_group"`      // the group's ID
 	Fault            *InstanceFault    `json:"fault"`             // why it is in ERROR
-	ProjectID        string            `json:"project_id"`
-	UserID           string            `json:"user_id"`
-	LaunchedAt       *time.Time        `json:"launched_at"`
-	CreatedAt        time.Time         `json:"created_at"`
-	UpdatedAt        time.Time         `json:"updated_at"`
+	// Addresses are the instance's fixed IPs by network name (Nova's
+	// "addresses").
+	Addresses  map[string][]models.Address `json:"addresses"`
+	ProjectID  string                      `json:"project_id"`
+	UserID     string                      `json:"user_id"`
+	LaunchedAt *time.Time                  `json:"launched_at"`
+	CreatedAt  time.Time                   `json:"created_at"`
+	UpdatedAt  time.Time                   `json:"updated_at"`
 }
 
 // InstanceFlavor is the size the instance was launched with.
@@ -71,7 +75,7 @@ func instanceView(c models.Caller, i models.Instance) Instance {
 		Flavor:  InstanceFlavor{ID: i.FlavorID, Name: i.FlavorName, VCPUs: i.VCPUs, RAMMB: i.RAMMB, DiskGB: i.DiskGB, EphemeralGB: i.EphemeralGB},
 		Image:   InstanceImage{ID: i.ImageID, Name: i.ImageName},
 		KeyPair: nonEmpty(i.KeyPairName), AvailabilityZone: nonEmpty(i.AvailabilityZone), ServerGroup: nonEmpty(i.ServerGroupID),
-		ProjectID: i.ProjectID, UserID: i.UserID,
+		ProjectID: i.ProjectID, UserID: i.UserID, Addresses: map[string][]models.Address{},
 		LaunchedAt: utc(i.LaunchedAt), CreatedAt: i.CreatedAt.UTC(), UpdatedAt: i.UpdatedAt.UTC(),
 	}
 	if i.TaskState != models.TaskNone {
@@ -97,6 +101,27 @@ func instanceView(c models.Caller, i models.Instance) Instance {
 		v.Fault = &f
 	}
 	return v
+}
+
+// instanceViews renders instances with their addresses (one more query
+// for the whole list).
+func (a *API) instanceViews(r *http.Request, c models.Caller, insts []models.Instance) ([]Instance, error) {
+	ids := make([]string, len(insts))
+	for i, inst := range insts {
+		ids[i] = inst.ID
+	}
+	addrs, err := a.Store.InstanceAddresses(r.Context(), ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Instance, len(insts))
+	for i, inst := range insts {
+		out[i] = instanceView(c, inst)
+		if m, ok := addrs[inst.ID]; ok {
+			out[i].Addresses = m
+		}
+	}
+	return out, nil
 }
 
 func nonEmpty(s string) *string {

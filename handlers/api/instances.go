@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"slices"
+	"strings"
 
 	"stratus/models"
 )
@@ -19,12 +20,36 @@ type LaunchedInstances struct {
 	Instances []Instance `json:"instances"`
 }
 
-// InstanceActionRequest asks for a power action.
+// InstanceActionRequest asks for an action: a power action, a move, or a
+// snapshot. Resize takes a flavor; migrate, live_migrate and evacuate
+// (operators) an optional destination host; live_migrate also
+// block_migration (auto, true, false); snapshot the new image's name.
 type InstanceActionRequest struct {
-	Action powerAction `json:"action"`
+	Action         actionName `json:"action"`
+	Flavor         string     `json:"flavor,omitempty"`
+	Host           string     `json:"host,omitempty"`
+	BlockMigration string     `json:"block_migration,omitempty"`
+	Name           string     `json:"name,omitempty"`
+	// Image, and optionally Name and UserData, of a rebuild.
+	Image    string  `json:"image,omitempty"`
+	UserData *string `json:"user_data,omitempty"`
 }
 
-// powerAction is start, stop, reboot or reboot_hard.
+// actionName is one of models.InstanceActions.
+type actionName string
+
+// InstanceActionResult is the instance in its new task; a snapshot also
+// names the image it is filling.
+type InstanceActionResult struct {
+	Instance
+	SnapshotImageID string `json:"snapshot_image_id,omitempty"`
+	// ShelveImageID is the image a shelve keeps the root disk in until
+	// the instance is unshelved.
+	ShelveImageID string `json:"shelve_image_id,omitempty"`
+}
+
+// powerAction is one of models.PowerActions: start, stop, reboot,
+// reboot_hard, pause, unpause, suspend, resume.
 type powerAction string
 
 // InstanceActionList is an instance's action log, newest first: who asked
@@ -46,11 +71,7 @@ type instanceQuery struct {
 
 // listInstances is GET /instances: the project's instances, newest first
 // (deleted ones are not listed). One query per page, whatever its size.
-func (a *API) listInstances(r *http.Request, in instanceQuery) (InstanceList, error) {
-	c, err := caller(r)
-	if err != nil {
-		return InstanceList{}, err
-	}
+func (a *API) listInstances(r *http.Request, c models.Caller, in instanceQuery) (InstanceList, error) {
 	if in.AllProjects && !a.Policy.Allowed(&c, "compute:instance:list_all") {
 		return InstanceList{}, &models.Error{Kind: models.ErrForbidden, Msg: "only operators may list every project's instances"}
 	}
@@ -73,9 +94,9 @@ func (a *API) listInstances(r *http.Request, in instanceQuery) (InstanceList, er
 	if err != nil {
 		return InstanceList{}, err
 	}
-	out := make([]Instance, len(page.Items))
-	for i, inst := range page.Items {
-		out[i] = instanceView(c, inst)
+	out, err := a.instanceViews(r, c, page.Items)
+	if err != nil {
+		return InstanceList{}, err
 	}
 	return InstanceList{Instances: out, Next: nextLink(r, page.NextMarker)}, nil
 }
@@ -84,47 +105,39 @@ func (a *API) listInstances(r *http.Request, in instanceQuery) (InstanceList, er
 // 202: they are in BUILD, and the scheduler and a compute host take them
 // from there (poll GET /instances/{id}). Over quota is 403 quota_exceeded,
 // and no instance is created.
-func (a *API) createInstances(r *http.Request, in struct {
+func (a *API) createInstances(r *http.Request, c models.Caller, in struct {
 	Body models.InstanceCreate `body:"json"`
 }) (LaunchedInstances, error) {
-	c, err := caller(r)
-	if err != nil {
-		return LaunchedInstances{}, err
-	}
 	insts, err := a.Store.CreateInstances(r.Context(), c, in.Body)
 	if err != nil {
 		return LaunchedInstances{}, err
 	}
-	out := make([]Instance, len(insts))
-	for i, inst := range insts {
-		out[i] = instanceView(c, inst)
+	out, err := a.instanceViews(r, c, insts)
+	if err != nil {
+		return LaunchedInstances{}, err
 	}
 	return LaunchedInstances{Instances: out}, nil
 }
 
 // getInstance shows one of the project's instances (a deleted one stays
 // visible, with status DELETED).
-func (a *API) getInstance(r *http.Request, in idPath) (Instance, error) {
-	c, err := caller(r)
-	if err != nil {
-		return Instance{}, err
-	}
+func (a *API) getInstance(r *http.Request, c models.Caller, in idPath) (Instance, error) {
 	inst, err := a.Store.GetInstance(r.Context(), c, in.ID)
 	if err != nil {
 		return Instance{}, err
 	}
-	return instanceView(c, inst), nil
+	out, err := a.instanceViews(r, c, []models.Instance{inst})
+	if err != nil {
+		return Instance{}, err
+	}
+	return out[0], nil
 }
 
 // deleteInstance is DELETE /instances/{id}. It always answers 202 with the
 // instance: task_state "deleting" while its host destroys it, or status
 // DELETED when there was nothing to destroy (never placed, or its host is
 // down). Deleting again while it is being deleted is the same 202.
-func (a *API) deleteInstance(r *http.Request, in idPath) (Instance, error) {
-	c, err := caller(r)
-	if err != nil {
-		return Instance{}, err
-	}
+func (a *API) deleteInstance(r *http.Request, c models.Caller, in idPath) (Instance, error) {
 	inst, err := a.Store.DeleteInstance(r.Context(), c, in.ID)
 	if err != nil {
 		return Instance{}, err
@@ -132,32 +145,82 @@ func (a *API) deleteInstance(r *http.Request, in idPath) (Instance, error) {
 	return instanceView(c, inst), nil
 }
 
-// instanceAction is POST /instances/{id}/actions: start, stop, reboot or
-// reboot_hard. 202 with the instance in its new task; 409 while another
-// task runs or when the state does not allow it (stopping a stopped one).
-func (a *API) instanceAction(r *http.Request, in struct {
+// instanceAction is POST /instances/{id}/actions: a power action (start,
+// stop, reboot, reboot_hard, pause, unpause, suspend, resume), a snapshot
+// {name}, a rebuild {image, name?, user_data?}, shelve, unshelve
+// (shelve_offload is always a 409: shelving offloads at once), or a move — resize, confirm_resize and revert_resize for the
+// project's members; migrate, live_migrate and evacuate for operators. 202
+// with the instance in its new task; 409 naming the state when it does not
+// allow the action.
+func (a *API) instanceAction(r *http.Request, c models.Caller, in struct {
 	idPath
 	Body InstanceActionRequest `body:"json"`
-}) (Instance, error) {
-	c, err := caller(r)
+}) (InstanceActionResult, error) {
+	action := string(in.Body.Action)
+	var inst models.Instance
+	var err error
+	switch {
+	case action == models.ActionSnapshot:
+		var im models.Image
+		if inst, im, err = a.Store.SnapshotInstance(r.Context(), c, in.ID, in.Body.Name); err != nil {
+			return InstanceActionResult{}, err
+		}
+		return InstanceActionResult{Instance: instanceView(c, inst), SnapshotImageID: im.ID}, nil
+	case action == models.ActionRebuild:
+		req := models.RebuildRequest{Image: in.Body.Image, UserData: in.Body.UserData}
+		if in.Body.Name != "" {
+			req.Name = &in.Body.Name
+		}
+		inst, err = a.Store.RebuildInstance(r.Context(), c, in.ID, req)
+	case action == models.ActionShelve:
+		var im models.Image
+		if inst, im, err = a.Store.ShelveInstance(r.Context(), c, in.ID); err != nil {
+			return InstanceActionResult{}, err
+		}
+		return InstanceActionResult{Instance: instanceView(c, inst), ShelveImageID: im.ID}, nil
+	case action == models.ActionShelveOffload:
+		inst, err = a.Store.ShelveOffloadInstance(r.Context(), c, in.ID)
+	case action == models.ActionUnshelve:
+		inst, err = a.Store.UnshelveInstance(r.Context(), c, in.ID)
+	case slices.Contains(models.PowerActions(), action):
+		inst, err = a.Store.PowerAction(r.Context(), c, in.ID, action)
+	case slices.Contains(models.MoveActions(), action):
+		if slices.Contains(models.OperatorMoveActions(), action) && !a.Policy.Allowed(&c, "compute:instance:"+action) {
+			return InstanceActionResult{}, &models.Error{Kind: models.ErrForbidden, Msg: "only operators may " + strings.ReplaceAll(action, "_", "-") + " instances"}
+		}
+		if action == models.ActionResize && !a.Policy.Allowed(&c, "compute:instance:resize") {
+			return InstanceActionResult{}, &models.Error{Kind: models.ErrForbidden, Msg: "you may not resize instances"}
+		}
+		inst, err = a.Store.MoveInstance(r.Context(), c, in.ID, action,
+			models.MoveRequest{Flavor: in.Body.Flavor, Host: in.Body.Host, BlockMigration: in.Body.BlockMigration})
+	default:
+		return InstanceActionResult{}, models.Invalid("action", "must be one of "+strings.Join(models.InstanceActions(), ", "))
+	}
 	if err != nil {
-		return Instance{}, err
+		return InstanceActionResult{}, err
 	}
-	if !slices.Contains(models.PowerActions(), string(in.Body.Action)) {
-		return Instance{}, models.Invalid("action", "must be start, stop, reboot or reboot_hard")
-	}
-	inst, err := a.Store.PowerAction(r.Context(), c, in.ID, string(in.Body.Action))
-	if err != nil {
-		return Instance{}, err
-	}
-	return instanceView(c, inst), nil
+	return InstanceActionResult{Instance: instanceView(c, inst)}, nil
 }
 
-func (a *API) listInstanceActions(r *http.Request, in idPath) (InstanceActionList, error) {
-	c, err := caller(r)
-	if err != nil {
-		return InstanceActionList{}, err
+// MigrationList is an instance's moves, newest first.
+type MigrationList struct {
+	Migrations []models.InstanceMigration `json:"migrations"`
+}
+
+// listInstanceMigrations is GET /instances/{id}/migrations: the instance's
+// moves with their progress.
+func (a *API) listInstanceMigrations(r *http.Request, c models.Caller, in idPath) (MigrationList, error) {
+	if _, err := a.Store.GetInstance(r.Context(), c, in.ID); err != nil {
+		return MigrationList{}, err
 	}
+	ms, err := a.Store.ListMigrations(r.Context(), c, models.MigrationFilter{InstanceID: in.ID, AllProjects: c.IsSystemAdmin()})
+	if err != nil {
+		return MigrationList{}, err
+	}
+	return MigrationList{Migrations: nonNil(ms)}, nil
+}
+
+func (a *API) listInstanceActions(r *http.Request, c models.Caller, in idPath) (InstanceActionList, error) {
 	actions, err := a.Store.ListInstanceActions(r.Context(), c, in.ID)
 	if err != nil {
 		return InstanceActionList{}, err

@@ -16,8 +16,7 @@ import (
 	"stratus/models/storetest"
 	"stratus/workers/allinone"
 	"stratus/workers/compute"
-	"stratus/workers/virt"
-	"stratus/workers/virt/fake"
+	"stratus/workers/hostdrivers"
 )
 
 // startCloud runs a scheduler and a fake compute agent per host in the
@@ -26,15 +25,30 @@ import (
 // task is in progress.
 func startCloud(t *testing.T, s *models.Store, bootDelay time.Duration, hosts ...string) {
 	t.Helper()
-	cloud, err := allinone.Start(context.Background(), allinone.Config{
+	startCloudWith(t, s, bootDelay, nil, hosts...)
+}
+
+// startCloudWith is startCloud with the cloud's configuration changed by
+// tune (volume services, for one).
+func startCloudWith(t *testing.T, s *models.Store, bootDelay time.Duration, tune func(*allinone.Config), hosts ...string) {
+	t.Helper()
+	ctx := context.Background()
+	drivers, err := hostdrivers.New(ctx, hostdrivers.Config{Virt: hostdrivers.VirtConfig{Driver: hostdrivers.Fake,
+		Fake: hostdrivers.FakeConfig{VCPUs: 16, RAMMB: 32768, DiskGB: 1000, BootDelay: bootDelay}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := allinone.Config{
 		Store: s, Hosts: hosts, PollInterval: 10 * time.Millisecond,
-		NewDriver: func(string) (virt.Driver, error) {
-			return fake.New(fake.Config{VCPUs: 16, RAMMB: 32768, DiskGB: 1000, BootDelay: bootDelay}), nil
-		},
+		OpenHost:        func(host string) (hostdrivers.Host, error) { return drivers.Open(ctx, host) },
 		Agent:           compute.Config{HeartbeatInterval: 200 * time.Millisecond, PowerSyncInterval: time.Hour, Workers: 4},
 		ServiceDownTime: 10 * time.Second,
 		BuildTimeout:    time.Minute,
-	})
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	cloud, err := allinone.Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

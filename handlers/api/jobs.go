@@ -28,7 +28,7 @@ type jobPath struct {
 	ID int64 `path:"id" min:"1" doc:"The job's ID."`
 }
 
-func (a *API) listJobs(r *http.Request, in jobQuery) (JobList, error) {
+func (a *API) listJobs(r *http.Request, _ models.Caller, in jobQuery) (JobList, error) {
 	jobs, next, err := a.Store.ListJobs(r.Context(), models.JobFilter{State: in.State, Kind: in.Kind, Limit: in.Limit, Marker: in.Marker})
 	if err != nil {
 		return JobList{}, err
@@ -36,7 +36,7 @@ func (a *API) listJobs(r *http.Request, in jobQuery) (JobList, error) {
 	return JobList{Jobs: nonNil(jobs), Next: nextSeq(r, next)}, nil
 }
 
-func (a *API) jobCounts(r *http.Request, _ none) (JobCounts, error) {
+func (a *API) jobCounts(r *http.Request, _ models.Caller, _ none) (JobCounts, error) {
 	counts, err := a.Store.JobCounts(r.Context())
 	if err != nil {
 		return JobCounts{}, err
@@ -44,24 +44,16 @@ func (a *API) jobCounts(r *http.Request, _ none) (JobCounts, error) {
 	return JobCounts{Counts: counts}, nil
 }
 
-func (a *API) getJob(r *http.Request, in jobPath) (models.Job, error) {
+func (a *API) getJob(r *http.Request, _ models.Caller, in jobPath) (models.Job, error) {
 	return a.Store.GetJob(r.Context(), in.ID)
 }
 
 // retryJob makes a failed or cancelled job run again (409 in another state).
-func (a *API) retryJob(r *http.Request, in jobPath) (models.Job, error) {
-	c, err := caller(r)
-	if err != nil {
-		return models.Job{}, err
-	}
+func (a *API) retryJob(r *http.Request, c models.Caller, in jobPath) (models.Job, error) {
 	return a.Store.RetryJob(r.Context(), c, in.ID)
 }
 
 // cancelJob stops a job that has not finished (409 once it has).
-func (a *API) cancelJob(r *http.Request, in jobPath) (models.Job, error) {
-	c, err := caller(r)
-	if err != nil {
-		return models.Job{}, err
-	}
+func (a *API) cancelJob(r *http.Request, c models.Caller, in jobPath) (models.Job, error) {
 	return a.Store.CancelJob(r.Context(), c, in.ID)
 }

@@ -18,11 +18,7 @@ type keypairPath struct {
 	ID string `path:"id" doc:"The key pair's ID or name."`
 }
 
-func (a *API) listKeyPairs(r *http.Request, in namedPage) (KeyPairList, error) {
-	c, err := caller(r)
-	if err != nil {
-		return KeyPairList{}, err
-	}
+func (a *API) listKeyPairs(r *http.Request, c models.Caller, in namedPage) (KeyPairList, error) {
 	p, err := a.Store.ListKeyPairsPage(r.Context(), c, in.options())
 	if err != nil {
 		return KeyPairList{}, err
@@ -32,29 +28,17 @@ func (a *API) listKeyPairs(r *http.Request, in namedPage) (KeyPairList, error) {
 
 // createKeyPair imports public_key, or generates a pair when it is absent:
 // the private key is in this answer and nowhere else, ever.
-func (a *API) createKeyPair(r *http.Request, in struct {
+func (a *API) createKeyPair(r *http.Request, c models.Caller, in struct {
 	Body models.KeyPairInput `body:"json"`
 }) (models.NewKeyPair, error) {
-	c, err := caller(r)
-	if err != nil {
-		return models.NewKeyPair{}, err
-	}
 	return a.Store.CreateKeyPair(r.Context(), c, in.Body)
 }
 
-func (a *API) getKeyPair(r *http.Request, in keypairPath) (models.KeyPair, error) {
-	c, err := caller(r)
-	if err != nil {
-		return models.KeyPair{}, err
-	}
+func (a *API) getKeyPair(r *http.Request, c models.Caller, in keypairPath) (models.KeyPair, error) {
 	return a.Store.GetKeyPair(r.Context(), c, in.ID)
 }
 
 // deleteKeyPair removes a key pair; instances keep the key they booted with.
-func (a *API) deleteKeyPair(r *http.Request, in keypairPath) (none, error) {
-	c, err := caller(r)
-	if err != nil {
-		return none{}, err
-	}
+func (a *API) deleteKeyPair(r *http.Request, c models.Caller, in keypairPath) (none, error) {
 	return none{}, a.Store.DeleteKeyPair(r.Context(), c, in.ID)
 }

@@ -18,11 +18,7 @@ type Me struct {
 }
 
 // getMe is GET /me.
-func (a *API) getMe(r *http.Request, _ none) (Me, error) {
-	c, err := caller(r)
-	if err != nil {
-		return Me{}, err
-	}
+func (a *API) getMe(r *http.Request, c models.Caller, _ none) (Me, error) {
 	projects, err := a.Store.ProjectsOfUser(r.Context(), c.UserID)
 	if err != nil {
 		return Me{}, err

@@ -8,6 +8,9 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+
+	"stratus/handlers/httpx"
+	"stratus/models"
 )
 
 // route is one row of the route table.
@@ -37,13 +40,36 @@ type none struct{}
 
 var noneType = reflect.TypeFor[none]()
 
-// op wraps a handler: it binds In from the request (path parameters, query
-// parameters, JSON body) before calling fn, so fn only validates meaning,
-// calls one model operation and returns what to render.
-func op[In, Out any](fn func(r *http.Request, in In) (Out, error)) operation {
+// op wraps the handler of a route that needs a caller — every route but the
+// public ones. It binds In from the request (path parameters, query
+// parameters, JSON body) and hands fn the authenticated caller, so fn only
+// validates meaning, calls one model operation with that caller and returns
+// what to render.
+func op[In, Out any](fn func(r *http.Request, c models.Caller, in In) (Out, error)) operation {
+	return bound(funcName(fn), func(r *http.Request, in In) (Out, error) {
+		// The route's policy check has already refused anonymous requests
+		// (its action is not public): a missing caller is a guard, not a
+		// path.
+		c, ok := httpx.CallerFrom(r.Context())
+		if !ok {
+			var zero Out
+			return zero, models.ErrUnauthenticated
+		}
+		return fn(r, c, in)
+	})
+}
+
+// publicOp wraps the handler of a public route (logging in, this document):
+// one that must work without a caller, and so is given none.
+func publicOp[In, Out any](fn func(r *http.Request, in In) (Out, error)) operation {
+	return bound(funcName(fn), fn)
+}
+
+// bound is the operation that binds In from the request before calling fn.
+func bound[In, Out any](id string, fn func(r *http.Request, in In) (Out, error)) operation {
 	fields, err := inputFields(reflect.TypeFor[In]())
 	return operation{
-		id:    funcName(fn),
+		id:    id,
 		in:    reflect.TypeFor[In](),
 		inErr: err,
 		out:   reflect.TypeFor[Out](),

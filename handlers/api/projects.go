@@ -18,7 +18,7 @@ type ProjectUpdate struct {
 	Enabled     *bool   `json:"enabled"`
 }
 
-func (a *API) listProjects(r *http.Request, in namedPage) (ProjectList, error) {
+func (a *API) listProjects(r *http.Request, _ models.Caller, in namedPage) (ProjectList, error) {
 	p, err := a.Store.ListProjects(r.Context(), in.options())
 	if err != nil {
 		return ProjectList{}, err
@@ -26,27 +26,19 @@ func (a *API) listProjects(r *http.Request, in namedPage) (ProjectList, error) {
 	return ProjectList{Projects: nonNil(p.Items), Next: nextLink(r, p.NextMarker)}, nil
 }
 
-func (a *API) createProject(r *http.Request, in struct {
+func (a *API) createProject(r *http.Request, c models.Caller, in struct {
 	Body models.ProjectInput `body:"json"`
 }) (models.Project, error) {
-	c, err := caller(r)
-	if err != nil {
-		return models.Project{}, err
-	}
 	return a.Store.CreateProject(r.Context(), c, in.Body)
 }
 
-func (a *API) getProject(r *http.Request, in idPath) (models.Project, error) {
+func (a *API) getProject(r *http.Request, _ models.Caller, in idPath) (models.Project, error) {
 	return a.Store.GetProject(r.Context(), in.ID)
 }
 
-func (a *API) updateProject(r *http.Request, in struct {
+func (a *API) updateProject(r *http.Request, c models.Caller, in struct {
 	idPath
 	Body ProjectUpdate `body:"json"`
 }) (models.Project, error) {
-	c, err := caller(r)
-	if err != nil {
-		return models.Project{}, err
-	}
 	return a.Store.UpdateProject(r.Context(), c, in.ID, in.Body.Description, in.Body.Enabled)
 }

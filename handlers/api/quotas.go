@@ -36,11 +36,7 @@ func quotaSet(projectID string, lines []models.QuotaLine) QuotaSet {
 }
 
 // usage is GET /usage: the caller's project's limits and use.
-func (a *API) usage(r *http.Request, _ none) (QuotaSet, error) {
-	c, err := caller(r)
-	if err != nil {
-		return QuotaSet{}, err
-	}
+func (a *API) usage(r *http.Request, c models.Caller, _ none) (QuotaSet, error) {
 	lines, err := a.Store.ProjectQuotas(r.Context(), c.ProjectID)
 	if err != nil {
 		return QuotaSet{}, err
@@ -48,7 +44,7 @@ func (a *API) usage(r *http.Request, _ none) (QuotaSet, error) {
 	return quotaSet(c.ProjectID, lines), nil
 }
 
-func (a *API) getQuotas(r *http.Request, in quotaPath) (QuotaSet, error) {
+func (a *API) getQuotas(r *http.Request, _ models.Caller, in quotaPath) (QuotaSet, error) {
 	pr, err := a.Store.GetProject(r.Context(), in.Project)
 	if err != nil {
 		return QuotaSet{}, err
@@ -62,14 +58,10 @@ func (a *API) getQuotas(r *http.Request, in quotaPath) (QuotaSet, error) {
 
 // setQuotas is PUT /quotas/{project}: {"instances": 20, "vcpus": -1, …}
 // sets the limits named (-1 is unlimited) and leaves the others as they are.
-func (a *API) setQuotas(r *http.Request, in struct {
+func (a *API) setQuotas(r *http.Request, c models.Caller, in struct {
 	quotaPath
 	Body map[quotaResource]int64 `body:"json"`
 }) (QuotaSet, error) {
-	c, err := caller(r)
-	if err != nil {
-		return QuotaSet{}, err
-	}
 	pr, err := a.Store.GetProject(r.Context(), in.Project)
 	if err != nil {
 		return QuotaSet{}, err

@@ -21,7 +21,8 @@ type problem struct {
 	// Code is stable for programs: not_found, conflict, forbidden, invalid,
 	// unauthorized, quota_exceeded, too_large, unsupported_media_type,
 	// range_not_satisfiable, precondition_failed, method_not_allowed,
-	// internal.
+	// unavailable (503 with Retry-After: the database does not answer;
+	// the same request works once it does), internal.
 	Code      string            `json:"code"`
 	Message   string            `json:"message"`              // for people
 	Fields    map[string]string `json:"fields,omitempty"`     // invalid inputs: name → what is wrong
@@ -53,9 +54,13 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	p := httpx.ProblemFor(err)
-	if p.Status == http.StatusInternalServerError {
+	switch p.Status {
+	case http.StatusInternalServerError:
 		a.Log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err, "request_id", httpx.RequestID(r))
+	case http.StatusServiceUnavailable:
+		a.Log.Warn("api request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err, "request_id", httpx.RequestID(r))
 	}
+	httpx.SetRetryAfter(w, p)
 	if p.Status == http.StatusUnauthorized {
 		// RFC 6750: say which scheme to use, and whether the token given
 		// was the problem.

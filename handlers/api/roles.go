@@ -18,7 +18,7 @@ type roleAssignmentQuery struct {
 	ProjectID string `query:"project_id" format:"uuid" doc:"Only assignments on this project."`
 }
 
-func (a *API) listRoleAssignments(r *http.Request, in roleAssignmentQuery) (RoleAssignmentList, error) {
+func (a *API) listRoleAssignments(r *http.Request, _ models.Caller, in roleAssignmentQuery) (RoleAssignmentList, error) {
 	p, err := a.Store.ListRoleAssignmentsPage(r.Context(),
 		models.AssignmentFilter{UserID: in.UserID, ProjectID: in.ProjectID},
 		models.ListOptions{Limit: in.Limit, Marker: in.Marker})
@@ -30,21 +30,13 @@ func (a *API) listRoleAssignments(r *http.Request, in roleAssignmentQuery) (Role
 
 // createRoleAssignment grants a role on a project or (system: true) on the
 // system. Granting one the user holds already is 409.
-func (a *API) createRoleAssignment(r *http.Request, in struct {
+func (a *API) createRoleAssignment(r *http.Request, c models.Caller, in struct {
 	Body models.AssignmentInput `body:"json"`
 }) (models.RoleAssignmentView, error) {
-	c, err := caller(r)
-	if err != nil {
-		return models.RoleAssignmentView{}, err
-	}
 	return a.Store.AssignRole(r.Context(), c, in.Body)
 }
 
 // deleteRoleAssignment revokes an assignment; the last system admin's is 409.
-func (a *API) deleteRoleAssignment(r *http.Request, in idPath) (none, error) {
-	c, err := caller(r)
-	if err != nil {
-		return none{}, err
-	}
+func (a *API) deleteRoleAssignment(r *http.Request, c models.Caller, in idPath) (none, error) {
 	return none{}, a.Store.RevokeRole(r.Context(), c, in.ID)
 }

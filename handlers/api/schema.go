@@ -54,8 +54,16 @@ func enumOf(t reflect.Type) []string {
 		return models.InstanceStatuses()
 	case reflect.TypeFor[powerAction]():
 		return models.PowerActions()
+	case reflect.TypeFor[actionName]():
+		return models.InstanceActions()
 	case reflect.TypeFor[quotaResource]():
 		return models.QuotaResources()
+	case reflect.TypeFor[models.VolumeStatus]():
+		return strs(models.VolumeStatuses())
+	case reflect.TypeFor[models.SnapshotStatus]():
+		return []string{string(models.SnapshotCreating), string(models.SnapshotAvailable), string(models.SnapshotDeleting), string(models.SnapshotError)}
+	case reflect.TypeFor[volumeAction]():
+		return []string{"extend"}
 	case reflect.TypeFor[hostState]():
 		return []string{hostUp, hostDown}
 	}
@@ -77,6 +85,14 @@ func (s *schemaSet) schema(t reflect.Type, request bool) (map[string]any, error)
 		return map[string]any{"type": "string", "format": "date-time"}, nil
 	case rawType:
 		return map[string]any{"description": "any JSON value"}, nil
+	case reflect.TypeFor[models.Nullable]():
+		return map[string]any{"type": []any{"string", "null"}}, nil
+	case reflect.TypeFor[models.GatewayUpdate]():
+		inner, err := s.schema(reflect.TypeFor[models.GatewayInput](), request)
+		if err != nil {
+			return nil, err
+		}
+		return nullable(inner), nil
 	}
 	if enum := enumOf(t); enum != nil {
 		return map[string]any{"type": "string", "enum": enum}, nil

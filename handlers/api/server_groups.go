@@ -19,11 +19,7 @@ type serverGroupPath struct {
 	ID string `path:"id" doc:"The server group's ID or name."`
 }
 
-func (a *API) listServerGroups(r *http.Request, in namedPage) (ServerGroupList, error) {
-	c, err := caller(r)
-	if err != nil {
-		return ServerGroupList{}, err
-	}
+func (a *API) listServerGroups(r *http.Request, c models.Caller, in namedPage) (ServerGroupList, error) {
 	p, err := a.Store.ListServerGroupsPage(r.Context(), c, in.options())
 	if err != nil {
 		return ServerGroupList{}, err
@@ -33,29 +29,17 @@ func (a *API) listServerGroups(r *http.Request, in namedPage) (ServerGroupList, 
 
 // createServerGroup adds a group whose members the scheduler places on one
 // host (affinity) or on different hosts (anti-affinity).
-func (a *API) createServerGroup(r *http.Request, in struct {
+func (a *API) createServerGroup(r *http.Request, c models.Caller, in struct {
 	Body models.ServerGroupInput `body:"json"`
 }) (models.ServerGroup, error) {
-	c, err := caller(r)
-	if err != nil {
-		return models.ServerGroup{}, err
-	}
 	return a.Store.CreateServerGroup(r.Context(), c, in.Body)
 }
 
-func (a *API) getServerGroup(r *http.Request, in serverGroupPath) (models.ServerGroup, error) {
-	c, err := caller(r)
-	if err != nil {
-		return models.ServerGroup{}, err
-	}
+func (a *API) getServerGroup(r *http.Request, c models.Caller, in serverGroupPath) (models.ServerGroup, error) {
 	return a.Store.GetServerGroup(r.Context(), c, in.ID)
 }
 
 // deleteServerGroup removes a group; its members stay, ungrouped.
-func (a *API) deleteServerGroup(r *http.Request, in serverGroupPath) (none, error) {
-	c, err := caller(r)
-	if err != nil {
-		return none{}, err
-	}
+func (a *API) deleteServerGroup(r *http.Request, c models.Caller, in serverGroupPath) (none, error) {
 	return none{}, a.Store.DeleteServerGroup(r.Context(), c, in.ID)
 }

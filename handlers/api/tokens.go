@@ -20,11 +20,7 @@ type CreatedToken struct {
 }
 
 // listTokens is GET /tokens: the caller's own named tokens, newest first.
-func (a *API) listTokens(r *http.Request, in namedPage) (TokenList, error) {
-	c, err := caller(r)
-	if err != nil {
-		return TokenList{}, err
-	}
+func (a *API) listTokens(r *http.Request, c models.Caller, in namedPage) (TokenList, error) {
 	p, err := a.Store.ListAPITokensPage(r.Context(), c, in.options())
 	if err != nil {
 		return TokenList{}, err
@@ -33,13 +29,9 @@ func (a *API) listTokens(r *http.Request, in namedPage) (TokenList, error) {
 }
 
 // createToken is POST /tokens: a named token scoped to the caller's project.
-func (a *API) createToken(r *http.Request, in struct {
+func (a *API) createToken(r *http.Request, c models.Caller, in struct {
 	Body models.APITokenInput `body:"json"`
 }) (CreatedToken, error) {
-	c, err := caller(r)
-	if err != nil {
-		return CreatedToken{}, err
-	}
 	t, err := a.Store.CreateAPIToken(r.Context(), c, in.Body)
 	if err != nil {
 		return CreatedToken{}, err
@@ -48,10 +40,6 @@ func (a *API) createToken(r *http.Request, in struct {
 }
 
 // revokeToken is DELETE /tokens/{id}. Another user's token is 404.
-func (a *API) revokeToken(r *http.Request, in idPath) (none, error) {
-	c, err := caller(r)
-	if err != nil {
-		return none{}, err
-	}
+func (a *API) revokeToken(r *http.Request, c models.Caller, in idPath) (none, error) {
 	return none{}, a.Store.RevokeToken(r.Context(), c, in.ID)
 }

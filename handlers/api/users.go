@@ -12,7 +12,7 @@ type UserList struct {
 	Next  *string       `json:"next"`
 }
 
-func (a *API) listUsers(r *http.Request, in namedPage) (UserList, error) {
+func (a *API) listUsers(r *http.Request, _ models.Caller, in namedPage) (UserList, error) {
 	p, err := a.Store.ListUsers(r.Context(), in.options())
 	if err != nil {
 		return UserList{}, err
@@ -20,29 +20,21 @@ func (a *API) listUsers(r *http.Request, in namedPage) (UserList, error) {
 	return UserList{Users: nonNil(p.Items), Next: nextLink(r, p.NextMarker)}, nil
 }
 
-func (a *API) createUser(r *http.Request, in struct {
+func (a *API) createUser(r *http.Request, c models.Caller, in struct {
 	Body models.UserInput `body:"json"`
 }) (models.User, error) {
-	c, err := caller(r)
-	if err != nil {
-		return models.User{}, err
-	}
 	return a.Store.CreateUser(r.Context(), c, in.Body)
 }
 
-func (a *API) getUser(r *http.Request, in idPath) (models.User, error) {
+func (a *API) getUser(r *http.Request, _ models.Caller, in idPath) (models.User, error) {
 	return a.Store.GetUser(r.Context(), in.ID)
 }
 
 // updateUser enables or disables a user, changes their e-mail, resets their
 // password (which ends their sessions and revokes all their tokens) or unlocks them.
-func (a *API) updateUser(r *http.Request, in struct {
+func (a *API) updateUser(r *http.Request, c models.Caller, in struct {
 	idPath
 	Body models.UserUpdate `body:"json"`
 }) (models.User, error) {
-	c, err := caller(r)
-	if err != nil {
-		return models.User{}, err
-	}
 	return a.Store.UpdateUser(r.Context(), c, in.ID, in.Body)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -57,16 +58,36 @@ func RequestID(r *http.Request) string { return middleware.GetReqID(r.Context())
 // Problem is an error as both adapters present it.
 type Problem struct {
 	Status  int
-	Code    string // not_found, conflict, forbidden, invalid, unauthorized, quota_exceeded, internal
+	Code    string // not_found, conflict, forbidden, invalid, unauthorized, quota_exceeded, unavailable, internal
 	Message string
 	Fields  map[string]string
+	// RetryAfter, in seconds, is when to try again (503: the database is
+	// unreachable); 0 when the answer will not change by waiting.
+	RetryAfter int
+}
+
+// RetryAfterSeconds is what a 503 tells clients to wait: a database that
+// restarts is back within seconds, and the load balancer's probe (/readyz)
+// says the same.
+const RetryAfterSeconds = 5
+
+// SetRetryAfter sets the Retry-After header a problem calls for.
+func SetRetryAfter(w http.ResponseWriter, p Problem) {
+	if p.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
+	}
 }
 
 // ProblemFor is the one error→status table. Errors written for users
-// (*models.Error, *models.ValidationError) keep their message; anything else
-// is an internal error whose text must not reach the client — the caller
-// logs it with the request ID.
+// (*models.Error, *models.ValidationError) keep their message; a database
+// that does not answer is 503 (models.Unavailable), whatever the request
+// was; anything else is an internal error whose text must not reach the
+// client — the caller logs it with the request ID.
 func ProblemFor(err error) Problem {
+	if models.Unavailable(err) {
+		return Problem{Status: http.StatusServiceUnavailable, Code: "unavailable", RetryAfter: RetryAfterSeconds,
+			Message: "Stratus cannot reach its database right now. Try again in a few seconds."}
+	}
 	var ve *models.ValidationError
 	if errors.As(err, &ve) {
 		return Problem{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: "some fields are invalid", Fields: ve.Fields}

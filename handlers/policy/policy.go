@@ -31,6 +31,7 @@ func defaultRules() map[string]string {
 		// Identity (Keystone).
 		"identity:me":                     "authenticated",
 		"identity:project:switch":         "authenticated",
+		"identity:user:locale":            "authenticated",
 		"identity:project:list":           "system:admin",
 		"identity:project:get":            "system:admin",
 		"identity:project:create":         "system:admin",
@@ -46,6 +47,10 @@ func defaultRules() map[string]string {
 		"identity:token:create":           "role:reader or system:reader",
 		"identity:token:revoke":           "authenticated",
 		"identity:token:issue":            "public",
+		"identity:token:validate":         "authenticated",
+		"identity:catalog":                "authenticated",
+		"identity:domain:get":             "authenticated",
+		"identity:role:list":              "system:reader",
 		"identity:audit:list":             "system:admin",
 
 		// The web UI's own session endpoints.
@@ -54,6 +59,9 @@ func defaultRules() map[string]string {
 
 		// The API's own description (GET /api/v1/openapi.json).
 		"api:openapi": "public",
+
+		// The OpenStack-compatible APIs' version documents (discovery).
+		"openstack:versions": "public",
 
 		// The project's own pages.
 		"project:overview": "role:reader",
@@ -78,10 +86,20 @@ func defaultRules() map[string]string {
 		"image:list_all": "system:admin",
 		"image:get":      "role:reader or system:reader",
 		"image:download": "role:reader or system:reader",
-		"image:create":   "role:member",
-		"image:upload":   "role:member",
-		"image:update":   "role:member or system:admin",
-		"image:delete":   "role:member or system:admin",
+		// A snapshot's data comes from the compute host that made it (its
+		// service account, a system reader), which also proves it holds
+		// the snapshot's one-time secret.
+		"image:snapshot_upload": "system:reader",
+		"image:create":          "role:member",
+		"image:upload":          "role:member",
+		"image:update":          "role:member or system:admin",
+		"image:delete":          "role:member or system:admin",
+
+		// Image members: the projects a shared image is shared with. The
+		// model lets only the owner project (or an operator) change them.
+		"image:member:list":   "role:reader or system:reader",
+		"image:member:create": "role:member or system:admin",
+		"image:member:delete": "role:member or system:admin",
 
 		// Key pairs and server groups belong to the project.
 		"compute:keypair:list":        "role:reader",
@@ -94,25 +112,124 @@ func defaultRules() map[string]string {
 		"compute:server_group:delete": "role:member",
 
 		// Instances.
-		"compute:instance:list":        "role:reader",
-		"compute:instance:get":         "role:reader",
-		"compute:instance:create":      "role:member",
-		"compute:instance:action":      "role:member",
-		"compute:instance:delete":      "role:member",
-		"compute:instance:actions":     "role:reader",
-		"compute:instance:console":     "role:member",
-		"compute:instance:console_log": "role:member",
-		"compute:instance:list_all":    "system:admin",
+		"compute:instance:list":            "role:reader",
+		"compute:instance:get":             "role:reader",
+		"compute:instance:create":          "role:member",
+		"compute:instance:action":          "role:member",
+		"compute:instance:delete":          "role:member",
+		"compute:instance:actions":         "role:reader",
+		"compute:instance:console":         "role:member",
+		"compute:instance:console_log":     "role:member",
+		"compute:instance:list_all":        "system:admin",
+		"compute:instance:security_groups": "role:member",
+		// Moves: tenants resize (and confirm or revert, through
+		// compute:instance:action); operators move instances between hosts.
+		"compute:instance:resize":       "role:member",
+		"compute:instance:migrate":      "system:admin",
+		"compute:instance:live_migrate": "system:admin",
+		"compute:instance:evacuate":     "system:admin",
+		"compute:instance:migrations":   "role:reader",
+		"compute:migration:list":        "system:admin",
+
+		// Networking (Neutron). Operators alone share networks or mark them
+		// external (checked in the model) and list every project's.
+		"network:network:list":                   "role:reader or system:reader",
+		"network:network:get":                    "role:reader or system:reader",
+		"network:network:list_all":               "system:admin",
+		"network:network:create":                 "role:member",
+		"network:network:update":                 "role:member or system:admin",
+		"network:network:delete":                 "role:member or system:admin",
+		"network:network:share":                  "system:admin",
+		"network:subnet:list":                    "role:reader or system:reader",
+		"network:subnet:get":                     "role:reader or system:reader",
+		"network:subnet:create":                  "role:member",
+		"network:subnet:update":                  "role:member or system:admin",
+		"network:subnet:delete":                  "role:member or system:admin",
+		"network:port:list":                      "role:reader",
+		"network:port:get":                       "role:reader",
+		"network:port:create":                    "role:member",
+		"network:port:update":                    "role:member",
+		"network:port:delete":                    "role:member",
+		"network:security_group:list":            "role:reader",
+		"network:security_group:get":             "role:reader",
+		"network:security_group:create":          "role:member",
+		"network:security_group:update":          "role:member",
+		"network:security_group:delete":          "role:member",
+		"network:security_group_rule:list":       "role:reader",
+		"network:security_group_rule:get":        "role:reader",
+		"network:security_group_rule:create":     "role:member",
+		"network:security_group_rule:delete":     "role:member",
+		"network:extension:list":                 "authenticated",
+		"network:router:list":                    "role:reader",
+		"network:router:get":                     "role:reader",
+		"network:router:create":                  "role:member",
+		"network:router:update":                  "role:member",
+		"network:router:delete":                  "role:member",
+		"network:router:add_router_interface":    "role:member",
+		"network:router:remove_router_interface": "role:member",
+		"network:floatingip:list":                "role:reader",
+		"network:floatingip:get":                 "role:reader",
+		"network:floatingip:create":              "role:member",
+		"network:floatingip:update":              "role:member",
+		"network:floatingip:delete":              "role:member",
+		"compute:instance:update":                "role:member",
+
+		// Availability zones: the zones a launch may name.
+		"compute:availability_zone:list": "role:reader or system:reader",
+
+		// Block storage (Cinder). Forcing a detach and seeing every
+		// project's volumes are the operator's.
+		"volume:list":            "role:reader",
+		"volume:get":             "role:reader",
+		"volume:create":          "role:member",
+		"volume:update":          "role:member",
+		"volume:delete":          "role:member",
+		"volume:extend":          "role:member",
+		"volume:list_all":        "system:admin",
+		"volume:attachment:list": "role:reader",
+		"volume:attach":          "role:member",
+		"volume:detach":          "role:member",
+		"volume:force_detach":    "system:admin",
+		"volume:snapshot:list":   "role:reader",
+		"volume:snapshot:get":    "role:reader",
+		"volume:snapshot:create": "role:member",
+		"volume:snapshot:update": "role:member",
+		"volume:snapshot:delete": "role:member",
+		"volume:type:list":       "role:reader or system:reader",
+		"volume:type:get":        "role:reader or system:reader",
+		"volume:type:create":     "system:admin",
+		"volume:type:update":     "system:admin",
+		"volume:type:delete":     "system:admin",
+		"volume:backend:list":    "system:admin",
+		"volume:backend:update":  "system:admin",
 
 		// Quotas and usage.
 		"compute:usage":        "role:reader",
 		"compute:quota:get":    "system:admin",
 		"compute:quota:update": "system:admin",
 
+		// Object storage (Swift). On another project's account, container
+		// ACLs decide instead (handlers/openstack/object); the temporary
+		// URL and account keys are for members, who may write.
+		"object:info":             "public",
+		"object:auth":             "public",
+		"object:account:get":      "role:reader",
+		"object:account:update":   "role:member",
+		"object:container:get":    "role:reader",
+		"object:container:create": "role:member",
+		"object:container:update": "role:member",
+		"object:container:delete": "role:member",
+		"object:object:get":       "role:reader",
+		"object:object:create":    "role:member",
+		"object:object:update":    "role:member",
+		"object:object:delete":    "role:member",
+		"object:tempurl:create":   "role:member",
+
 		// Hypervisors (operators).
 		"compute:host:list":   "system:admin",
 		"compute:host:get":    "system:admin",
 		"compute:host:update": "system:admin",
+		"compute:host:drain":  "system:admin",
 	}
 }
 

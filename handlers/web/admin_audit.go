@@ -3,9 +3,9 @@ package web
 import (
 	"net/http"
 	"strconv"
-	"strings"
 
 	"stratus/models"
+	"stratus/views/i18n"
 	"stratus/views/pages"
 )
 
@@ -22,28 +22,15 @@ func auditActions() []string {
 }
 
 func (h *Web) audit(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	p := pages.AuditProps{
-		Action:  q.Get("action"),
-		Actor:   strings.TrimSpace(q.Get("actor")),
-		Outcome: q.Get("outcome"),
-		Actions: auditActions(),
-	}
-	marker, _ := strconv.ParseInt(q.Get("marker"), 10, 64)
+	lq := readList(r, "/admin/audit", 50, "action", "actor", "outcome")
 	events, next, err := h.Store.ListAuditEvents(r.Context(), models.AuditFilter{
-		Action: p.Action, Actor: p.Actor, Outcome: p.Outcome, Limit: 50, Marker: marker,
+		Action: lq.get("action"), Actor: lq.get("actor"), Outcome: lq.get("outcome"), Limit: lq.limit, Marker: lq.seqMarker(),
 	})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	p.Events = events
-	filters := []string{"action", p.Action, "actor", p.Actor, "outcome", p.Outcome}
-	if marker > 0 {
-		p.FirstURL = listURL("/admin/audit", filters...)
-	}
-	if next > 0 {
-		p.NextURL = listURL("/admin/audit", append(filters, "marker", strconv.FormatInt(next, 10))...)
-	}
-	h.renderPage(w, r, http.StatusOK, pages.AuditPage(h.shell(r, "Audit log", "admin-audit"), p), "results")
+	p := pages.AuditProps{Events: events, Action: lq.get("action"), Actor: lq.get("actor"), Outcome: lq.get("outcome"),
+		Actions: auditActions(), Pager: lq.pager(strconv.FormatInt(next, 10))}
+	h.renderPage(w, r, http.StatusOK, pages.AuditPage(h.shell(r, i18n.T(r.Context(), "Audit log"), "admin-audit"), p), "results")
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"stratus/models"
+	"stratus/views/i18n"
 	"stratus/views/pages"
 	"stratus/views/ui"
 )
@@ -48,7 +49,7 @@ func (h *Web) renderAdminFlavors(w http.ResponseWriter, r *http.Request, status 
 		}
 		p.Items = append(p.Items, row)
 	}
-	h.render(w, r, status, pages.AdminFlavorsPage(h.shell(r, "Flavors", "admin-flavors"), p))
+	h.render(w, r, status, pages.AdminFlavorsPage(h.shell(r, i18n.T(r.Context(), "Flavors"), "admin-flavors"), p))
 }
 
 // createFlavor adds a flavor; a private one is shared with the listed
@@ -66,7 +67,7 @@ func (h *Web) createFlavor(w http.ResponseWriter, r *http.Request) {
 	num := func(k string) int {
 		n, err := strconv.Atoi(form.Get(k))
 		if err != nil {
-			form.Errors[k] = "must be a whole number"
+			form.Errors[k] = i18n.T(r.Context(), "must be a whole number")
 		}
 		return n
 	}
@@ -78,7 +79,7 @@ func (h *Web) createFlavor(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(in.Projects) > 0 && public {
-		form.Errors["projects"] = "a public flavor is for every project: untick Public to limit it"
+		form.Errors["projects"] = i18n.T(r.Context(), "a public flavor is for every project: untick Public to limit it")
 	}
 	if form.HasErrors() {
 		h.renderAdminFlavors(w, r, http.StatusUnprocessableEntity, form)
@@ -93,7 +94,7 @@ func (h *Web) createFlavor(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.flash(r, "Flavor "+f.Name+" created.")
+	h.flash(r, i18n.T(r.Context(), "Flavor %s created.", f.Name))
 	redirect(w, r, "/admin/flavors")
 }
 
@@ -101,16 +102,11 @@ func (h *Web) setFlavorDisabled(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	disabled := r.PostFormValue("disabled") == "true"
 	f, err := h.Store.UpdateFlavor(ctx, callerOf(ctx), chi.URLParam(r, "id"), models.FlavorUpdate{Disabled: &disabled})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+	done := i18n.T(r.Context(), "Flavor %s enabled.", f.Name)
 	if disabled {
-		h.flash(r, "Flavor "+f.Name+" disabled: no new instances use it; existing ones keep their size.")
-	} else {
-		h.flash(r, "Flavor "+f.Name+" enabled.")
+		done = i18n.T(r.Context(), "Flavor %s disabled: no new instances use it; existing ones keep their size.", f.Name)
 	}
-	redirect(w, r, "/admin/flavors")
+	h.finish(w, r, err, "/admin/flavors", done)
 }
 
 func (h *Web) deleteFlavor(w http.ResponseWriter, r *http.Request) {
@@ -121,10 +117,5 @@ func (h *Web) deleteFlavor(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = h.Store.DeleteFlavor(ctx, c, id)
 	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.flash(r, "Flavor "+f.Name+" deleted. Instances of it keep their size.")
-	redirect(w, r, "/admin/flavors")
+	h.finish(w, r, err, "/admin/flavors", i18n.T(r.Context(), "Flavor %s deleted. Instances of it keep their size.", f.Name))
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"stratus/models"
+	"stratus/views/i18n"
 	"stratus/views/pages"
 	"stratus/views/ui"
 )
@@ -37,7 +38,7 @@ func (h *Web) renderHypervisors(w http.ResponseWriter, r *http.Request, status i
 		}
 		p.Hosts = append(p.Hosts, v)
 	}
-	h.renderPage(w, r, status, pages.HypervisorsPage(h.shell(r, "Hypervisors", "admin-hypervisors"), p), "hypervisors-live")
+	h.renderPage(w, r, status, pages.HypervisorsPage(h.shell(r, i18n.T(r.Context(), "Hypervisors"), "admin-hypervisors"), p), "hypervisors-live")
 }
 
 // setHypervisorEnabled enables a host for scheduling, or disables it with
@@ -59,9 +60,9 @@ func (h *Web) setHypervisorEnabled(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if enabled {
-		h.flash(r, "Host "+host.Name+" enabled: the scheduler places instances on it again.")
+		h.flash(r, i18n.T(r.Context(), "Host %s enabled: the scheduler places instances on it again.", host.Name))
 	} else {
-		h.flash(r, "Host "+host.Name+" disabled ("+host.DisabledReason+"): no new instances are placed on it.")
+		h.flash(r, i18n.T(r.Context(), "Host %s disabled (%s): no new instances are placed on it.", host.Name, host.DisabledReason))
 	}
 	redirect(w, r, "/admin/hypervisors")
 }
@@ -86,15 +87,17 @@ func (h *Web) projectOptions(r *http.Request) ([]ui.Option, map[string]string, e
 // host too.
 func (h *Web) adminInstances(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	lq := readInstanceQuery(r)
-	f := lq.filter()
-	f.AllProjects, f.ProjectID, f.Host = true, lq.project, lq.host
-	page, err := h.Store.ListInstances(ctx, callerOf(ctx), f)
+	lq := readInstanceList(r, "/admin/instances")
+	filter := func() models.InstanceFilter {
+		f := instanceFilter(lq)
+		f.AllProjects, f.ProjectID, f.Host = true, lq.get("project"), lq.get("host")
+		return f
+	}
+	page, err := h.Store.ListInstances(ctx, callerOf(ctx), filter())
 	if fieldErrors(err) != nil {
-		lq.marker, lq.status = "", ""
-		f = lq.filter()
-		f.AllProjects, f.ProjectID, f.Host = true, lq.project, lq.host
-		page, err = h.Store.ListInstances(ctx, callerOf(ctx), f)
+		lq.marker = ""
+		lq.set("status", "")
+		page, err = h.Store.ListInstances(ctx, callerOf(ctx), filter())
 	}
 	if err != nil {
 		h.fail(w, r, err)
@@ -110,22 +113,20 @@ func (h *Web) adminInstances(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	here := lq.url("/admin/instances", lq.marker)
-	p := pages.InstancesProps{Admin: true, Name: lq.name, Status: lq.status, Project: lq.project, Host: lq.host, Projects: projects,
-		Row: pages.RowContext{Admin: true, Here: here, Now: h.Store.Now()}}
+	p := pages.InstancesProps{Admin: true, Name: lq.get("name"), Status: lq.get("status"), Project: lq.get("project"), Host: lq.get("host"),
+		Projects: projects, Row: pages.RowContext{Admin: true, Here: lq.here(), Now: h.Store.Now()}, Pager: lq.pager(page.NextMarker)}
 	for _, host := range hosts {
 		p.Hosts = append(p.Hosts, ui.Option{Value: host.Name, Label: host.Name})
 	}
+	addrs, err := h.instanceAddresses(r, page.Items)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	for _, inst := range page.Items {
-		p.Rows = append(p.Rows, pages.InstanceRow{Inst: inst, ProjectName: names[inst.ProjectID]})
+		p.Rows = append(p.Rows, pages.InstanceRow{Inst: inst, ProjectName: names[inst.ProjectID], Addresses: addrs[inst.ID]})
 	}
-	if lq.marker != "" {
-		p.FirstURL = lq.url("/admin/instances", "")
-	}
-	if page.NextMarker != "" {
-		p.NextURL = lq.url("/admin/instances", page.NextMarker)
-	}
-	h.renderPage(w, r, http.StatusOK, pages.InstancesPage(h.shell(r, "All instances", "admin-instances"), p), "results")
+	h.renderPage(w, r, http.StatusOK, pages.InstancesPage(h.shell(r, i18n.T(r.Context(), "All instances"), "admin-instances"), p), "results")
 }
 
 // adminImages lists every project's images with the operators' actions
@@ -133,9 +134,8 @@ func (h *Web) adminInstances(w http.ResponseWriter, r *http.Request) {
 func (h *Web) adminImages(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	c := callerOf(ctx)
-	q := r.URL.Query()
-	name, marker := strings.TrimSpace(q.Get("name")), q.Get("marker")
-	page, err := h.Store.ListImages(ctx, c, models.ImageFilter{All: true, ListOptions: models.ListOptions{Name: name, Marker: marker, Limit: adminPageSize}})
+	lq := readList(r, "/admin/images", adminPageSize, "name")
+	page, err := h.Store.ListImages(ctx, c, models.ImageFilter{All: true, ListOptions: lq.options()})
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -145,15 +145,22 @@ func (h *Web) adminImages(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	p := pages.ImagesProps{Admin: true, Filter: name, CSRF: h.csrfToken(r)}
+	p := pages.ImagesProps{Admin: true, Filter: lq.get("name"), CSRF: h.csrfToken(r), Pager: lq.pager(page.NextMarker)}
 	for _, im := range page.Items {
-		p.Rows = append(p.Rows, pages.ImageRow{Image: im, Own: im.ProjectID == c.ProjectID, OwnerName: names[im.ProjectID]})
+		p.Rows = append(p.Rows, pages.ImageRow{Image: im, Own: im.RightsOf(c).Own, OwnerName: names[im.ProjectID]})
 	}
-	if marker != "" {
-		p.FirstURL = listURL("/admin/images", "name", name)
+	h.renderPage(w, r, http.StatusOK, pages.ImagesPage(h.shell(r, i18n.T(r.Context(), "All images"), "admin-images"), p), "results")
+}
+
+// drainHypervisor live-migrates every running instance of a host that is
+// up, or evacuates every instance of a host that is down.
+func (h *Web) drainHypervisor(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	action := r.PostFormValue("action")
+	d, err := h.Store.DrainHost(ctx, callerOf(ctx), chi.URLParam(r, "id"), action)
+	msg := i18n.T(ctx, "Evacuation: %d instances started moving, %d could not (see their pages).", len(d.Started), len(d.Refused))
+	if action == "live_migrate" {
+		msg = i18n.T(ctx, "Live migration: %d instances started moving, %d could not (see their pages).", len(d.Started), len(d.Refused))
 	}
-	if page.NextMarker != "" {
-		p.NextURL = listURL("/admin/images", "name", name, "marker", page.NextMarker)
-	}
-	h.renderPage(w, r, http.StatusOK, pages.ImagesPage(h.shell(r, "All images", "admin-images"), p), "results")
+	h.finish(w, r, err, "/admin/hypervisors", msg)
 }

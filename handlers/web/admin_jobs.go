@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"stratus/models"
+	"stratus/views/i18n"
 	"stratus/views/pages"
 )
 
@@ -15,46 +16,29 @@ import (
 // fragment of the same page).
 func (h *Web) jobs(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	q := r.URL.Query()
-	state := q.Get("state")
-	marker, _ := strconv.ParseInt(q.Get("marker"), 10, 64)
+	lq := readList(r, "/admin/jobs", 50, "state")
+	state := lq.get("state")
 	counts, err := h.Store.JobCounts(ctx)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	jobs, next, err := h.Store.ListJobs(ctx, models.JobFilter{State: models.JobState(state), Limit: 50, Marker: marker})
+	jobs, next, err := h.Store.ListJobs(ctx, models.JobFilter{State: models.JobState(state), Limit: lq.limit, Marker: lq.seqMarker()})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	markerText := ""
-	if marker > 0 {
-		markerText = strconv.FormatInt(marker, 10)
-	}
-	s := h.shell(r, "Jobs", "admin-jobs")
-	p := pages.JobsProps{
-		Jobs:    jobs,
-		State:   state,
-		PollURL: listURL("/admin/jobs", "state", state, "marker", markerText),
-		CSRF:    s.CSRF,
-	}
-	p.Here = p.PollURL
+	s := h.shell(r, i18n.T(r.Context(), "Jobs"), "admin-jobs")
+	p := pages.JobsProps{Jobs: jobs, State: state, PollURL: lq.here(), Here: lq.here(), CSRF: s.CSRF,
+		Pager: lq.pager(strconv.FormatInt(next, 10))}
 	for _, st := range models.JobStates() {
-		p.Counts = append(p.Counts, pages.JobCount{State: st, N: counts[st],
-			Href: listURL("/admin/jobs", "state", string(st)), Active: state == string(st)})
-	}
-	if marker > 0 {
-		p.FirstURL = listURL("/admin/jobs", "state", state)
-	}
-	if next > 0 {
-		p.NextURL = listURL("/admin/jobs", "state", state, "marker", strconv.FormatInt(next, 10))
+		p.Counts = append(p.Counts, pages.JobCount{State: st, N: counts[st], Href: lq.with("state", string(st)), Active: state == string(st)})
 	}
 	h.renderPage(w, r, http.StatusOK, pages.JobsPage(s, p), "jobs-live")
 }
 
 func (h *Web) retryJob(w http.ResponseWriter, r *http.Request) {
-	h.jobAction(w, r, h.Store.RetryJob, "retried: it runs again soon")
+	h.jobAction(w, r, h.Store.RetryJob, i18n.T(r.Context(), "retried: it runs again soon"))
 }
 
 func (h *Web) cancelJob(w http.ResponseWriter, r *http.Request) {
@@ -72,18 +56,9 @@ func (h *Web) jobAction(w http.ResponseWriter, r *http.Request,
 	}
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil || id <= 0 {
-		h.errorPage(w, r, http.StatusNotFound, "Not found", "There is no such job.")
+		h.errorPage(w, r, http.StatusNotFound, i18n.T(r.Context(), "Not found"), i18n.T(r.Context(), "There is no such job."))
 		return
 	}
 	j, err := act(ctx, callerOf(ctx), id)
-	switch {
-	case err == nil:
-		h.flash(r, "Job "+strconv.FormatInt(j.ID, 10)+" ("+j.Kind+") "+done+".")
-	case httpStatus(err) == http.StatusConflict:
-		h.flashError(r, h.userMessage(r, err))
-	default:
-		h.fail(w, r, err)
-		return
-	}
-	redirect(w, r, back)
+	h.finish(w, r, err, back, i18n.T(r.Context(), "Job %s (%s) %s.", strconv.FormatInt(j.ID, 10), j.Kind, done))
 }

@@ -2,55 +2,31 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
 	"stratus/models"
+	"stratus/views/i18n"
 	"stratus/views/pages"
 	"stratus/views/ui"
 )
 
-// adminPageSize is how many rows an admin list shows per page.
-const adminPageSize = 25
-
-// listURL builds a list page's URL with its filters (empty ones dropped).
-func listURL(path string, params ...string) string {
-	q := url.Values{}
-	for i := 0; i+1 < len(params); i += 2 {
-		if params[i+1] != "" {
-			q.Set(params[i], params[i+1])
-		}
-	}
-	if len(q) == 0 {
-		return path
-	}
-	return path + "?" + q.Encode()
-}
-
 func (h *Web) adminProjects(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	name, marker := strings.TrimSpace(q.Get("name")), q.Get("marker")
-	page, err := h.Store.ListProjects(r.Context(), models.ListOptions{Name: name, Marker: marker, Limit: adminPageSize})
+	lq := readList(r, "/admin/projects", adminPageSize, "name")
+	page, err := h.Store.ListProjects(r.Context(), lq.options())
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	p := pages.ProjectsProps{Items: page.Items, Filter: name}
-	if marker != "" {
-		p.FirstURL = listURL("/admin/projects", "name", name)
-	}
-	if page.NextMarker != "" {
-		p.NextURL = listURL("/admin/projects", "name", name, "marker", page.NextMarker)
-	}
-	h.renderPage(w, r, http.StatusOK, pages.ProjectsPage(h.shell(r, "Projects", "admin-projects"), p), "results")
+	p := pages.ProjectsProps{Items: page.Items, Filter: lq.get("name"), Pager: lq.pager(page.NextMarker)}
+	h.renderPage(w, r, http.StatusOK, pages.ProjectsPage(h.shell(r, i18n.T(r.Context(), "Projects"), "admin-projects"), p), "results")
 }
 
 func (h *Web) newProjectPage(w http.ResponseWriter, r *http.Request) {
 	form := ui.NewForm(map[string]string{"enabled": "true"})
-	h.render(w, r, http.StatusOK, pages.ProjectNewPage(h.shell(r, "New project", "admin-projects"), pages.ProjectNewProps{Form: form}))
+	h.render(w, r, http.StatusOK, pages.ProjectNewPage(h.shell(r, i18n.T(r.Context(), "New project"), "admin-projects"), pages.ProjectNewProps{Form: form}))
 }
 
 func (h *Web) createProject(w http.ResponseWriter, r *http.Request) {
@@ -67,14 +43,14 @@ func (h *Web) createProject(w http.ResponseWriter, r *http.Request) {
 	if fields := fieldErrors(err); fields != nil {
 		form.Errors = fields
 		h.render(w, r, http.StatusUnprocessableEntity,
-			pages.ProjectNewPage(h.shell(r, "New project", "admin-projects"), pages.ProjectNewProps{Form: form}))
+			pages.ProjectNewPage(h.shell(r, i18n.T(r.Context(), "New project"), "admin-projects"), pages.ProjectNewProps{Form: form}))
 		return
 	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.flash(r, "Project "+pr.Name+" created.")
+	h.flash(r, i18n.T(r.Context(), "Project %s created.", pr.Name))
 	redirect(w, r, "/admin/projects/"+pr.ID)
 }
 
@@ -133,18 +109,11 @@ func (h *Web) setProjectEnabled(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	enabled := r.PostFormValue("enabled") == "true"
 	pr, err := h.Store.UpdateProject(ctx, callerOf(ctx), id, nil, &enabled)
-	switch {
-	case fieldErrors(err) != nil:
-		h.flashError(r, h.userMessage(r, err))
-	case err != nil:
-		h.fail(w, r, err)
-		return
-	case enabled:
-		h.flash(r, "Project "+pr.Name+" enabled.")
-	default:
-		h.flash(r, "Project "+pr.Name+" disabled: its members can no longer work in it.")
+	done := i18n.T(r.Context(), "Project %s enabled.", pr.Name)
+	if !enabled {
+		done = i18n.T(r.Context(), "Project %s disabled: its members can no longer work in it.", pr.Name)
 	}
-	redirect(w, r, "/admin/projects/"+id)
+	h.finish(w, r, err, "/admin/projects/"+id, done)
 }
 
 func (h *Web) addProjectMember(w http.ResponseWriter, r *http.Request) {
@@ -168,7 +137,7 @@ func (h *Web) addProjectMember(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.flash(r, v.UserName+" now has the "+string(v.Role)+" role on "+pr.Name+".")
+	h.flash(r, i18n.T(r.Context(), "%s now has the %s role on %s.", v.UserName, string(v.Role), pr.Name))
 	redirect(w, r, "/admin/projects/"+pr.ID)
 }
 
@@ -188,7 +157,7 @@ func (h *Web) setProjectQuotas(w http.ResponseWriter, r *http.Request) {
 		form.Values[res] = v
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			form.Errors[res] = "must be a whole number (-1 for no limit)"
+			form.Errors[res] = i18n.T(r.Context(), "must be a whole number (-1 for no limit)")
 			continue
 		}
 		limits[res] = n
@@ -206,6 +175,6 @@ func (h *Web) setProjectQuotas(w http.ResponseWriter, r *http.Request) {
 		h.renderProjectQuotas(w, r, http.StatusUnprocessableEntity, id, ui.NewForm(map[string]string{"role": string(models.RoleMember)}), form)
 		return
 	}
-	h.flash(r, "Quotas saved.")
+	h.flash(r, i18n.T(r.Context(), "Quotas saved."))
 	redirect(w, r, "/admin/projects/"+id+"#quotas")
 }

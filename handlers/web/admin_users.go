@@ -1,37 +1,30 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
 	"stratus/models"
+	"stratus/views/i18n"
 	"stratus/views/pages"
 	"stratus/views/ui"
 )
 
 func (h *Web) adminUsers(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	name, marker := strings.TrimSpace(q.Get("name")), q.Get("marker")
-	page, err := h.Store.ListUsers(r.Context(), models.ListOptions{Name: name, Marker: marker, Limit: adminPageSize})
+	lq := readList(r, "/admin/users", adminPageSize, "name")
+	page, err := h.Store.ListUsers(r.Context(), lq.options())
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	now := h.Store.Now()
-	p := pages.UsersProps{Filter: name, Rows: make([]pages.UserRow, len(page.Items))}
+	p := pages.UsersProps{Filter: lq.get("name"), Rows: make([]pages.UserRow, len(page.Items)), Pager: lq.pager(page.NextMarker)}
 	for i, u := range page.Items {
 		p.Rows[i] = pages.UserRow{User: u, Locked: u.Locked(now)}
 	}
-	if marker != "" {
-		p.FirstURL = listURL("/admin/users", "name", name)
-	}
-	if page.NextMarker != "" {
-		p.NextURL = listURL("/admin/users", "name", name, "marker", page.NextMarker)
-	}
-	h.renderPage(w, r, http.StatusOK, pages.UsersPage(h.shell(r, "Users", "admin-users"), p), "results")
+	h.renderPage(w, r, http.StatusOK, pages.UsersPage(h.shell(r, i18n.T(r.Context(), "Users"), "admin-users"), p), "results")
 }
 
 // projectNames suggests project names in role forms.
@@ -57,7 +50,7 @@ func (h *Web) renderNewUser(w http.ResponseWriter, r *http.Request, status int, 
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, status, pages.UserNewPage(h.shell(r, "New user", "admin-users"), pages.UserNewProps{Form: form, ProjectNames: names}))
+	h.render(w, r, status, pages.UserNewPage(h.shell(r, i18n.T(r.Context(), "New user"), "admin-users"), pages.UserNewProps{Form: form, ProjectNames: names}))
 }
 
 // createUser creates a user and, when a project is named, gives them a first
@@ -76,7 +69,7 @@ func (h *Web) createUser(w http.ResponseWriter, r *http.Request) {
 	var first *models.AssignmentInput
 	if form.Get("project") != "" {
 		if !h.allowed(ctx, "identity:role_assignment:create") {
-			form.Errors["project"] = "your role does not allow assigning roles"
+			form.Errors["project"] = i18n.T(r.Context(), "your role does not allow assigning roles")
 			h.renderNewUser(w, r, http.StatusForbidden, form)
 			return
 		}
@@ -91,9 +84,9 @@ func (h *Web) createUser(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	msg := "User " + u.Name + " created."
+	msg := i18n.T(r.Context(), "User %s created.", u.Name)
 	if v != nil {
-		msg = "User " + u.Name + " created with the " + string(v.Role) + " role on " + v.ProjectName + "."
+		msg = i18n.T(r.Context(), "User %s created with the %s role on %s.", u.Name, string(v.Role), v.ProjectName)
 	}
 	h.flash(r, msg)
 	redirect(w, r, "/admin/users/"+u.ID)
@@ -147,23 +140,14 @@ func (h *Web) updateUser(w http.ResponseWriter, r *http.Request, up models.UserU
 	ctx := r.Context()
 	id := chi.URLParam(r, "id")
 	u, err := h.Store.UpdateUser(ctx, callerOf(ctx), id, up)
-	switch {
-	case fieldErrors(err) != nil:
-		h.flashError(r, h.userMessage(r, err))
-	case err != nil:
-		h.fail(w, r, err)
-		return
-	default:
-		h.flash(r, strings.ReplaceAll(done, "{user}", u.Name))
-	}
-	redirect(w, r, "/admin/users/"+id)
+	h.finish(w, r, err, "/admin/users/"+id, strings.ReplaceAll(done, "{user}", u.Name))
 }
 
 func (h *Web) setUserEnabled(w http.ResponseWriter, r *http.Request) {
 	enabled := r.PostFormValue("enabled") == "true"
-	done := "{user} enabled."
+	done := i18n.T(r.Context(), "{user} enabled.")
 	if !enabled {
-		done = "{user} disabled: they can no longer sign in, and their sessions and tokens stop working."
+		done = i18n.T(r.Context(), "{user} disabled: they can no longer sign in, and their sessions and tokens stop working.")
 	}
 	h.updateUser(w, r, models.UserUpdate{Enabled: &enabled}, done)
 }
@@ -178,7 +162,7 @@ func (h *Web) resetPassword(w http.ResponseWriter, r *http.Request) {
 	password := r.PostFormValue("password")
 	form := ui.NewForm(nil)
 	if password == "" {
-		form.Errors["password"] = "is required"
+		form.Errors["password"] = i18n.T(r.Context(), "is required")
 		h.renderUser(w, r, http.StatusUnprocessableEntity, id, userForms{password: &form})
 		return
 	}
@@ -191,7 +175,7 @@ func (h *Web) resetPassword(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.flash(r, "Password of "+u.Name+" reset; their sessions and API tokens have ended.")
+	h.flash(r, i18n.T(r.Context(), "Password of %s reset; their sessions and API tokens have ended.", u.Name))
 	redirect(w, r, "/admin/users/"+u.ID)
 }
 
@@ -215,10 +199,10 @@ func (h *Web) assignRole(w http.ResponseWriter, r *http.Request) {
 	case "project":
 		in.Project = form.Get("project")
 		if in.Project == "" {
-			form.Errors["project"] = "name the project, or choose the system scope"
+			form.Errors["project"] = i18n.T(r.Context(), "name the project, or choose the system scope")
 		}
 	default:
-		form.Errors["scope"] = "choose a project or the system"
+		form.Errors["scope"] = i18n.T(r.Context(), "choose a project or the system")
 	}
 	if form.HasErrors() {
 		h.renderUser(w, r, http.StatusUnprocessableEntity, id, userForms{role: &form})
@@ -233,11 +217,11 @@ func (h *Web) assignRole(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	where := "the system"
+	where := i18n.T(r.Context(), "the system")
 	if v.ProjectName != "" {
 		where = v.ProjectName
 	}
-	h.flash(r, u.Name+" now has the "+string(v.Role)+" role on "+where+".")
+	h.flash(r, i18n.T(r.Context(), "%s now has the %s role on %s.", u.Name, string(v.Role), where))
 	redirect(w, r, "/admin/users/"+u.ID)
 }
 
@@ -263,22 +247,13 @@ func (h *Web) revokeRole(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if found == nil {
-		h.errorPage(w, r, http.StatusNotFound, "Not found", "This user has no such role assignment.")
+		h.errorPage(w, r, http.StatusNotFound, i18n.T(r.Context(), "Not found"), i18n.T(r.Context(), "This user has no such role assignment."))
 		return
 	}
-	if err := h.Store.RevokeRole(ctx, callerOf(ctx), aid); err != nil {
-		if errors.Is(err, models.ErrConflict) {
-			h.flashError(r, h.userMessage(r, err))
-			redirect(w, r, "/admin/users/"+u.ID)
-			return
-		}
-		h.fail(w, r, err)
-		return
-	}
-	where := "the system"
+	where := i18n.T(r.Context(), "the system")
 	if found.ProjectName != "" {
 		where = found.ProjectName
 	}
-	h.flash(r, "Removed the "+string(found.Role)+" role on "+where+" from "+u.Name+".")
-	redirect(w, r, "/admin/users/"+u.ID)
+	err = h.Store.RevokeRole(ctx, callerOf(ctx), aid)
+	h.finish(w, r, err, "/admin/users/"+u.ID, i18n.T(r.Context(), "Removed the %s role on %s from %s.", string(found.Role), where, u.Name))
 }

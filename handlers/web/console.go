@@ -7,9 +7,8 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/go-chi/chi/v5"
-
 	"stratus/models"
+	"stratus/views/i18n"
 	"stratus/views/pages"
 )
 
@@ -18,7 +17,7 @@ import (
 func (h *Web) instanceConsoleLog(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	c := callerOf(ctx)
-	inst, ok := h.consoleInstance(w, r)
+	inst, ok := h.liveInstance(w, r)
 	if !ok {
 		return
 	}
@@ -26,7 +25,7 @@ func (h *Web) instanceConsoleLog(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("lines"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || !slices.Contains(pages.ConsoleLogLines, n) {
-			h.fail(w, r, models.Invalid("lines", "must be 50, 200, 1000 or 0 (all)"))
+			h.fail(w, r, models.Invalid("lines", i18n.N("must be 50, 200, 1000 or 0 (all)")))
 			return
 		}
 		lines = n
@@ -44,7 +43,7 @@ func (h *Web) instanceConsoleLog(w http.ResponseWriter, r *http.Request) {
 // single-use token for this user (each visit issues one, as Horizon does).
 func (h *Web) instanceConsole(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	inst, ok := h.consoleInstance(w, r)
+	inst, ok := h.liveInstance(w, r)
 	if !ok {
 		return
 	}
@@ -63,19 +62,4 @@ func (h *Web) instanceConsole(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.renderPage(w, r, http.StatusOK, pages.InstanceConsolePage(h.shell(r, inst.Name, "instances"), p), "")
-}
-
-// consoleInstance reads the instance of a console page (deleted ones are
-// gone).
-func (h *Web) consoleInstance(w http.ResponseWriter, r *http.Request) (models.Instance, bool) {
-	ctx := r.Context()
-	inst, err := h.Store.GetInstance(ctx, callerOf(ctx), chi.URLParam(r, "id"))
-	if err == nil && inst.VMState == models.VMDeleted {
-		err = models.ErrNotFound
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return inst, false
-	}
-	return inst, true
 }

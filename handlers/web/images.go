@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"io"
 	"mime/multipart"
@@ -12,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"stratus/models"
+	"stratus/views/i18n"
 	"stratus/views/pages"
 	"stratus/views/ui"
 )
@@ -21,24 +23,18 @@ import (
 func (h *Web) images(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	c := callerOf(ctx)
-	q := r.URL.Query()
-	name, marker := strings.TrimSpace(q.Get("name")), q.Get("marker")
-	page, err := h.Store.ListImages(ctx, c, models.ImageFilter{ListOptions: models.ListOptions{Name: name, Marker: marker, Limit: adminPageSize}})
+	lq := readList(r, "/images", adminPageSize, "name")
+	page, err := h.Store.ListImages(ctx, c, models.ImageFilter{ListOptions: lq.options()})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	p := pages.ImagesProps{Filter: name, CanCreate: h.allowed(ctx, "image:create"), CSRF: h.csrfToken(r)}
+	p := pages.ImagesProps{Filter: lq.get("name"), CanCreate: h.allowed(ctx, "image:create"), CSRF: h.csrfToken(r),
+		Pager: lq.pager(page.NextMarker)}
 	for _, im := range page.Items {
-		p.Rows = append(p.Rows, pages.ImageRow{Image: im, Own: im.ProjectID == c.ProjectID})
+		p.Rows = append(p.Rows, pages.ImageRow{Image: im, Own: im.RightsOf(c).Own})
 	}
-	if marker != "" {
-		p.FirstURL = listURL("/images", "name", name)
-	}
-	if page.NextMarker != "" {
-		p.NextURL = listURL("/images", "name", name, "marker", page.NextMarker)
-	}
-	h.renderPage(w, r, http.StatusOK, pages.ImagesPage(h.shell(r, "Images", "images"), p), "results")
+	h.renderPage(w, r, http.StatusOK, pages.ImagesPage(h.shell(r, i18n.T(r.Context(), "Images"), "images"), p), "results")
 }
 
 func (h *Web) newImagePage(w http.ResponseWriter, r *http.Request) {
@@ -65,13 +61,14 @@ func (h *Web) renderImageForm(w http.ResponseWriter, r *http.Request, status int
 		}
 	}
 	if im == nil {
-		h.render(w, r, status, pages.ImageNewPage(h.shell(r, "New image", "images"), p))
+		h.render(w, r, status, pages.ImageNewPage(h.shell(r, i18n.T(r.Context(), "New image"), "images"), p))
 		return
 	}
-	p.Own = im.ProjectID == c.ProjectID
-	p.CanEdit = (p.Own || c.IsSystemAdmin()) && h.allowed(ctx, "image:update")
-	p.CanDel = (p.Own || c.IsSystemAdmin()) && h.allowed(ctx, "image:delete")
-	p.CanUp = p.Own && im.Status == models.ImageQueued && h.allowed(ctx, "image:upload")
+	rights := im.RightsOf(c)
+	p.Own = rights.Own
+	p.CanEdit = rights.Change && h.allowed(ctx, "image:update")
+	p.CanDel = rights.Change && h.allowed(ctx, "image:delete")
+	p.CanUp = rights.Upload && h.allowed(ctx, "image:upload")
 	h.render(w, r, status, pages.ImageDetailPage(h.shell(r, im.Name, "images"), p))
 }
 
@@ -95,14 +92,14 @@ func formInt(form *ui.Form, name string) int {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		form.Errors[name] = "must be a whole number"
+		form.Errors[name] = i18n.N("must be a whole number")
 	}
 	return n
 }
 
 // parseProperties reads "key=value" lines; kernel_id and ramdisk_id come
 // from their own fields.
-func parseProperties(form *ui.Form) map[string]string {
+func parseProperties(ctx context.Context, form *ui.Form) map[string]string {
 	props := map[string]string{}
 	for _, line := range strings.Split(form.Get("properties"), "\n") {
 		line = strings.TrimSpace(line)
@@ -112,7 +109,7 @@ func parseProperties(form *ui.Form) map[string]string {
 		k, v, ok := strings.Cut(line, "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if !ok || k == "" {
-			form.Errors["properties"] = "write one key=value per line"
+			form.Errors["properties"] = i18n.T(ctx, "write one key=value per line")
 			continue
 		}
 		if k == "kernel_id" || k == "ramdisk_id" {
@@ -152,7 +149,7 @@ func (h *Web) createImage(w http.ResponseWriter, r *http.Request) {
 	form := imageFormValues(r)
 	in := models.ImageInput{Name: form.Get("name"), Visibility: form.Get("visibility"), DiskFormat: form.Get("disk_format"),
 		Protected: form.Get("protected") == "true", MinDiskGB: formInt(&form, "min_disk"), MinRAMMB: formInt(&form, "min_ram"),
-		Properties: parseProperties(&form)}
+		Properties: parseProperties(r.Context(), &form)}
 	if form.HasErrors() {
 		h.renderImageForm(w, r, http.StatusUnprocessableEntity, form, nil)
 		return
@@ -219,7 +216,7 @@ func (h *Web) updateImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := imageFormValues(r)
-	props := parseProperties(&form)
+	props := parseProperties(r.Context(), &form)
 	for k := range im.Properties {
 		if _, ok := props[k]; !ok {
 			props[k] = ""
@@ -240,7 +237,7 @@ func (h *Web) updateImage(w http.ResponseWriter, r *http.Request) {
 	if h.imageFormFailed(w, r, err, form, &im) {
 		return
 	}
-	h.flash(r, "Image "+up.Name+" saved.")
+	h.flash(r, i18n.T(r.Context(), "Image %s saved.", up.Name))
 	redirect(w, r, "/images/"+up.ID)
 }
 
@@ -256,9 +253,9 @@ func imageBack(r *http.Request, id string) string {
 // setImageProtected protects or unprotects an image.
 func (h *Web) setImageProtected(w http.ResponseWriter, r *http.Request) {
 	protected := r.PostFormValue("protected") == "true"
-	done := "is no longer protected"
+	done := i18n.T(r.Context(), "is no longer protected")
 	if protected {
-		done = "is protected: it cannot be deleted until unprotected"
+		done = i18n.T(r.Context(), "is protected: it cannot be deleted until unprotected")
 	}
 	h.imageChange(w, r, models.ImageUpdate{Protected: &protected}, done)
 }
@@ -267,23 +264,14 @@ func (h *Web) setImageProtected(w http.ResponseWriter, r *http.Request) {
 // anyone else).
 func (h *Web) publishImage(w http.ResponseWriter, r *http.Request) {
 	vis := models.VisibilityPublic
-	h.imageChange(w, r, models.ImageUpdate{Visibility: &vis}, "is public: every project may use it")
+	h.imageChange(w, r, models.ImageUpdate{Visibility: &vis}, i18n.T(r.Context(), "is public: every project may use it"))
 }
 
 func (h *Web) imageChange(w http.ResponseWriter, r *http.Request, up models.ImageUpdate, done string) {
 	ctx := r.Context()
 	id := chi.URLParam(r, "id")
 	im, err := h.Store.UpdateImage(ctx, callerOf(ctx), id, up)
-	switch st := httpStatus(err); {
-	case err == nil:
-		h.flash(r, "Image "+im.Name+" "+done+".")
-	case st == http.StatusUnprocessableEntity || st == http.StatusConflict:
-		h.flashError(r, h.userMessage(r, err))
-	default:
-		h.fail(w, r, err)
-		return
-	}
-	redirect(w, r, imageBack(r, id))
+	h.finish(w, r, err, imageBack(r, id), i18n.T(r.Context(), "Image %s %s.", im.Name, done))
 }
 
 // deleteImage deletes an image; a protected one is refused with a flash.
@@ -295,20 +283,11 @@ func (h *Web) deleteImage(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = h.Store.DeleteImage(ctx, c, id)
 	}
-	switch {
-	case err == nil:
-		h.flash(r, "Image "+im.Name+" deleted.")
-		back := safeNext(r.PostFormValue("next"))
-		if back == "" || strings.HasPrefix(back, "/images/"+id) {
-			back = "/images"
-		}
-		redirect(w, r, back)
-	case httpStatus(err) == http.StatusConflict:
-		h.flashError(r, h.userMessage(r, err))
-		redirect(w, r, imageBack(r, id))
-	default:
-		h.fail(w, r, err)
+	back := imageBack(r, id)
+	if err == nil && strings.HasPrefix(back, "/images/"+id) {
+		back = "/images" // its own page is gone
 	}
+	h.finish(w, r, err, back, i18n.T(r.Context(), "Image %s deleted.", im.Name))
 }
 
 // uploadPage is where a queued image gets its bytes: a file input and a
@@ -322,12 +301,16 @@ func (h *Web) uploadPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if im.ProjectID != c.ProjectID {
-		h.errorPage(w, r, http.StatusForbidden, "You may not do this", "Only the project that owns this image may upload its data.")
+	switch rights := im.RightsOf(c); {
+	case !rights.Change:
+		h.errorPage(w, r, http.StatusForbidden, i18n.T(r.Context(), "You may not do this"), i18n.T(r.Context(), "Only the project that owns this image may upload its data."))
+		return
+	case !rights.Upload:
+		h.errorPage(w, r, http.StatusConflict, i18n.T(r.Context(), "Not possible now"), i18n.T(r.Context(), "Image %s is %s: data can be uploaded only once, to a queued image.", im.Name, im.Status))
 		return
 	}
 	p := pages.UploadProps{Image: im, MaxBytes: h.Store.Options().MaxImageBytes}
-	h.render(w, r, http.StatusOK, pages.UploadPage(h.shell(r, "Upload "+im.Name, "images"), p))
+	h.render(w, r, http.StatusOK, pages.UploadPage(h.shell(r, i18n.T(r.Context(), "Upload %s", im.Name), "images"), p))
 }
 
 // uploadImage streams a request body into the image store: never parsed,
@@ -348,7 +331,7 @@ func (h *Web) uploadImage(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusUnsupportedMediaType)
-		_, _ = io.WriteString(w, "Send the image file as the request body (or as the file field of a multipart form).")
+		_, _ = io.WriteString(w, i18n.T(ctx, "Send the image file as the request body (or as the file field of a multipart form)."))
 		return
 	}
 	var body io.Reader = r.Body
@@ -373,7 +356,7 @@ func (h *Web) uploadImage(w http.ResponseWriter, r *http.Request) {
 			redirect(w, r, "/images/"+id+"/upload")
 			return
 		}
-		h.flash(r, uploadDone(im))
+		h.flash(r, uploadDone(ctx, im))
 		redirect(w, r, "/images/"+im.ID)
 		return
 	}
@@ -383,12 +366,12 @@ func (h *Web) uploadImage(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, h.userMessage(r, err))
 		return
 	}
-	h.flash(r, uploadDone(im))
-	_, _ = io.WriteString(w, uploadDone(im))
+	h.flash(r, uploadDone(ctx, im))
+	_, _ = io.WriteString(w, uploadDone(ctx, im))
 }
 
-func uploadDone(im models.Image) string {
-	return "Image " + im.Name + " uploaded: " + pages.HumanBytes(im.SizeBytes) + ", " + im.DiskFormat + ", " + im.Status + "."
+func uploadDone(ctx context.Context, im models.Image) string {
+	return i18n.T(ctx, "Image %s uploaded: %s, %s, %s.", im.Name, pages.HumanBytes(im.SizeBytes), im.DiskFormat, i18n.Known(ctx, im.Status))
 }
 
 var errCSRF = errors.New("csrf token missing or wrong")
@@ -399,13 +382,13 @@ var errCSRF = errors.New("csrf token missing or wrong")
 func (h *Web) multipartFile(r *http.Request) (*multipart.Part, error) {
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, models.Invalid("file", "the upload form could not be read")
+		return nil, models.Invalid("file", i18n.N("the upload form could not be read"))
 	}
 	checked := r.Header.Get("X-CSRF-Token") != "" // verifyCSRFStream checked it
 	for {
 		part, err := mr.NextPart()
 		if err != nil {
-			return nil, models.Invalid("file", "choose a file to upload")
+			return nil, models.Invalid("file", i18n.N("choose a file to upload"))
 		}
 		switch part.FormName() {
 		case "csrf_token":

@@ -1,12 +1,14 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"stratus/models"
+	"stratus/views/i18n"
 	"stratus/views/pages"
 	"stratus/views/ui"
 )
@@ -19,82 +21,89 @@ func (h *Web) launchPage(w http.ResponseWriter, r *http.Request) {
 	h.renderLaunch(w, r, http.StatusOK, form)
 }
 
-// renderLaunch shows the launch form with what the project may use: active
-// bootable images, enabled flavors (each marked with whether it fits the
-// remaining quota), key pairs, server groups and zones.
+// renderLaunch shows the launch form with what the project may launch with
+// (models.LaunchOptions: bootable images, flavors marked with whether one
+// more instance fits the quota, key pairs, server groups, zones).
 func (h *Web) renderLaunch(w http.ResponseWriter, r *http.Request, status int, form ui.Form) {
 	ctx := r.Context()
-	c := callerOf(ctx)
-	images, err := h.Store.ListImages(ctx, c, models.ImageFilter{Status: models.ImageActive, ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
+	o, err := h.Store.LaunchOptions(ctx, callerOf(ctx))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	flavors, err := h.Store.ListFlavors(ctx, c, false)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	quotas, err := h.Store.ProjectQuotas(ctx, c.ProjectID)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	keys, err := h.Store.ListKeyPairs(ctx, c)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	groups, err := h.Store.ListServerGroups(ctx, c)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	zones, err := h.Store.AvailabilityZones(ctx, c)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	p := pages.LaunchProps{Form: form, KeyPairs: keys, ServerGroups: groups, Zones: zones,
+	p := pages.LaunchProps{Form: form, Images: o.Images, KeyPairs: o.KeyPairs, ServerGroups: o.ServerGroups, Zones: o.Zones,
 		MaxUserData: models.MaxUserDataBytes, MaxCount: models.MaxInstancesPerRequest}
-	for _, im := range images.Items {
-		// Kernels and ramdisks boot only as parts of a disk image.
-		if im.DiskFormat != models.FormatAKI && im.DiskFormat != models.FormatARI {
-			p.Images = append(p.Images, im)
-		}
+	if p.Networks, p.SecurityGroups, err = h.launchNetworking(r, &form); err != nil {
+		h.fail(w, r, err)
+		return
 	}
-	free := map[string]int64{}
-	for _, q := range quotas {
-		free[q.Resource] = q.Free()
-		switch q.Resource {
-		case models.QuotaInstances, models.QuotaVCPUs, models.QuotaRAMMB:
-			p.Quotas = append(p.Quotas, quotaMeter(q))
-		}
+	p.Form = form
+	for _, q := range o.Quotas {
+		p.Quotas = append(p.Quotas, quotaMeter(r.Context(), q))
 	}
-	for _, f := range flavors {
-		fits, why := flavorFits(f, free)
-		p.Flavors = append(p.Flavors, pages.FlavorChoice{Flavor: f, Fits: fits, Reason: why})
+	for _, f := range o.Flavors {
+		p.Flavors = append(p.Flavors, pages.FlavorChoice{Flavor: f.Flavor, Fits: f.Fits(), Reason: excessReason(r.Context(), f.Excess)})
 	}
-	h.render(w, r, status, pages.LaunchPage(h.shell(r, "Launch instances", "instances"), p))
+	h.render(w, r, status, pages.LaunchPage(h.shell(r, i18n.T(r.Context(), "Launch instances"), "instances"), p))
 }
 
-// flavorFits says whether one more instance of f fits the quota left, and
-// if not, why.
-func flavorFits(f models.Flavor, free map[string]int64) (bool, string) {
+// launchNetworking lists the networks (the project's and the shared ones,
+// external ones left out) and security groups a launch may pick. On the
+// form's first showing it ticks the only network, when there is one, and
+// the default group.
+func (h *Web) launchNetworking(r *http.Request, form *ui.Form) ([]models.Network, []models.SecurityGroup, error) {
+	ctx := r.Context()
+	c := callerOf(ctx)
+	var nets []models.Network
+	if h.allowed(ctx, "network:network:list") {
+		page, err := h.Store.ListNetworks(ctx, c, models.NetworkFilter{ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, n := range page.Items {
+			if !n.RouterExternal {
+				nets = append(nets, n)
+			}
+		}
+	}
+	var groups []models.SecurityGroup
+	if h.allowed(ctx, "network:security_group:list") {
+		page, err := h.Store.ListSecurityGroups(ctx, c, models.ListOptions{Limit: models.MaxPageSize})
+		if err != nil {
+			return nil, nil, err
+		}
+		groups = page.Items
+	}
+	if _, posted := form.Values["networks"]; !posted {
+		if len(nets) == 1 {
+			form.Values["networks"] = nets[0].ID
+		}
+		for _, g := range groups {
+			if g.Name == models.DefaultSecurityGroup {
+				form.Values["security_groups"] = g.ID
+			}
+		}
+	}
+	return nets, groups, nil
+}
+
+// excessReason says, for people, why a flavor does not fit the quota.
+func excessReason(ctx context.Context, ex *models.QuotaExcess) string {
 	switch {
-	case free[models.QuotaInstances] < 1:
-		return false, "The project's instance quota is used up."
-	case free[models.QuotaVCPUs] < int64(f.VCPUs):
-		return false, "Needs " + strconv.Itoa(f.VCPUs) + " vCPUs; the quota has " + strconv.FormatInt(free[models.QuotaVCPUs], 10) + " left."
-	case free[models.QuotaRAMMB] < int64(f.RAMMB):
-		return false, "Needs " + pages.MB(f.RAMMB) + " of RAM; the quota has " + pages.MB(int(free[models.QuotaRAMMB])) + " left."
+	case ex == nil:
+		return ""
+	case ex.Resource == models.QuotaInstances:
+		return i18n.T(ctx, "The project's instance quota is used up.")
+	case ex.Resource == models.QuotaRAMMB:
+		return i18n.T(ctx, "Needs %s of RAM; the quota has %s left.", pages.MB(int(ex.Want)), pages.MB(int(ex.Free())))
 	}
-	return true, ""
+	label, unit := pages.QuotaLabel(ex.Resource)
+	return i18n.T(ctx, "Needs %s%s %s; the quota has %s left.", strconv.FormatInt(ex.Want, 10), unit, i18n.Known(ctx, label), strconv.FormatInt(ex.Free(), 10))
 }
 
-func quotaMeter(q models.QuotaLine) pages.QuotaMeter {
+func quotaMeter(ctx context.Context, q models.QuotaLine) pages.QuotaMeter {
 	label, unit := pages.QuotaLabel(q.Resource)
-	return pages.QuotaMeter{Resource: q.Resource, Label: label, Unit: unit, Used: q.Used, Limit: q.Limit}
+	return pages.QuotaMeter{Resource: q.Resource, Label: i18n.Known(ctx, label), Unit: unit, Used: q.Used, Limit: q.Limit}
 }
 
 // launchFields are the launch form's fields, as the form names them.
@@ -116,13 +125,25 @@ func (h *Web) launch(w http.ResponseWriter, r *http.Request) {
 		// the model say what it must be, with the other fields' errors.
 		count = -1
 	}
-	insts, err := h.Store.CreateInstances(ctx, callerOf(ctx), models.InstanceCreate{
+	in := models.InstanceCreate{
 		Name: form.Get("name"), Image: form.Get("image"), Flavor: form.Get("flavor"), KeyPair: form.Get("keypair"),
 		Count: count, AvailabilityZone: form.Get("availability_zone"), ServerGroup: form.Get("server_group"),
-		UserData: form.Get("user_data"),
-	})
+		UserData: form.Get("user_data"), SecurityGroups: r.PostForm["security_groups"],
+	}
+	// The networks ticked, in the form's order; none ticked on a form that
+	// offered some is a launch without a NIC.
+	for _, id := range r.PostForm["networks"] {
+		in.Networks = append(in.Networks, models.NetworkRequest{Network: id})
+	}
+	in.NoNetworks = len(in.Networks) == 0 && r.PostFormValue("networks_offered") != ""
+	form.Values["networks"] = strings.Join(r.PostForm["networks"], ",")
+	form.Values["security_groups"] = strings.Join(r.PostForm["security_groups"], ",")
+	insts, err := h.Store.CreateInstances(ctx, callerOf(ctx), in)
 	if fields := fieldErrors(err); fields != nil {
 		for k, v := range fields {
+			if strings.HasPrefix(k, "networks[") {
+				k = "networks" // networks[0].fixed_ip and the like
+			}
 			if _, ok := form.Values[k]; ok {
 				form.Errors[k] = v
 			} else {
@@ -145,6 +166,6 @@ func (h *Web) launch(w http.ResponseWriter, r *http.Request) {
 	for i, inst := range insts {
 		names[i] = inst.Name
 	}
-	h.flash(r, "Launching "+strings.Join(names, ", ")+".")
+	h.flash(r, i18n.T(r.Context(), "Launching %s.", strings.Join(names, ", ")))
 	redirect(w, r, "/instances")
 }

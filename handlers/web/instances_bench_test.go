@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"net/http"
@@ -80,8 +82,9 @@ func TestInstancePagesCostConstantQueries(t *testing.T) {
 // BenchmarkInstancesPage measures the server time of the Instances page
 // (100 rows of a 10,000-instance project) and of the poller's row refresh
 // (20 rows in transition), through the whole HTTP stack (session, policy,
-// render), on SQLite and — with STRATUS_TEST_MYSQL_DSN — MariaDB. Figures,
-// not assertions: `make bench` prints them.
+// render, compression), and their weight on the wire and as HTML, on
+// SQLite and — with STRATUS_TEST_MYSQL_DSN — MariaDB. Figures, not
+// assertions: `make bench` prints them.
 func BenchmarkInstancesPage(b *testing.B) {
 	for _, e := range storetest.Engines() {
 		b.Run(string(e), func(b *testing.B) {
@@ -91,24 +94,43 @@ func BenchmarkInstancesPage(b *testing.B) {
 			br := c.browser(b)
 			br.login("demo", demoPassword)
 			queries := s.CountQueries()
+			// As a browser asks: gzip (zstd weighs less still; see
+			// TestInstancesPageWeight), nothing undone by the transport, so
+			// wire-B is what crossed the wire and html-B the page.
+			wire := &http.Client{Jar: br.c.Jar, Transport: &http.Transport{DisableCompression: true}}
 			run := func(b *testing.B, path string) {
 				br.get(path)
 				before := queries()
+				var wireBytes, htmlBytes int64
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					req, _ := http.NewRequest(http.MethodGet, br.base+path, nil)
-					resp, err := br.c.Do(req)
+					req.Header.Set("Accept-Encoding", "gzip")
+					resp, err := wire.Do(req)
 					if err != nil {
 						b.Fatal(err)
 					}
-					_, _ = io.Copy(io.Discard, resp.Body)
+					raw, _ := io.ReadAll(resp.Body)
 					_ = resp.Body.Close()
 					if resp.StatusCode != http.StatusOK {
 						b.Fatalf("GET %s: %d", path, resp.StatusCode)
 					}
+					wireBytes = int64(len(raw))
+					if i == 0 {
+						htmlBytes = int64(len(raw))
+						if resp.Header.Get("Content-Encoding") == "gzip" {
+							zr, err := gzip.NewReader(bytes.NewReader(raw))
+							if err != nil {
+								b.Fatal(err)
+							}
+							htmlBytes, _ = io.Copy(io.Discard, zr)
+						}
+					}
 				}
 				b.StopTimer()
 				b.ReportMetric(float64(queries()-before)/float64(b.N), "queries/op")
+				b.ReportMetric(float64(wireBytes), "wire-B")
+				b.ReportMetric(float64(htmlBytes), "html-B")
 			}
 			b.Run("page-100-rows", func(b *testing.B) { run(b, "/instances?limit=100") })
 			b.Run("page-first-50", func(b *testing.B) { run(b, "/instances") })

@@ -208,8 +208,8 @@ func TestActionButtonsMatchTheState(t *testing.T) {
 
 		want := map[string][]string{
 			"sched":    {"action-delete"},
-			"act":      {"action-stop", "action-reboot", "action-reboot_hard", "action-delete"},
-			"off":      {"action-start", "action-reboot_hard", "action-delete"},
+			"act":      {"action-stop", "action-reboot", "action-delete"}, // hard reboot: on the instance's page
+			"off":      {"action-start", "action-delete"},
 			"stopping": nil, // busy: nothing until the task ends
 		}
 		buttons := func(sel *goquery.Selection) []string {
@@ -229,20 +229,71 @@ func TestActionButtonsMatchTheState(t *testing.T) {
 				t.Errorf("%s (list): buttons %v, want %v", name, got, w)
 			}
 		}
-		for name, inst := range map[string]models.Instance{"sched": sched, "act": act, "off": off, "stopping": stopping} {
-			if got := buttons(br.get("/instances/" + inst.ID).doc.Selection); !slices.Equal(got, want[name]) {
-				t.Errorf("%s (detail): buttons %v, want %v", name, got, want[name])
+		// The instance's page also offers pause and suspend, and on a
+		// paused or suspended one only what brings it back.
+		paused := c.launch(t, c.demoC, "paused", 1)[0]
+		c.activate(t, paused)
+		suspended := c.launch(t, c.demoC, "suspended", 1)[0]
+		c.activate(t, suspended)
+		for inst, steps := range map[string][]string{paused.ID: {models.PowerPause}, suspended.ID: {models.PowerSuspend}} {
+			for _, action := range steps {
+				if _, err := s.PowerAction(context.Background(), c.demoC, inst, action); err != nil {
+					t.Fatal(err)
+				}
+				power := map[string]models.PowerState{models.PowerPause: models.PowerPaused, models.PowerSuspend: models.PowerSuspended}[action]
+				if err := s.FinishPower(context.Background(), inst, action, power, ""); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
+		detail := map[string][]string{
+			"sched":     want["sched"],
+			"act":       {"action-stop", "action-reboot", "action-reboot_hard", "action-pause", "action-suspend", "action-snapshot", "action-rebuild", "action-shelve", "action-delete"},
+			"off":       {"action-start", "action-reboot_hard", "action-snapshot", "action-rebuild", "action-shelve", "action-delete"},
+			"stopping":  nil,
+			"paused":    {"action-unpause", "action-suspend", "action-snapshot", "action-shelve", "action-delete"},
+			"suspended": {"action-resume", "action-snapshot", "action-shelve", "action-delete"},
+		}
+		for name, inst := range map[string]models.Instance{"sched": sched, "act": act, "off": off, "stopping": stopping, "paused": paused, "suspended": suspended} {
+			if got := buttons(br.get("/instances/" + inst.ID).doc.Selection); !slices.Equal(got, detail[name]) {
+				t.Errorf("%s (detail): buttons %v, want %v", name, got, detail[name])
+			}
+		}
+		// The snapshot dialog's form starts one; the page then lists it,
+		// saving with its progress, and polls until it is done.
+		page := br.get("/instances/" + paused.ID)
+		if got := page.testID("snapshot-name").AttrOr("value", ""); got != "paused-snapshot" {
+			t.Errorf("suggested snapshot name %q", got)
+		}
+		p := br.submit("/instances/"+paused.ID+"/snapshot", url.Values{"name": {"before-upgrade"}, "next": {"/instances/" + paused.ID}})
+		wantStatus(t, p, http.StatusSeeOther)
+		if got := c.instance(t, paused.ID).TaskState; got != models.TaskImageSnapshot {
+			t.Errorf("after the snapshot form the task is %q", got)
+		}
+		page = br.get("/instances/" + paused.ID)
+		snap := page.testID("snapshot-before-upgrade")
+		if snap.AttrOr("data-status", "") != models.ImageSaving || snap.Find(`[data-testid="snapshot-progress"]`).Length() != 1 ||
+			page.testID("instance-live").AttrOr("hx-trigger", "") != "every 1s" {
+			t.Errorf("the page does not follow the saving snapshot: %v", snap.Nodes)
+		}
+		if buttons(page.doc.Selection) != nil {
+			t.Errorf("buttons while snapshotting: %v", buttons(page.doc.Selection))
+		}
+		p = br.submit("/instances/"+paused.ID+"/snapshot", url.Values{"name": {"again"}})
+		wantStatus(t, p, http.StatusSeeOther)
+		if msg := br.get("/instances").testID("flash-error").Text(); !strings.Contains(msg, "busy") {
+			t.Errorf("a second snapshot during the first: flash %q", msg)
+		}
+		list = br.get("/instances")
 		if got := list.testID("instance-row-stopping").Find(`[data-testid="instance-task"]`).Text(); got != "powering off" {
 			t.Errorf("the stopping row says %q", got)
 		}
-		if list.testID("bulk-form").Length() != 1 || list.testID("instance-select").Length() != 4 {
+		if list.testID("bulk-form").Length() != 1 || list.testID("instance-select").Length() != 6 {
 			t.Error("a member has no bulk selection")
 		}
 
 		// The form's action works, and a refused one is a flash, not an error page.
-		p := br.submit("/instances/"+off.ID+"/action", url.Values{"action": {"start"}, "next": {"/instances?status=SHUTOFF"}})
+		p = br.submit("/instances/"+off.ID+"/action", url.Values{"action": {"start"}, "next": {"/instances?status=SHUTOFF"}})
 		wantStatus(t, p, http.StatusSeeOther)
 		if p.location() != "/instances?status=SHUTOFF" {
 			t.Errorf("action returned to %q", p.location())

@@ -7,6 +7,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"stratus/models"
+	"stratus/views/i18n"
 	"stratus/views/pages"
 	"stratus/views/ui"
 )
@@ -24,7 +25,7 @@ func (h *Web) renderKeypairs(w http.ResponseWriter, r *http.Request, status int,
 	}
 	p := pages.KeyPairsProps{Items: items, Form: form, Created: created,
 		CanCreate: h.allowed(ctx, "compute:keypair:create"), CanDelete: h.allowed(ctx, "compute:keypair:delete")}
-	h.render(w, r, status, pages.KeyPairsPage(h.shell(r, "Key pairs", "keypairs"), p))
+	h.render(w, r, status, pages.KeyPairsPage(h.shell(r, i18n.T(r.Context(), "Key pairs"), "keypairs"), p))
 }
 
 // createKeypair imports the pasted public key, or generates a pair when
@@ -39,7 +40,7 @@ func (h *Web) createKeypair(w http.ResponseWriter, r *http.Request) {
 	if r.PostFormValue("mode") == "generate" {
 		form.Values["public_key"] = "" // the button says generate: ignore a pasted key
 	} else if form.Get("public_key") == "" {
-		form.Errors["public_key"] = "paste an OpenSSH public key, or use Generate"
+		form.Errors["public_key"] = i18n.T(r.Context(), "paste an OpenSSH public key, or use Generate")
 		h.renderKeypairs(w, r, http.StatusUnprocessableEntity, form, nil)
 		return
 	}
@@ -58,7 +59,7 @@ func (h *Web) createKeypair(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if kp.PrivateKey == "" {
-		h.flash(r, "Key pair "+kp.Name+" imported.")
+		h.flash(r, i18n.T(r.Context(), "Key pair %s imported.", kp.Name))
 		redirect(w, r, "/keypairs")
 		return
 	}
@@ -72,12 +73,7 @@ func (h *Web) deleteKeypair(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = h.Store.DeleteKeyPair(ctx, c, kp.ID)
 	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.flash(r, "Key pair "+kp.Name+" deleted. Instances that booted with it keep the key.")
-	redirect(w, r, "/keypairs")
+	h.finish(w, r, err, "/keypairs", i18n.T(r.Context(), "Key pair %s deleted. Instances that booted with it keep the key.", kp.Name))
 }
 
 // flavors lists the flavors the project may launch.
@@ -88,5 +84,5 @@ func (h *Web) flavors(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, pages.FlavorsPage(h.shell(r, "Flavors", "flavors"), pages.FlavorsProps{Items: items}))
+	h.render(w, r, http.StatusOK, pages.FlavorsPage(h.shell(r, i18n.T(r.Context(), "Flavors"), "flavors"), pages.FlavorsProps{Items: items}))
 }

@@ -111,15 +111,17 @@ func TestOverviewQuotaChartData(t *testing.T) {
 			t.Fatalf("chart data: %v", err)
 		}
 		// m1.medium: 2 vCPUs, 4096 MB; defaults 10 instances, 20 vCPUs, 51200 MB, 100 key pairs.
-		if !slices.Equal(d.Labels, []string{"Instances", "vCPUs", "RAM", "Key pairs", "Images"}) ||
-			!slices.Equal(d.Used, []int64{2, 4, 8192, 1, 1}) || !slices.Equal(d.Limit, []int64{10, 20, 51200, 100, -1}) ||
-			!slices.Equal(d.Percent, []int{20, 20, 16, 1, 0}) {
+		// Then networking (Neutron's defaults), object storage and block
+		// storage (Cinder's), nothing used yet.
+		if !slices.Equal(d.Labels, []string{"Instances", "vCPUs", "RAM", "Key pairs", "Images", "Networks", "Subnets", "Ports", "Security groups", "SG rules", "Routers", "Floating IPs", "Object storage", "Objects", "Volumes", "Volume storage", "Snapshots"}) ||
+			!slices.Equal(d.Used, []int64{2, 4, 8192, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}) || !slices.Equal(d.Limit, []int64{10, 20, 51200, 100, -1, 100, 100, 500, 10, 100, 10, 50, 100 << 30, 1000000, 10, 1000, 10}) ||
+			!slices.Equal(d.Percent, []int{20, 20, 16, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}) {
 			t.Errorf("chart data %+v", d)
 		}
-		if d.Text[4] != "1 (no limit)" || d.Text[2] != "8192 MB of 51200 MB" {
+		if d.Text[4] != "1 (no limit)" || d.Text[2] != "8192 MB of 51200 MB" || d.Text[12] != "0 B of 100 GiB" {
 			t.Errorf("chart texts %q", d.Text)
 		}
-		if !slices.Equal(d.Short, []string{"2/10", "4/20", "8/50 GB", "1/100", "1/∞"}) {
+		if !slices.Equal(d.Short[:5], []string{"2/10", "4/20", "8/50 GB", "1/100", "1/∞"}) || !slices.Equal(d.Short[12:14], []string{"0 B/100 GiB", "0/1000000"}) {
 			t.Errorf("bar labels %q", d.Short)
 		}
 		if lib := chart.AttrOr("data-chart-lib", ""); !strings.HasPrefix(lib, "/static/uplot.min.js?v=") {

@@ -1,18 +1,22 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
 
 	"stratus/handlers/httpx"
 	"stratus/models"
+	"stratus/views/i18n"
 	"stratus/views/pages"
 )
 
 // loginFailed is the one message for every refused login: unknown user,
 // wrong password, locked or disabled account all read the same.
-const loginFailed = "The username or password is not correct, or the account cannot sign in right now."
+func loginFailed(ctx context.Context) string {
+	return i18n.T(ctx, "The username or password is not correct, or the account cannot sign in right now.")
+}
 
 // maxNameLength is the longest user name the model accepts.
 const maxNameLength = 64
@@ -24,9 +28,9 @@ func (h *Web) loginPage(w http.ResponseWriter, r *http.Request) {
 	}
 	p := pages.LoginProps{Next: safeNext(r.URL.Query().Get("next"))}
 	if r.URL.Query().Has("signed_out") {
-		p.Notice = "You have signed out."
+		p.Notice = i18n.T(r.Context(), "You have signed out.")
 	}
-	h.render(w, r, http.StatusOK, pages.LoginPage(h.shell(r, "Sign in", ""), p))
+	h.render(w, r, http.StatusOK, pages.LoginPage(h.shell(r, i18n.T(r.Context(), "Sign in"), ""), p))
 }
 
 // login checks the password (the model applies lockout and audits), then
@@ -41,28 +45,28 @@ func (h *Web) login(w http.ResponseWriter, r *http.Request) {
 	}
 	password := r.PostFormValue("password")
 	if p.Username == "" {
-		p.Fields["username"] = "Enter your username."
+		p.Fields["username"] = i18n.T(r.Context(), "Enter your username.")
 	}
 	if password == "" {
-		p.Fields["password"] = "Enter your password."
+		p.Fields["password"] = i18n.T(r.Context(), "Enter your password.")
 	}
 	if len(p.Fields) > 0 {
-		h.render(w, r, http.StatusUnprocessableEntity, pages.LoginPage(h.shell(r, "Sign in", ""), p))
+		h.render(w, r, http.StatusUnprocessableEntity, pages.LoginPage(h.shell(r, i18n.T(r.Context(), "Sign in"), ""), p))
 		return
 	}
 	if len(p.Username) > maxNameLength {
 		// No such user can exist (names are at most 64 characters): refuse
 		// as for any unknown user, without a trip to the database.
-		p.Error = loginFailed
-		h.render(w, r, http.StatusUnauthorized, pages.LoginPage(h.shell(r, "Sign in", ""), p))
+		p.Error = loginFailed(r.Context())
+		h.render(w, r, http.StatusUnauthorized, pages.LoginPage(h.shell(r, i18n.T(r.Context(), "Sign in"), ""), p))
 		return
 	}
 	u, err := h.Store.Login(ctx, models.LoginInput{
 		Username: p.Username, Password: password, RemoteAddr: httpx.RemoteHost(r), RequestID: httpx.RequestID(r),
 	})
 	if errors.Is(err, models.ErrUnauthenticated) {
-		p.Error = loginFailed
-		h.render(w, r, http.StatusUnauthorized, pages.LoginPage(h.shell(r, "Sign in", ""), p))
+		p.Error = loginFailed(r.Context())
+		h.render(w, r, http.StatusUnauthorized, pages.LoginPage(h.shell(r, i18n.T(r.Context(), "Sign in"), ""), p))
 		return
 	}
 	if err != nil {

@@ -2,10 +2,13 @@ package web_test
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"stratus/models"
 	"stratus/models/storetest"
@@ -291,6 +294,61 @@ func TestOversizedFormIsTooLargeNotForged(t *testing.T) {
 		wantStatus(t, p, http.StatusRequestEntityTooLarge)
 		if !strings.Contains(p.body, "too large") {
 			t.Errorf("the page does not say the form is too large: %q", p.body)
+		}
+	})
+}
+
+// TestCSRFTokenMaskedPerResponse: pages are compressed, so no page carries
+// the session's CSRF token as it is (BREACH): each response carries it
+// masked with a fresh pad — a different string every time, the same one
+// everywhere on a page — and any of them is accepted, while a changed one,
+// another session's, or an unmasked one is not.
+func TestCSRFTokenMaskedPerResponse(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b := setup(t, s)
+		br := b.browser(t)
+		br.login("demo", demoPassword)
+		first := br.get("/tokens")
+		t1 := br.csrf
+		onPage := map[string]bool{t1: true}
+		first.doc.Find(`input[name="csrf_token"]`).Each(func(_ int, in *goquery.Selection) {
+			v, _ := in.Attr("value")
+			onPage[v] = true
+		})
+		if len(onPage) != 1 {
+			t.Errorf("one page carries %d different tokens, want one", len(onPage))
+		}
+		br.get("/tokens")
+		t2 := br.csrf
+		if t1 == "" || t1 == t2 {
+			t.Fatalf("two responses carry the tokens %q and %q: want two different strings", t1, t2)
+		}
+		eve := b.browser(t)
+		eve.login("eve", evePassword)
+		flipped := []byte(t1)
+		flipped[len(flipped)-2] ^= 1
+		pad := make([]byte, 32)
+		masked, _ := base64.RawURLEncoding.DecodeString(t1)
+		raw := make([]byte, 32)
+		for i := range raw {
+			raw[i] = masked[i] ^ masked[32+i] // what the session holds
+		}
+		zeroPad := base64.RawURLEncoding.EncodeToString(append(pad, raw...))
+		for name, tc := range map[string]struct {
+			token string
+			want  int
+		}{
+			"first response's":     {t1, http.StatusCreated},
+			"second response's":    {t2, http.StatusCreated},
+			"any pad, even zeros":  {zeroPad, http.StatusCreated},
+			"one bit changed":      {string(flipped), http.StatusForbidden},
+			"another session's":    {eve.csrf, http.StatusForbidden},
+			"the unmasked session": {base64.RawURLEncoding.EncodeToString(raw), http.StatusForbidden},
+		} {
+			t.Run(name, func(t *testing.T) {
+				form := url.Values{"name": {name}, "expires_in_days": {"7"}, "csrf_token": {tc.token}}
+				wantStatus(t, br.post("/tokens", form), tc.want)
+			})
 		}
 	})
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"stratus/models"
+	"stratus/views/i18n"
 	"stratus/views/layout"
 )
 
@@ -16,29 +17,36 @@ type navEntry struct {
 
 func projectNav() []navEntry {
 	return []navEntry{
-		{key: "overview", label: "Overview", href: "/", icon: "home"},
-		{key: "compute", label: "Compute", heading: true},
-		{key: "instances", label: "Instances", href: "/instances", icon: "server"},
-		{key: "images", label: "Images", href: "/images", icon: "image"},
-		{key: "keypairs", label: "Key Pairs", href: "/keypairs", icon: "key"},
-		{key: "flavors", label: "Flavors", href: "/flavors", icon: "cpu"},
-		{key: "resources", label: "Resources", heading: true},
-		{key: "network", label: "Network", icon: "network"},
-		{key: "volumes", label: "Volumes", icon: "volume"},
-		{key: "tokens", label: "API tokens", href: "/tokens", icon: "ticket"},
+		{key: "overview", label: i18n.N("Overview"), href: "/", icon: "home"},
+		{key: "compute", label: i18n.N("Compute"), heading: true},
+		{key: "instances", label: i18n.N("Instances"), href: "/instances", icon: "server"},
+		{key: "images", label: i18n.N("Images"), href: "/images", icon: "image"},
+		{key: "keypairs", label: i18n.N("Key Pairs"), href: "/keypairs", icon: "key"},
+		{key: "flavors", label: i18n.N("Flavors"), href: "/flavors", icon: "cpu"},
+		{key: "network", label: i18n.N("Network"), heading: true},
+		{key: "networks", label: i18n.N("Networks"), href: "/networks", icon: "network"},
+		{key: "security-groups", label: i18n.N("Security Groups"), href: "/security-groups", icon: "shield"},
+		{key: "routers", label: i18n.N("Routers"), href: "/routers", icon: "router"},
+		{key: "floating-ips", label: i18n.N("Floating IPs"), href: "/floating-ips", icon: "globe"},
+		{key: "resources", label: i18n.N("Resources"), heading: true},
+		{key: "volumes", label: i18n.N("Volumes"), href: "/volumes", icon: "volume"},
+		{key: "snapshots", label: i18n.N("Snapshots"), href: "/snapshots", icon: "volume"},
+		{key: "containers", label: i18n.N("Containers"), href: "/containers", icon: "archive"},
+		{key: "tokens", label: i18n.N("API tokens"), href: "/tokens", icon: "ticket"},
 	}
 }
 
 func adminNav() []navEntry {
 	return []navEntry{
-		{key: "admin-hypervisors", label: "Hypervisors", href: "/admin/hypervisors", icon: "hypervisor"},
-		{key: "admin-instances", label: "Instances", href: "/admin/instances", icon: "server"},
-		{key: "admin-projects", label: "Projects", href: "/admin/projects", icon: "folder"},
-		{key: "admin-users", label: "Users", href: "/admin/users", icon: "users"},
-		{key: "admin-flavors", label: "Flavors", href: "/admin/flavors", icon: "cpu"},
-		{key: "admin-images", label: "Images", href: "/admin/images", icon: "image"},
-		{key: "admin-jobs", label: "Jobs", href: "/admin/jobs", icon: "jobs"},
-		{key: "admin-audit", label: "Audit log", href: "/admin/audit", icon: "shield"},
+		{key: "admin-hypervisors", label: i18n.N("Hypervisors"), href: "/admin/hypervisors", icon: "hypervisor"},
+		{key: "admin-instances", label: i18n.N("Instances"), href: "/admin/instances", icon: "server"},
+		{key: "admin-projects", label: i18n.N("Projects"), href: "/admin/projects", icon: "folder"},
+		{key: "admin-users", label: i18n.N("Users"), href: "/admin/users", icon: "users"},
+		{key: "admin-flavors", label: i18n.N("Flavors"), href: "/admin/flavors", icon: "cpu"},
+		{key: "admin-images", label: i18n.N("Images"), href: "/admin/images", icon: "image"},
+		{key: "admin-volumes", label: i18n.N("Volumes"), href: "/admin/volumes", icon: "volume"},
+		{key: "admin-jobs", label: i18n.N("Jobs"), href: "/admin/jobs", icon: "jobs"},
+		{key: "admin-audit", label: i18n.N("Audit log"), href: "/admin/audit", icon: "shield"},
 	}
 }
 
@@ -48,12 +56,12 @@ func adminNav() []navEntry {
 func (h *Web) nav(c *models.Caller, active string) []layout.NavSection {
 	var out []layout.NavSection
 	if c.ProjectID != "" {
-		out = append(out, layout.NavSection{Title: "Project", Items: h.navItems(c, projectNav(), active)})
+		out = append(out, layout.NavSection{Title: i18n.N("Project"), Items: h.navItems(c, projectNav(), active)})
 	} else {
-		out = append(out, layout.NavSection{Title: "Account", Items: h.navItems(c, projectNav()[:1], active)})
+		out = append(out, layout.NavSection{Title: i18n.N("Account"), Items: h.navItems(c, projectNav()[:1], active)})
 	}
 	if c.IsSystemAdmin() {
-		out = append(out, layout.NavSection{Title: "Admin", Items: h.navItems(c, adminNav(), active)})
+		out = append(out, layout.NavSection{Title: i18n.N("Admin"), Items: h.navItems(c, adminNav(), active)})
 	}
 	return out
 }

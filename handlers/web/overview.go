@@ -1,10 +1,12 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 
 	"stratus/models"
+	"stratus/views/i18n"
 	"stratus/views/pages"
 )
 
@@ -40,15 +42,15 @@ func (h *Web) overview(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, q := range quotas {
-			p.Quotas = append(p.Quotas, quotaMeter(q))
+			p.Quotas = append(p.Quotas, quotaMeter(r.Context(), q))
 		}
-		if p.Chart, err = quotaChart(p.Quotas); err != nil {
+		if p.Chart, err = quotaChart(r.Context(), p.Quotas); err != nil {
 			h.fail(w, r, err)
 			return
 		}
 		p.ChartLib = h.Assets.URL("uplot.min.js")
 	}
-	h.render(w, r, http.StatusOK, pages.OverviewPage(h.shell(r, "Overview", "overview"), p))
+	h.render(w, r, http.StatusOK, pages.OverviewPage(h.shell(r, i18n.T(r.Context(), "Overview"), "overview"), p))
 }
 
 // switchProject changes the session's current project, only to one the user
@@ -66,11 +68,11 @@ func (h *Web) switchProject(w http.ResponseWriter, r *http.Request) {
 	if projectID == "" || !models.IsUUID(projectID) || nc.ProjectID != projectID {
 		// Unknown, disabled, or not theirs: one answer for all, so the
 		// picker cannot be used to probe other tenants' project IDs.
-		h.errorPage(w, r, http.StatusForbidden, "You may not do this", "You have no role on that project.")
+		h.errorPage(w, r, http.StatusForbidden, i18n.T(r.Context(), "You may not do this"), i18n.T(r.Context(), "You have no role on that project."))
 		return
 	}
 	h.Sessions.Put(ctx, keyProjectID, nc.ProjectID)
-	h.flash(r, "You are now working in project "+nc.ProjectName+".")
+	h.flash(r, i18n.T(r.Context(), "You are now working in project %s.", nc.ProjectName))
 	to := safeNext(r.PostFormValue("next"))
 	if to == "" {
 		to = "/"
@@ -91,14 +93,14 @@ type quotaChartData struct {
 
 // quotaChart encodes the quota meters for the chart (a data- attribute: no
 // inline script).
-func quotaChart(ms []pages.QuotaMeter) (string, error) {
+func quotaChart(ctx context.Context, ms []pages.QuotaMeter) (string, error) {
 	d := quotaChartData{}
 	for _, m := range ms {
 		d.Labels = append(d.Labels, m.Label)
 		d.Percent = append(d.Percent, m.Percent())
 		d.Used = append(d.Used, m.Used)
 		d.Limit = append(d.Limit, m.Limit)
-		d.Text = append(d.Text, m.Text())
+		d.Text = append(d.Text, m.Text(ctx))
 		d.Short = append(d.Short, m.Short())
 	}
 	b, err := json.Marshal(d)

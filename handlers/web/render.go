@@ -6,12 +6,15 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/a-h/templ"
 
 	"stratus/handlers/httpx"
 	"stratus/models"
+	"stratus/views/i18n"
 	"stratus/views/layout"
 	"stratus/views/pages"
 	"stratus/views/ui"
@@ -51,6 +54,7 @@ func (h *Web) shell(r *http.Request, title, nav string) layout.Shell {
 		}
 		s.Projects = ms
 		s.Nav = h.nav(&c, nav)
+		s.Languages = h.languages(c)
 	}
 	return s
 }
@@ -63,7 +67,7 @@ func (h *Web) assets() layout.Assets {
 // so that a failure half-way sends a clean error, not half a page.
 func (h *Web) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
 	var buf bytes.Buffer
-	if err := c.Render(r.Context(), &buf); err != nil {
+	if err := c.Render(h.renderContext(r), &buf); err != nil {
 		h.Log.Error("render page", "err", err, "path", r.URL.Path, "request_id", httpx.RequestID(r))
 		http.Error(w, "internal error (request "+httpx.RequestID(r)+")", http.StatusInternalServerError)
 		return
@@ -77,7 +81,7 @@ func (h *Web) renderPage(w http.ResponseWriter, r *http.Request, status int, c t
 	w.Header().Add("Vary", "HX-Request, HX-Target")
 	if fragment != "" && wantsFragment(r, fragment) {
 		var buf bytes.Buffer
-		if err := templ.RenderFragments(r.Context(), &buf, c, fragment); err != nil {
+		if err := templ.RenderFragments(h.renderContext(r), &buf, c, fragment); err != nil {
 			h.Log.Error("render fragment", "err", err, "path", r.URL.Path, "request_id", httpx.RequestID(r))
 			http.Error(w, "internal error (request "+httpx.RequestID(r)+")", http.StatusInternalServerError)
 			return
@@ -86,6 +90,34 @@ func (h *Web) renderPage(w http.ResponseWriter, r *http.Request, status int, c t
 		return
 	}
 	h.render(w, r, status, c)
+}
+
+// renderContext is the request's context with what views need besides
+// their props: the icon sprite's URL.
+func (h *Web) renderContext(r *http.Request) context.Context {
+	return ui.WithSprite(r.Context(), h.Assets.URL("icons.svg"))
+}
+
+// renderDialog answers a page that is a question (a confirmation): to a
+// browser without JavaScript the whole page; to htmx, which followed a
+// link to it, only the named fragment, shown in the page's #dialog over
+// the page the link was on (no navigation, no scrolling, no history entry).
+func (h *Web) renderDialog(w http.ResponseWriter, r *http.Request, c templ.Component, fragment string) {
+	w.Header().Add("Vary", "HX-Request")
+	if r.Header.Get("HX-Request") != "true" || r.Header.Get("HX-History-Restore-Request") == "true" {
+		h.render(w, r, http.StatusOK, c)
+		return
+	}
+	var buf bytes.Buffer
+	if err := templ.RenderFragments(h.renderContext(r), &buf, c, fragment); err != nil {
+		h.Log.Error("render dialog", "err", err, "path", r.URL.Path, "request_id", httpx.RequestID(r))
+		http.Error(w, "internal error (request "+httpx.RequestID(r)+")", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("HX-Retarget", "#dialog")
+	w.Header().Set("HX-Reswap", "innerHTML show:none")
+	w.Header().Set("HX-Push-Url", "false")
+	h.write(w, http.StatusOK, buf.Bytes())
 }
 
 func (h *Web) write(w http.ResponseWriter, status int, body []byte) {
@@ -146,8 +178,8 @@ func (h *Web) denied(w http.ResponseWriter, r *http.Request, err error) {
 		redirect(w, r, to)
 		return
 	}
-	h.errorPage(w, r, http.StatusForbidden, "You may not do this",
-		"Your role does not allow this page or action. Ask an operator if you think it should.")
+	h.errorPage(w, r, http.StatusForbidden, i18n.T(r.Context(), "You may not do this"),
+		i18n.T(r.Context(), "Your role does not allow this page or action. Ask an operator if you think it should."))
 }
 
 // fail answers a model error with the page its status calls for. Internal
@@ -155,32 +187,59 @@ func (h *Web) denied(w http.ResponseWriter, r *http.Request, err error) {
 func (h *Web) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p := httpx.ProblemFor(err)
 	switch p.Status {
-	case http.StatusInternalServerError:
+	case http.StatusInternalServerError, http.StatusServiceUnavailable:
 		h.serverError(w, r, err)
 	case http.StatusUnauthorized:
 		h.denied(w, r, models.ErrUnauthenticated)
 	case http.StatusNotFound:
-		h.errorPage(w, r, p.Status, "Not found", p.Message)
+		h.errorPage(w, r, p.Status, i18n.T(r.Context(), "Not found"), problemText(r.Context(), p, err))
 	case http.StatusForbidden:
-		h.errorPage(w, r, p.Status, "You may not do this", p.Message)
+		h.errorPage(w, r, p.Status, i18n.T(r.Context(), "You may not do this"), problemText(r.Context(), p, err))
 	case http.StatusConflict:
-		h.errorPage(w, r, p.Status, "Not possible now", p.Message)
+		h.errorPage(w, r, p.Status, i18n.T(r.Context(), "Not possible now"), problemText(r.Context(), p, err))
 	default:
-		h.errorPage(w, r, p.Status, "Invalid request", problemText(p))
+		h.errorPage(w, r, p.Status, i18n.T(r.Context(), "Invalid request"), problemText(r.Context(), p, err))
 	}
 }
 
-// problemText is a problem's message with its field errors.
-func problemText(p httpx.Problem) string {
+// problemText is a problem's message with its field errors, in the
+// reader's language: the API keeps the models' English, the console says
+// what the catalogue has for it (modelMessage).
+func problemText(ctx context.Context, p httpx.Problem, err error) string {
+	msg := modelMessage(ctx, err, p.Message)
 	if len(p.Fields) == 0 {
-		return p.Message
+		return msg
 	}
 	var parts []string
 	for k, v := range p.Fields {
-		parts = append(parts, k+" "+v)
+		parts = append(parts, i18n.T(ctx, "%s %s", k, i18n.Known(ctx, v)))
 	}
-	return p.Message + ": " + strings.Join(parts, "; ")
+	sort.Strings(parts)
+	return i18n.T(ctx, "%s: %s", msg, strings.Join(parts, "; "))
 }
+
+// modelMessage is the message of a model error in the reader's language:
+// the format it was made from (models.Error's Format) looked up in the
+// catalogue, with its arguments that are status codes ("SHUTOFF")
+// translated as the badges are; else the message itself when the
+// catalogue has it (a field error, a fixed sentence); else the English.
+func modelMessage(ctx context.Context, err error, msg string) string {
+	var me *models.Error
+	if errors.As(err, &me) && me.Format != "" && me.Msg == msg {
+		args := make([]any, len(me.Args))
+		for i, a := range me.Args {
+			if s, ok := a.(string); ok && statusCode.MatchString(s) {
+				a = i18n.Known(ctx, s)
+			}
+			args[i] = a
+		}
+		return i18n.From(ctx).T(me.Format, args...)
+	}
+	return i18n.Known(ctx, msg)
+}
+
+// statusCode is a Nova-style status argument of a model message.
+var statusCode = regexp.MustCompile(`^[A-Z][A-Z_]+$`)
 
 // userMessage is the text of a model error that may be shown as it is (a
 // flash after a redirect), or a generic line with the request ID.
@@ -188,15 +247,46 @@ func (h *Web) userMessage(r *http.Request, err error) string {
 	p := httpx.ProblemFor(err)
 	if p.Status == http.StatusInternalServerError {
 		h.Log.Error("request failed", "err", err, "path", r.URL.Path, "request_id", httpx.RequestID(r))
-		return "Something went wrong on our side (request " + httpx.RequestID(r) + ")."
+		return i18n.T(r.Context(), "Something went wrong on our side (request %s).", httpx.RequestID(r))
 	}
-	return problemText(p)
+	return problemText(r.Context(), p, err)
 }
 
 func (h *Web) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if p := httpx.ProblemFor(err); p.Status == http.StatusServiceUnavailable {
+		h.unavailable(w, r, p, err)
+		return
+	}
 	h.Log.Error("request failed", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", httpx.RequestID(r))
-	h.errorPage(w, r, http.StatusInternalServerError, "Something went wrong",
-		"Stratus could not complete this request. The error was logged; give the request ID below to an operator.")
+	h.errorPage(w, r, http.StatusInternalServerError, i18n.T(r.Context(), "Something went wrong"),
+		i18n.T(r.Context(), "Stratus could not complete this request. The error was logged; give the request ID below to an operator."))
+}
+
+// unavailable answers while the database does not answer: 503 with
+// Retry-After and a page that says so. The page touches neither the
+// session nor the database (both would fail again). An htmx request shows
+// it as the whole page — except a fragment fetched by GET (a poll, a
+// filter), which changes nothing on the page: the poller tries again in a
+// second and the page heals itself when the database is back.
+func (h *Web) unavailable(w http.ResponseWriter, r *http.Request, p httpx.Problem, err error) {
+	h.Log.Warn("request failed: database unavailable", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", httpx.RequestID(r))
+	hdr := w.Header()
+	for k := range hdr {
+		if strings.HasPrefix(k, "Hx-") {
+			hdr.Del(k) // a retarget meant for the answer that could not be made
+		}
+	}
+	switch {
+	case isHTMX(r) && r.Method == http.MethodGet:
+		hdr.Set("HX-Reswap", "none")
+	case r.Header.Get("HX-Request") == "true":
+		hdr.Set("HX-Retarget", "body")
+		hdr.Set("HX-Reswap", "innerHTML")
+	}
+	hdr.Set("Cache-Control", "no-store")
+	httpx.SetRetryAfter(w, p)
+	h.renderStatic(w, r, http.StatusServiceUnavailable, i18n.T(r.Context(), "Stratus is briefly unavailable"),
+		i18n.T(r.Context(), "Stratus cannot reach its database right now. Nothing is wrong with your request: try again in a few seconds."))
 }
 
 // errorPage renders a refusal or failure page, in the layout when someone
@@ -220,11 +310,11 @@ func (h *Web) renderStatic(w http.ResponseWriter, r *http.Request, status int, t
 }
 
 func (h *Web) notFound(w http.ResponseWriter, r *http.Request) {
-	h.errorPage(w, r, http.StatusNotFound, "Page not found", "There is no page at this address.")
+	h.errorPage(w, r, http.StatusNotFound, i18n.T(r.Context(), "Page not found"), i18n.T(r.Context(), "There is no page at this address."))
 }
 
 func (h *Web) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	h.errorPage(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page does not accept this kind of request.")
+	h.errorPage(w, r, http.StatusMethodNotAllowed, i18n.T(r.Context(), "Method not allowed"), i18n.T(r.Context(), "This page does not accept this kind of request."))
 }
 
 // callerOf returns the request's caller. Routes behind a non-public action
@@ -263,7 +353,7 @@ func (h *Web) formFailed(r *http.Request, err error, form *ui.Form) bool {
 	}
 	if fields := fieldErrors(err); fields != nil {
 		for k, v := range fields {
-			form.Errors[k] = v
+			form.Errors[k] = i18n.Known(r.Context(), v)
 		}
 		return true
 	}

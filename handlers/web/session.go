@@ -1,17 +1,19 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"stratus/handlers/httpx"
 	"stratus/models"
+	"stratus/views/i18n"
 )
 
 // Session keys. The session holds who logged in, when, and in which project
@@ -21,8 +23,8 @@ const (
 	keyProjectID  = "project_id"
 	keyLoginAt    = "login_at" // Unix microseconds of the login (the store's clock)
 	keyCSRF       = "csrf"
-	keyFlash      = "flash"
-	keyFlashError = "flash_error"
+	keyFlash      = "flash"       // see flash.go
+	keyFlashError = "flash_error" // see flash.go
 )
 
 // Request body limits. The UI's forms are small; the launch form carries
@@ -124,22 +126,81 @@ func (h *Web) fallbackProject(r *http.Request, c models.Caller) (models.Caller, 
 	return nc, err
 }
 
-// csrfToken returns the session's synchronizer token, making one if the
-// session has none yet (the login form needs one before anyone logs in).
+// csrfToken returns the session's synchronizer token as this response
+// carries it (making the session's token first if it has none: the login
+// form needs one before anyone logs in). Pages are compressed, and a
+// compressed page that holds a secret beside text an attacker can choose
+// (a filter in the URL) leaks the secret through its size (BREACH). So the
+// page never holds the token itself but the token masked with a one-time
+// pad drawn for this response — a different string on every response, the
+// same one everywhere on a page (see csrfMask).
 func (h *Web) csrfToken(r *http.Request) string {
 	ctx := r.Context()
-	if t := h.Sessions.GetString(ctx, keyCSRF); t != "" {
-		return t
+	t := h.Sessions.GetString(ctx, keyCSRF)
+	if t == "" {
+		t = newCSRFToken()
+		h.Sessions.Put(ctx, keyCSRF, t)
 	}
-	t := newCSRFToken()
-	h.Sessions.Put(ctx, keyCSRF, t)
-	return t
+	m, _ := ctx.Value(csrfMaskKey).(*csrfMask)
+	if m == nil {
+		return maskCSRF(t) // outside the router (never on a page)
+	}
+	if m.token != t { // first use, or a token renewed by login
+		m.token, m.masked = t, maskCSRF(t)
+	}
+	return m.masked
 }
 
 func newCSRFToken() string {
-	b := make([]byte, 32)
+	b := make([]byte, csrfTokenBytes)
 	_, _ = rand.Read(b) // never fails on Linux
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+const csrfTokenBytes = 32
+
+// csrfMask holds the masked token of one response, so that every copy on
+// a page is the same string (and compresses to almost nothing).
+type csrfMask struct{ token, masked string }
+
+type ctxKey int
+
+const csrfMaskKey ctxKey = iota
+
+// withCSRFMask gives each request its own csrfMask.
+func withCSRFMask(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), csrfMaskKey, &csrfMask{})))
+	})
+}
+
+// maskCSRF is pad ‖ (pad ⊕ token), base64url, with a fresh random pad.
+func maskCSRF(token string) string {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return ""
+	}
+	out := make([]byte, 2*len(raw))
+	pad, masked := out[:len(raw)], out[len(raw):]
+	_, _ = rand.Read(pad)
+	for i := range raw {
+		masked[i] = pad[i] ^ raw[i]
+	}
+	return base64.RawURLEncoding.EncodeToString(out)
+}
+
+// unmaskCSRF undoes maskCSRF; a malformed value gives nil.
+func unmaskCSRF(sent string) []byte {
+	b, err := base64.RawURLEncoding.DecodeString(sent)
+	if err != nil || len(b) != 2*csrfTokenBytes {
+		return nil
+	}
+	pad, masked := b[:csrfTokenBytes], b[csrfTokenBytes:]
+	out := make([]byte, csrfTokenBytes)
+	for i := range out {
+		out[i] = pad[i] ^ masked[i]
+	}
+	return out
 }
 
 // verifyCSRF refuses a state-changing request whose token (the csrf_token
@@ -157,11 +218,11 @@ func (h *Web) verifyCSRF(next http.Handler) http.Handler {
 		if err := r.ParseForm(); err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				h.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form is too large",
-					fmt.Sprintf("Forms may carry at most %d KiB. Shorten what you typed and send it again.", tooBig.Limit>>10))
+				h.errorPage(w, r, http.StatusRequestEntityTooLarge, i18n.T(r.Context(), "The form is too large"),
+					i18n.T(r.Context(), "Forms may carry at most %s KiB. Shorten what you typed and send it again.", strconv.FormatInt(tooBig.Limit>>10, 10)))
 				return
 			}
-			h.errorPage(w, r, http.StatusBadRequest, "The form could not be read", "Go back, reload the page and try again.")
+			h.errorPage(w, r, http.StatusBadRequest, i18n.T(r.Context(), "The form could not be read"), i18n.T(r.Context(), "Go back, reload the page and try again."))
 			return
 		}
 		// Either carrier may hold it: a form always has the field; htmx also
@@ -202,17 +263,19 @@ func (h *Web) verifyCSRFStream(next http.Handler) http.Handler {
 	})
 }
 
-// csrfMatches reports whether token is the session's CSRF token.
-func (h *Web) csrfMatches(r *http.Request, token string) bool {
-	want := []byte(h.Sessions.GetString(r.Context(), keyCSRF))
-	return len(want) > 0 && subtle.ConstantTimeCompare([]byte(token), want) == 1
+// csrfMatches reports whether sent is the session's CSRF token as a page
+// carried it (masked: any pad will do).
+func (h *Web) csrfMatches(r *http.Request, sent string) bool {
+	want, err := base64.RawURLEncoding.DecodeString(h.Sessions.GetString(r.Context(), keyCSRF))
+	got := unmaskCSRF(sent)
+	return err == nil && len(want) == csrfTokenBytes && got != nil && subtle.ConstantTimeCompare(got, want) == 1
 }
 
 func (h *Web) csrfRefused(w http.ResponseWriter, r *http.Request) {
 	h.Log.Warn("CSRF token missing or wrong", "method", r.Method, "path", r.URL.Path,
 		"request_id", httpx.RequestID(r), "remote", httpx.RemoteHost(r))
-	h.errorPage(w, r, http.StatusForbidden, "This form has expired",
-		"The form was not sent by this Stratus page, or your session changed since it was loaded. Go back, reload the page and try again.")
+	h.errorPage(w, r, http.StatusForbidden, i18n.T(r.Context(), "This form has expired"),
+		i18n.T(r.Context(), "The form was not sent by this Stratus page, or your session changed since it was loaded. Go back, reload the page and try again."))
 }
 
 // crossOriginDenied answers a state-changing request another site made the
@@ -221,13 +284,56 @@ func (h *Web) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
 	h.Log.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path,
 		"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"), "request_id", httpx.RequestID(r))
 	w.Header().Set("Cache-Control", "no-store")
-	h.renderStatic(w, r, http.StatusForbidden, "Cross-site request refused",
-		"Another site tried to make your browser change something in Stratus. Nothing was changed.")
+	h.renderStatic(w, r, http.StatusForbidden, i18n.T(r.Context(), "Cross-site request refused"),
+		i18n.T(r.Context(), "Another site tried to make your browser change something in Stratus. Nothing was changed."))
 }
 
-// flash stores a one-time message shown by the next page.
-func (h *Web) flash(r *http.Request, msg string) { h.Sessions.Put(r.Context(), keyFlash, msg) }
+// guardSessions lets a session that cannot be loaded or saved (the
+// database does not answer) end the request with one clean error page: scs
+// calls its ErrorFunc (SessionFailed) and then still writes the handler's
+// own answer through this writer, which drops it.
+func guardSessions(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&sessionGuard{ResponseWriter: w}, r)
+	})
+}
 
-func (h *Web) flashError(r *http.Request, msg string) {
-	h.Sessions.Put(r.Context(), keyFlashError, msg)
+type sessionGuard struct {
+	http.ResponseWriter
+	failed bool // SessionFailed answered: drop what follows
+}
+
+func (g *sessionGuard) WriteHeader(code int) {
+	if !g.failed {
+		g.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (g *sessionGuard) Write(b []byte) (int, error) {
+	if g.failed {
+		return len(b), nil
+	}
+	return g.ResponseWriter.Write(b)
+}
+
+func (g *sessionGuard) Unwrap() http.ResponseWriter { return g.ResponseWriter }
+
+// SessionFailed is the session manager's ErrorFunc: a session that could
+// not be loaded or saved. While the database does not answer that is the
+// 503 page; anything else is a 500 with the request ID.
+func (h *Web) SessionFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if g, ok := w.(*sessionGuard); ok {
+		if g.failed {
+			return
+		}
+		w = g.ResponseWriter
+		defer func() { g.failed = true }()
+	}
+	if p := httpx.ProblemFor(err); p.Status == http.StatusServiceUnavailable {
+		h.unavailable(w, r, p, err)
+		return
+	}
+	h.Log.Error("session failed", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", httpx.RequestID(r))
+	h.renderStatic(w, r, http.StatusInternalServerError, i18n.T(r.Context(), "Something went wrong"),
+		i18n.T(r.Context(), "Stratus could not read or save your session. The error was logged; give the request ID below to an operator."))
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"stratus/models"
+	"stratus/views/i18n"
 	"stratus/views/pages"
 	"stratus/views/ui"
 )
@@ -24,7 +25,7 @@ func (h *Web) tokens(w http.ResponseWriter, r *http.Request) {
 func (h *Web) renderTokens(w http.ResponseWriter, r *http.Request, status int, form ui.Form, created *pages.CreatedToken) {
 	ctx := r.Context()
 	c := callerOf(ctx)
-	s := h.shell(r, "API tokens", "tokens")
+	s := h.shell(r, i18n.T(r.Context(), "API tokens"), "tokens")
 	rows, err := h.tokenRows(r, c, s.CSRF)
 	if err != nil {
 		h.fail(w, r, err)
@@ -60,7 +61,7 @@ func (h *Web) tokenRows(r *http.Request, c models.Caller, csrf string) ([]pages.
 		if !ok {
 			// A project the user no longer works in: its name is not
 			// theirs to read any more; the ID's start tells tokens apart.
-			name = "project " + shortID(t.ProjectID)
+			name = i18n.T(r.Context(), "project %s", shortID(t.ProjectID))
 		}
 		rows = append(rows, pages.TokenRow{Token: t, ProjectName: name, Status: tokenStatus(t, now), CSRF: csrf})
 	}
@@ -95,10 +96,10 @@ func (h *Web) createToken(w http.ResponseWriter, r *http.Request) {
 	})
 	days, err := strconv.Atoi(form.Get("expires_in_days"))
 	if err != nil || days < 1 {
-		form.Errors["expires_in_days"] = "must be a whole number of days, at least 1"
+		form.Errors["expires_in_days"] = i18n.T(r.Context(), "must be a whole number of days, at least 1")
 	}
 	if form.Get("name") == "" {
-		form.Errors["name"] = "is required"
+		form.Errors["name"] = i18n.T(r.Context(), "is required")
 	}
 	if form.HasErrors() {
 		h.renderTokens(w, r, http.StatusUnprocessableEntity, form, nil)
@@ -151,6 +152,6 @@ func (h *Web) revokeToken(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	h.flash(r, "Token revoked.")
+	h.flash(r, i18n.T(r.Context(), "Token revoked."))
 	redirect(w, r, "/tokens")
 }

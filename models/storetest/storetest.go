@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"stratus/models"
+	"stratus/models/objectstore"
 )
 
 // EnvMySQL names the variable that switches DB tests to MariaDB too.
@@ -76,9 +77,19 @@ func New(t testing.TB, e Engine) *models.Store {
 // NewWithOptions is New with store settings changed by tune (nil: none).
 func NewWithOptions(t testing.TB, e Engine, tune func(*models.Options)) *models.Store {
 	t.Helper()
-	dsn := DSN(t, e)
+	return open(t, e, DSN(t, e), tune)
+}
+
+// open opens and migrates a store on dsn.
+func open(t testing.TB, e Engine, dsn string, tune func(*models.Options)) *models.Store {
+	t.Helper()
 	opts := Options()
 	opts.ImageDir = filepath.Join(t.TempDir(), "images")
+	objects, err := objectstore.NewDir(filepath.Join(t.TempDir(), "objects"))
+	if err != nil {
+		t.Fatalf("object directory: %v", err)
+	}
+	opts.ObjectBackend = objects
 	if tune != nil {
 		tune(&opts)
 	}

@@ -5,6 +5,24 @@
   "use strict";
   document.documentElement.classList.add("js");
 
+  // The page's texts for what this script writes, in the page's language
+  // (the layout's <meta name="ui-texts">, JSON made from the catalogue);
+  // fallback is the English, {name} a placeholder.
+  var texts = null;
+  function t(key, fallback, vars) {
+    if (texts === null) {
+      try {
+        var m = document.querySelector('meta[name="ui-texts"]');
+        texts = (m && JSON.parse(m.getAttribute("content"))) || {};
+      } catch (e) {
+        texts = {};
+      }
+    }
+    var s = texts[key] || fallback;
+    for (var k in vars || {}) s = s.split("{" + k + "}").join(String(vars[k]));
+    return s;
+  }
+
   function csrfToken() {
     var m = document.querySelector('meta[name="csrf-token"]');
     return m ? m.getAttribute("content") : "";
@@ -36,8 +54,8 @@
     if (!input) return;
     function done(ok) {
       if (!label) return;
-      label.textContent = ok ? "Copied" : "Press Ctrl+C";
-      setTimeout(function () { label.textContent = "Copy"; }, 2000);
+      label.textContent = ok ? t("copied", "Copied") : t("pressCtrlC", "Press Ctrl+C");
+      setTimeout(function () { label.textContent = t("copy", "Copy"); }, 2000);
     }
     function fallback() {
       input.focus();
@@ -59,6 +77,14 @@
     // A dialog's backdrop or Cancel closes it (without JavaScript, Cancel
     // is a link that reloads the page).
     if (e.target.hasAttribute("data-dismiss")) {
+      // A dialog htmx loaded into #dialog (a confirmation page's fragment)
+      // goes away whole.
+      var loaded = e.target.closest("#dialog");
+      if (loaded) {
+        e.preventDefault();
+        closeLoadedDialog();
+        return;
+      }
       var d = e.target.closest("details");
       if (d) {
         e.preventDefault();
@@ -79,9 +105,30 @@
     if (first) first.focus();
   }, true);
 
+  // A dialog htmx loaded into #dialog: its confirm button takes the focus;
+  // closing it empties #dialog and gives the focus back to what opened it.
+  var dialogOpener = null;
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    if (e.detail.target && e.detail.target.id === "dialog") dialogOpener = e.detail.elt;
+  });
+  document.addEventListener("htmx:afterSwap", function (e) {
+    if (!e.detail.target || e.detail.target.id !== "dialog") return;
+    var b = e.detail.target.querySelector('button[type="submit"], button');
+    if (b) b.focus();
+  });
+  function closeLoadedDialog() {
+    var box = document.getElementById("dialog");
+    if (!box || !box.firstElementChild) return false;
+    box.replaceChildren();
+    if (dialogOpener && document.body.contains(dialogOpener)) dialogOpener.focus();
+    dialogOpener = null;
+    return true;
+  }
+
   // Escape closes an open menu (focus back on its button) and the phone menu.
   document.addEventListener("keydown", function (e) {
     if (e.key !== "Escape") return;
+    closeLoadedDialog();
     document.querySelectorAll("details[data-menu][open]").forEach(function (d) {
       d.removeAttribute("open");
       var s = d.querySelector("summary");
@@ -111,7 +158,7 @@
     list.forEach(function (b) { if (b.checked) n++; });
     all.checked = n > 0 && n === list.length;
     all.indeterminate = n > 0 && n < list.length;
-    if (count) count.textContent = n ? n + " selected:" : "With selected:";
+    if (count) count.textContent = n ? t("nSelected", "{n} selected:", { n: n }) : t("withSelected", "With selected:");
   }
   document.addEventListener("change", function (e) {
     var el = e.target;
@@ -155,7 +202,7 @@
     function fail(msg) {
       error.textContent = msg;
       error.classList.remove("hidden");
-      status.textContent = "Upload failed";
+      status.textContent = t("uploadFailed", "Upload failed");
       submit.disabled = false;
       input.disabled = false;
     }
@@ -168,19 +215,19 @@
     };
     xhr.upload.onload = function () {
       show(100);
-      status.textContent = "Checking the image…";
+      status.textContent = t("checkingImage", "Checking the image…");
     };
     xhr.onload = function () {
       if (xhr.status >= 200 && xhr.status < 300) {
-        status.textContent = xhr.responseText || "Uploaded";
+        status.textContent = xhr.responseText || t("uploaded", "Uploaded");
         form.setAttribute("data-upload-state", "done");
         window.location.assign(form.getAttribute("data-upload-done"));
       } else {
-        fail(xhr.responseText || "The upload was refused (" + xhr.status + ").");
+        fail(xhr.responseText || t("uploadRefused", "The upload was refused ({status}).", { status: xhr.status }));
       }
     };
-    xhr.onerror = function () { fail("The connection broke during the upload. Try again."); };
-    status.textContent = "Uploading " + file.name + "…";
+    xhr.onerror = function () { fail(t("connectionBroke", "The connection broke during the upload. Try again.")); };
+    status.textContent = t("uploadingFile", "Uploading {name}…", { name: file.name });
     show(0);
     xhr.send(file);
     return true;
@@ -189,6 +236,98 @@
     var form = e.target;
     if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-upload")) return;
     if (uploadForm(form)) e.preventDefault();
+  }, true);
+
+  // --- Object upload: several files, one progress bar ----------------------
+  // A form with data-upload-many="URL" sends its files one after the other,
+  // each as the raw body of a PUT to URL?name=<data-upload-prefix + file
+  // name> (streamed by the server), the CSRF token in a header. The bar
+  // shows the bytes of all files; each file gets a line saying how it went.
+  // Then the page goes to data-upload-done. Without JavaScript the form
+  // posts multipart/form-data to its action.
+  function uploadMany(form) {
+    var input = form.querySelector('input[type="file"]');
+    var files = input && input.files ? Array.prototype.slice.call(input.files) : [];
+    if (!files.length) return false;
+    var box = form.querySelector("[data-upload-progress]");
+    var bar = form.querySelector("progress");
+    var pct = form.querySelector("[data-upload-percent]");
+    var status = form.querySelector("[data-upload-status]");
+    var list = form.querySelector("[data-upload-list]");
+    var error = form.querySelector("[data-upload-error]");
+    var submit = form.querySelector('button[type="submit"]');
+    var url = form.getAttribute("data-upload-many");
+    var prefix = form.getAttribute("data-upload-prefix") || "";
+    var total = files.reduce(function (n, f) { return n + f.size; }, 0) || 1;
+    var done = 0;
+    var failed = 0;
+    error.classList.add("hidden");
+    box.classList.remove("hidden");
+    list.textContent = "";
+    submit.disabled = true;
+    input.disabled = true;
+    function show(bytes) {
+      var p = Math.min(100, Math.floor((bytes / total) * 100));
+      bar.value = p;
+      pct.textContent = p + "%";
+    }
+    function line(file, text, ok) {
+      var li = document.createElement("li");
+      li.className = ok ? "text-emerald-700" : "text-rose-700";
+      li.setAttribute("data-upload-result", ok ? "ok" : "failed");
+      li.textContent = (ok ? "✓ " : "✗ ") + file.name + (text ? " — " + text : "");
+      list.appendChild(li);
+    }
+    function next(i) {
+      if (i === files.length) {
+        show(total);
+        if (failed) {
+          status.textContent = t("someUploaded", "{done} of {n} uploaded", { done: files.length - failed, n: files.length });
+          error.textContent = t("filesFailed", "{n} file(s) failed: see the list above.", { n: failed });
+          error.classList.remove("hidden");
+          submit.disabled = false;
+          input.disabled = false;
+          form.setAttribute("data-upload-state", "failed");
+          return;
+        }
+        status.textContent = t("allUploaded", "All {n} uploaded", { n: files.length });
+        form.setAttribute("data-upload-state", "done");
+        window.location.assign(form.getAttribute("data-upload-done"));
+        return;
+      }
+      var file = files[i];
+      status.textContent = t("uploadingOf", "Uploading {i} of {n}: {name}", { i: i + 1, n: files.length, name: file.name });
+      var xhr = new XMLHttpRequest();
+      xhr.open("PUT", url + "?name=" + encodeURIComponent(prefix + file.name));
+      xhr.setRequestHeader("X-CSRF-Token", csrfToken());
+      xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+      xhr.upload.onprogress = function (e) {
+        if (e.lengthComputable) show(done + e.loaded);
+      };
+      xhr.onload = function () {
+        done += file.size;
+        show(done);
+        var ok = xhr.status >= 200 && xhr.status < 300;
+        if (!ok) failed++;
+        line(file, ok ? "" : (xhr.responseText || t("refused", "refused ({status})", { status: xhr.status })), ok);
+        next(i + 1);
+      };
+      xhr.onerror = function () {
+        done += file.size;
+        failed++;
+        line(file, t("broke", "the connection broke"), false);
+        next(i + 1);
+      };
+      xhr.send(file);
+    }
+    show(0);
+    next(0);
+    return true;
+  }
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-upload-many")) return;
+    if (uploadMany(form)) e.preventDefault();
   }, true);
 
   // --- Charts --------------------------------------------------------------

@@ -47,6 +47,8 @@ func Require(t testing.TB) {
 	}
 	if _, err := os.Stat(filepath.Join(guestDir(), "vmlinuz")); err != nil {
 		missing = append(missing, "the guest kernel in "+guestDir()+" (.ci/deps fetches it)")
+	} else if _, err := os.Stat(filepath.Join(guestDir(), "modules", "virtio_net.ko")); err != nil {
+		missing = append(missing, "the guest kernel's virtio_net module in "+guestDir()+" (.ci/deps fetches it)")
 	}
 	if len(missing) == 0 {
 		return
@@ -73,9 +75,12 @@ type Lab struct {
 	NetNS     string // the network namespace libvirtd and qemu run in
 	HostAddr  string // this side of the veth into the namespace
 	GuestAddr string // the namespace's side: VNC servers listen here
-	veth      string
-	lockFile  *os.File
-	t         testing.TB
+	// MigrationAddr is, in a pair, this lab's end of the link between the
+	// two: its libvirtd listens for the other's there (see StartPair).
+	MigrationAddr string
+	veth          string
+	lockFile      *os.File
+	t             testing.TB
 }
 
 // Start starts a lab; t.Cleanup stops it and removes everything it made.
@@ -84,6 +89,52 @@ type Lab struct {
 func Start(t testing.TB) *Lab {
 	t.Helper()
 	Require(t)
+	return start(t, takeTurn(t))
+}
+
+// StartPair starts two labs — two hypervisor hosts, each its own libvirtd
+// in its own namespaces — joined by a veth link of their own, over which
+// each libvirtd reaches the other's (qemu+tcp, no auth: the link exists
+// only between the two namespaces) and qemu streams migrations. Each Lab's
+// MigrationAddr is its end of that link.
+func StartPair(t testing.TB) (*Lab, *Lab) {
+	t.Helper()
+	Require(t)
+	a := start(t, takeTurn(t))
+	b := start(t, nil) // a's turn covers both
+	third := 1 + int(randBytes(1)[0])%250
+	a.MigrationAddr, b.MigrationAddr = fmt.Sprintf("172.31.%d.1", third), fmt.Sprintf("172.31.%d.2", third)
+	ea, eb := "stmig"+randHex(3), "stmig"+randHex(3)
+	a.run("ip", "link", "add", ea, "netns", a.NetNS, "type", "veth", "peer", "name", eb, "netns", b.NetNS)
+	for _, side := range []struct {
+		l   *Lab
+		dev string
+	}{{a, ea}, {b, eb}} {
+		side.l.run("ip", "-n", side.l.NetNS, "addr", "add", side.l.MigrationAddr+"/30", "dev", side.dev)
+		side.l.run("ip", "-n", side.l.NetNS, "link", "set", side.dev, "up")
+	}
+	return a, b
+}
+
+// StartMany starts n labs at once — n compute "hosts", each with its own
+// libvirtd in its own namespaces — taking one turn for them all.
+func StartMany(t testing.TB, n int) []*Lab {
+	t.Helper()
+	Require(t)
+	lock := takeTurn(t)
+	labs := make([]*Lab, n)
+	for i := range labs {
+		// The first one's cleanup runs last (t.Cleanup is LIFO): it ends
+		// the turn.
+		labs[i] = start(t, lock)
+		lock = nil
+	}
+	return labs
+}
+
+// takeTurn waits for the labs of other test packages to finish.
+func takeTurn(t testing.TB) *os.File {
+	t.Helper()
 	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "stratus-lab.lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +142,12 @@ func Start(t testing.TB) *Lab {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
+	return lock
+}
+
+// start starts one lab; lock (if not nil) is released when it stops.
+func start(t testing.TB, lock *os.File) *Lab {
+	t.Helper()
 	suffix := randHex(3)
 	dir, err := os.MkdirTemp("", "stratus-lab-")
 	if err != nil {
@@ -106,6 +163,12 @@ func Start(t testing.TB) *Lab {
 	// A /30 in the link-local range, different for every lab.
 	b := randBytes(1)
 	third := 100 + int(b[0])%100
+	for i := 0; i < 100; i++ { // not one another lab of this machine has
+		if out, _ := exec.Command("ip", "-o", "addr", "show", "to", fmt.Sprintf("169.254.%d.0/30", third)).Output(); len(out) == 0 {
+			break
+		}
+		third = 100 + (third-100+1)%100
+	}
 	l.HostAddr, l.GuestAddr = fmt.Sprintf("169.254.%d.1", third), fmt.Sprintf("169.254.%d.2", third)
 	t.Cleanup(l.stop)
 	if err := ensureQemuUser(); err != nil {
@@ -123,7 +186,7 @@ func Start(t testing.TB) *Lab {
 			t.Fatal(err)
 		}
 	}
-	l.write("etc/libvirtd.conf", fmt.Sprintf("unix_sock_dir = %q\nunix_sock_ro_perms = \"0777\"\nunix_sock_rw_perms = \"0700\"\nauth_unix_ro = \"none\"\nauth_unix_rw = \"none\"\nlog_outputs = \"3:file:/var/log/libvirt/libvirtd.log\"\n", filepath.Dir(l.Socket)))
+	l.write("etc/libvirtd.conf", fmt.Sprintf("unix_sock_dir = %q\nunix_sock_ro_perms = \"0777\"\nunix_sock_rw_perms = \"0700\"\nauth_unix_ro = \"none\"\nauth_unix_rw = \"none\"\nlisten_tls = 0\nlisten_tcp = 1\nauth_tcp = \"none\"\nlog_outputs = \"3:file:/var/log/libvirt/libvirtd.log\"\n", filepath.Dir(l.Socket)))
 	l.write("etc/qemu.conf", "# the lab's qemu driver: Debian's defaults\n")
 	// Small caps so that the tests see virtlogd's rotation work.
 	l.write("etc/virtlogd.conf", "max_size = 262144\nmax_backups = 2\n")
@@ -159,7 +222,9 @@ func (l *Lab) StartLibvirtd() {
 		l.t.Fatal("virtlogd is not running")
 	}
 	_ = os.Remove(l.Socket)
-	l.run("nsenter", "-t", strconv.Itoa(vpid), "-m", "-n", "libvirtd", "-d", "-p", filepath.Join(l.Dir, "libvirtd.pid"),
+	// --listen: libvirtd also takes TCP connections (qemu+tcp, for the
+	// other lab's migrations), reachable only inside the namespace.
+	l.run("nsenter", "-t", strconv.Itoa(vpid), "-m", "-n", "libvirtd", "-d", "--listen", "-p", filepath.Join(l.Dir, "libvirtd.pid"),
 		"-f", "/etc/libvirt/libvirtd.conf")
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -268,8 +333,10 @@ func (l *Lab) stop() {
 	} else {
 		l.t.Logf("lab kept in %s (STRATUS_KEEP_LAB)", l.Dir)
 	}
-	_ = syscall.Flock(int(l.lockFile.Fd()), syscall.LOCK_UN)
-	_ = l.lockFile.Close()
+	if l.lockFile != nil {
+		_ = syscall.Flock(int(l.lockFile.Fd()), syscall.LOCK_UN)
+		_ = l.lockFile.Close()
+	}
 }
 
 func (l *Lab) domainsQuiet() []string {

@@ -3,7 +3,13 @@
 // and the bare frame of the login page.
 package layout
 
-import "stratus/models"
+import (
+	"context"
+	"encoding/json"
+
+	"stratus/models"
+	"stratus/views/i18n"
+)
 
 // Shell is what the frame needs to know about the request. Handlers build it
 // once per page; views never look anything up themselves.
@@ -17,6 +23,14 @@ type Shell struct {
 	Flash     Flash
 	RequestID string
 	Assets    Assets
+	Languages []Language // the user menu's choice of language
+}
+
+// Language is one choice of the user menu's language selector.
+type Language struct {
+	Tag    string // "en", "ko"
+	Name   string // in itself: "English", "한국어"
+	Chosen bool   // the user chose it (none chosen: the browser's)
 }
 
 // Assets are the cache-busting URLs of the built front-end files.
@@ -56,4 +70,31 @@ func (s Shell) ProjectName() string {
 		return ""
 	}
 	return s.Caller.ProjectName
+}
+
+// scriptTexts are the texts static/src/app.js writes into pages (copy
+// buttons, the bulk bar's count, upload progress), in the request's
+// language, as JSON for a <meta> (no inline script); {name} marks a value
+// the script fills in.
+func scriptTexts(ctx context.Context) string {
+	b, _ := json.Marshal(map[string]string{
+		"copied":          i18n.T(ctx, "Copied"),
+		"pressCtrlC":      i18n.T(ctx, "Press Ctrl+C"),
+		"copy":            i18n.T(ctx, "Copy"),
+		"nSelected":       i18n.T(ctx, "{n} selected:"),
+		"withSelected":    i18n.T(ctx, "With selected:"),
+		"uploadFailed":    i18n.T(ctx, "Upload failed"),
+		"checkingImage":   i18n.T(ctx, "Checking the image…"),
+		"uploaded":        i18n.T(ctx, "Uploaded"),
+		"uploadRefused":   i18n.T(ctx, "The upload was refused ({status})."),
+		"connectionBroke": i18n.T(ctx, "The connection broke during the upload. Try again."),
+		"uploadingFile":   i18n.T(ctx, "Uploading {name}…"),
+		"someUploaded":    i18n.T(ctx, "{done} of {n} uploaded"),
+		"filesFailed":     i18n.T(ctx, "{n} file(s) failed: see the list above."),
+		"allUploaded":     i18n.T(ctx, "All {n} uploaded"),
+		"uploadingOf":     i18n.T(ctx, "Uploading {i} of {n}: {name}"),
+		"refused":         i18n.T(ctx, "refused ({status})"),
+		"broke":           i18n.T(ctx, "the connection broke"),
+	})
+	return string(b)
 }

@@ -72,10 +72,9 @@ type CreatedToken struct {
 
 // ProjectsProps is the admin list of projects.
 type ProjectsProps struct {
-	Items    []models.Project
-	Filter   string
-	FirstURL string
-	NextURL  string
+	Items  []models.Project
+	Filter string
+	Pager  ui.PagerLinks
 }
 
 // ProjectNewProps is the form that creates a project.
@@ -99,10 +98,9 @@ type ProjectDetailProps struct {
 
 // UsersProps is the admin list of users.
 type UsersProps struct {
-	Rows     []UserRow
-	Filter   string
-	FirstURL string
-	NextURL  string
+	Rows   []UserRow
+	Filter string
+	Pager  ui.PagerLinks
 }
 
 // UserRow is one user in the list.
@@ -130,25 +128,23 @@ type UserDetailProps struct {
 
 // AuditProps is the audit log.
 type AuditProps struct {
-	Events   []models.AuditEvent
-	Action   string
-	Actor    string
-	Outcome  string
-	Actions  []string
-	FirstURL string
-	NextURL  string
+	Events  []models.AuditEvent
+	Action  string
+	Actor   string
+	Outcome string
+	Actions []string
+	Pager   ui.PagerLinks
 }
 
 // JobsProps is the queue view.
 type JobsProps struct {
-	Counts   []JobCount
-	Jobs     []models.Job
-	State    string
-	FirstURL string
-	NextURL  string
-	PollURL  string // what the live panel re-fetches
-	Here     string // the page's own URI, where retry/cancel return
-	CSRF     string
+	Counts  []JobCount
+	Jobs    []models.Job
+	State   string
+	Pager   ui.PagerLinks
+	PollURL string // what the live panel re-fetches
+	Here    string // the page's own URI, where retry/cancel return
+	CSRF    string
 }
 
 // JobCount is one state's figure, linking to the jobs in that state.

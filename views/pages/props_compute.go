@@ -1,23 +1,28 @@
 package pages
 
 import (
+	"context"
 	"fmt"
+	"slices"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"stratus/models"
+	"stratus/views/i18n"
 	"stratus/views/ui"
 )
 
 // InstancesProps is a list of instances: the project's, or (Admin) every
 // project's with project and host filters.
 type InstancesProps struct {
-	Rows     []InstanceRow
-	Name     string // name filter
-	Status   string // status filter
-	FirstURL string
-	NextURL  string
-	Row      RowContext
+	Rows   []InstanceRow
+	Name   string // name filter
+	Status string // status filter
+	Pager  ui.PagerLinks
+	Row    RowContext
+	CSRF   string // of the row actions' and the bulk actions' forms
 	// Polling is set when a row is in transition: the list then asks
 	// /instances/rows for those rows every second.
 	Polling bool
@@ -29,13 +34,20 @@ type InstancesProps struct {
 	Hosts    []ui.Option
 }
 
+// InstanceDeleteProps is the question asked before an instance is deleted.
+type InstanceDeleteProps struct {
+	Inst models.Instance
+	Back string // where Cancel and the deletion return (the list it came from)
+	CSRF string
+}
+
 // RowContext is what every row of a list shares.
 type RowContext struct {
-	CSRF      string
 	Here      string // the list's URI: actions return here
 	CanAct    bool   // start, stop, reboot
 	CanDelete bool
 	Admin     bool // project and host columns, no actions
+	CanFloat  bool // associate floating IPs
 	Now       time.Time
 }
 
@@ -43,12 +55,31 @@ type RowContext struct {
 type InstanceRow struct {
 	Inst        models.Instance
 	ProjectName string // admin list only
+	// Addresses are its fixed and floating IPs by network name (Nova's
+	// "addresses").
+	Addresses map[string][]models.Address
+}
+
+// NetAddresses are an instance's addresses on one network.
+type NetAddresses struct {
+	Network string
+	Addrs   []models.Address
+}
+
+// AddressList is an instance's addresses by network, networks by name.
+func AddressList(addrs map[string][]models.Address) []NetAddresses {
+	out := make([]NetAddresses, 0, len(addrs))
+	for n, a := range addrs {
+		out = append(out, NetAddresses{Network: n, Addrs: a})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Network < out[j].Network })
+	return out
 }
 
 // InstanceStatuses are the statuses the list filter offers.
 func InstanceStatuses() []ui.Option {
-	out := []ui.Option{{Value: "", Label: "Any status"}}
-	for _, s := range []string{"ACTIVE", "BUILD", "SHUTOFF", "REBOOT", "HARD_REBOOT", "ERROR"} {
+	out := []ui.Option{{Value: "", Label: i18n.N("Any status")}}
+	for _, s := range []string{"ACTIVE", "BUILD", "SHUTOFF", "REBOOT", "HARD_REBOOT", "PAUSED", "SUSPENDED", "SHELVED_OFFLOADED", "ERROR"} {
 		out = append(out, ui.Option{Value: s, Label: s})
 	}
 	return out
@@ -57,10 +88,16 @@ func InstanceStatuses() []ui.Option {
 // InstanceActions are the actions an instance's state allows.
 type InstanceActions struct {
 	Start, Stop, Reboot, RebootHard, Delete bool
+	Pause, Unpause, Suspend, Resume         bool
+	Snapshot                                bool
+	Rebuild, Shelve, Unshelve               bool
 }
 
 // Any reports whether some action is allowed.
-func (a InstanceActions) Any() bool { return a.Start || a.Stop || a.Reboot || a.RebootHard || a.Delete }
+func (a InstanceActions) Any() bool {
+	return a.Start || a.Stop || a.Reboot || a.RebootHard || a.Delete || a.Pause || a.Unpause || a.Suspend || a.Resume || a.Snapshot ||
+		a.Rebuild || a.Shelve || a.Unshelve
+}
 
 // ActionsFor says which actions the instance's state allows now (the model
 // decides for real; this only hides buttons that would be refused).
@@ -75,6 +112,14 @@ func ActionsFor(i models.Instance) InstanceActions {
 		RebootHard: placed && (idle || i.TaskState == models.TaskRebooting) && (vm == models.VMActive || vm == models.VMStopped || vm == models.VMError),
 		Delete: vm != models.VMDeleted && i.TaskState != models.TaskDeleting &&
 			(idle || i.TaskState == models.TaskScheduling || vm == models.VMError),
+		Pause:    models.PowerActionAllowed(i, models.PowerPause),
+		Unpause:  models.PowerActionAllowed(i, models.PowerUnpause),
+		Suspend:  models.PowerActionAllowed(i, models.PowerSuspend),
+		Resume:   models.PowerActionAllowed(i, models.PowerResume),
+		Snapshot: models.SnapshotAllowed(i),
+		Rebuild:  models.RebuildAllowed(i),
+		Shelve:   models.ShelveAllowed(i),
+		Unshelve: models.UnshelveAllowed(i),
 	}
 }
 
@@ -83,11 +128,11 @@ func StatusTone(status string) ui.Tone {
 	switch status {
 	case "ACTIVE":
 		return ui.Green
-	case "BUILD", "REBOOT", "HARD_REBOOT":
+	case "BUILD", "REBOOT", "HARD_REBOOT", "REBUILD":
 		return ui.Blue
 	case "ERROR":
 		return ui.Red
-	case "PAUSED", "SUSPENDED":
+	case "PAUSED", "SUSPENDED", "SHELVED", "SHELVED_OFFLOADED":
 		return ui.Amber
 	}
 	return ui.Gray
@@ -97,36 +142,35 @@ func StatusTone(status string) ui.Tone {
 func TaskLabel(t models.TaskState) string {
 	switch t {
 	case models.TaskScheduling:
-		return "scheduling"
+		return i18n.N("scheduling")
 	case models.TaskSpawning:
-		return "spawning"
+		return i18n.N("spawning")
 	case models.TaskPoweringOff:
-		return "powering off"
+		return i18n.N("powering off")
 	case models.TaskPoweringOn:
-		return "powering on"
+		return i18n.N("powering on")
 	case models.TaskRebooting:
-		return "rebooting"
+		return i18n.N("rebooting")
 	case models.TaskRebootingHard:
-		return "hard rebooting"
+		return i18n.N("hard rebooting")
 	case models.TaskDeleting:
-		return "deleting"
+		return i18n.N("deleting")
+	case models.TaskImageSnapshot:
+		return i18n.N("taking a snapshot")
+	case models.TaskRebuilding:
+		return i18n.N("rebuilding")
+	case models.TaskShelving:
+		return i18n.N("shelving")
+	case models.TaskUnshelving:
+		return i18n.N("unshelving")
 	}
 	return string(t)
 }
 
-// Age is how long ago t was, in the largest unit that fits ("3m", "2h",
-// "5d").
-func Age(now, t time.Time) string {
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return strconv.Itoa(max(0, int(d.Seconds()))) + "s"
-	case d < time.Hour:
-		return strconv.Itoa(int(d.Minutes())) + "m"
-	case d < 48*time.Hour:
-		return strconv.Itoa(int(d.Hours())) + "h"
-	}
-	return strconv.Itoa(int(d.Hours()/24)) + "d"
+// Age is how long ago t was, in the largest unit that fits, the locale's
+// way: "30s ago", "2m ago" ("30초 전", "2분 전").
+func Age(ctx context.Context, now, t time.Time) string {
+	return i18n.T(ctx, "%s ago", i18n.Age(ctx, now, t))
 }
 
 // InstanceDetailProps is one instance's page.
@@ -140,6 +184,27 @@ type InstanceDetailProps struct {
 	ShowHost  bool // operators see the host
 	CSRF      string
 	Here      string // this page's URI (what the live panel re-fetches)
+	Volumes   InstanceVolumesProps
+	Moves     MoveProps
+	Network   InstanceNetworkProps
+	// Snapshots are the images taken of the instance (an upload shows
+	// its progress); SnapshotName is the snapshot form's suggested name.
+	Snapshots    []models.Image
+	SnapshotName string
+	// RebuildImages are the images the rebuild dialog offers (those the
+	// project may launch).
+	RebuildImages []ui.Option
+}
+
+// SnapshotsSaving reports whether a snapshot of the instance is still
+// being uploaded (the live panel polls meanwhile).
+func (p InstanceDetailProps) SnapshotsSaving() bool {
+	for _, im := range p.Snapshots {
+		if im.Status == models.ImageSaving {
+			return true
+		}
+	}
+	return false
 }
 
 // LaunchProps is the launch form.
@@ -153,6 +218,15 @@ type LaunchProps struct {
 	Quotas       []QuotaMeter
 	MaxUserData  int
 	MaxCount     int
+	// Networks and SecurityGroups are on offer; the form's "networks"
+	// and "security_groups" values are the ticked IDs, comma-separated.
+	Networks       []models.Network
+	SecurityGroups []models.SecurityGroup
+}
+
+// Ticked reports whether a multi-choice field of the form holds id.
+func (p LaunchProps) Ticked(field, id string) bool {
+	return slices.Contains(strings.Split(p.Form.Get(field), ","), id)
 }
 
 // FlavorChoice is a flavor on the launch form, and whether one more
@@ -183,18 +257,30 @@ func (q QuotaMeter) Percent() int {
 	return int(min(100, q.Used*100/q.Limit))
 }
 
-// Text is "3 of 10", "3 (no limit)".
-func (q QuotaMeter) Text() string {
+// Text is "3 of 10", "3 (no limit)", "1.5 GiB of 100 GiB".
+func (q QuotaMeter) Text(ctx context.Context) string {
+	if q.Unit == UnitBytes {
+		if q.Limit == models.Unlimited {
+			return i18n.T(ctx, "%s (no limit)", CompactBytes(q.Used))
+		}
+		return i18n.T(ctx, "%s of %s", CompactBytes(q.Used), CompactBytes(q.Limit))
+	}
 	used := strconv.FormatInt(q.Used, 10) + q.Unit
 	if q.Limit == models.Unlimited {
-		return used + " (no limit)"
+		return i18n.T(ctx, "%s (no limit)", used)
 	}
-	return used + " of " + strconv.FormatInt(q.Limit, 10) + q.Unit
+	return i18n.T(ctx, "%s of %s", used, strconv.FormatInt(q.Limit, 10)+q.Unit)
 }
 
 // Short is the compact figure a chart prints over its bar: "3/10",
 // "2.5/50 GB", "4/∞".
 func (q QuotaMeter) Short() string {
+	if q.Unit == UnitBytes {
+		if q.Limit == models.Unlimited {
+			return CompactBytes(q.Used) + "/∞"
+		}
+		return CompactBytes(q.Used) + "/" + CompactBytes(q.Limit)
+	}
 	f := func(n int64) string { return strconv.FormatInt(n, 10) }
 	unit := ""
 	if q.Unit == " MB" && (q.Limit >= 1024 || q.Limit == models.Unlimited && q.Used >= 1024) {
@@ -211,15 +297,39 @@ func (q QuotaMeter) Short() string {
 func QuotaLabel(resource string) (label, unit string) {
 	switch resource {
 	case models.QuotaInstances:
-		return "Instances", ""
+		return i18n.N("Instances"), ""
 	case models.QuotaVCPUs:
-		return "vCPUs", ""
+		return i18n.N("vCPUs"), ""
 	case models.QuotaRAMMB:
-		return "RAM", " MB"
+		return i18n.N("RAM"), " MB"
 	case models.QuotaKeyPairs:
-		return "Key pairs", ""
+		return i18n.N("Key pairs"), ""
 	case models.QuotaImages:
-		return "Images", ""
+		return i18n.N("Images"), ""
+	case models.QuotaNetworks:
+		return i18n.N("Networks"), ""
+	case models.QuotaSubnets:
+		return i18n.N("Subnets"), ""
+	case models.QuotaPorts:
+		return i18n.N("Ports"), ""
+	case models.QuotaSecurityGroups:
+		return i18n.N("Security groups"), ""
+	case models.QuotaSecurityGroupRules:
+		return i18n.N("SG rules"), ""
+	case models.QuotaRouters:
+		return i18n.N("Routers"), ""
+	case models.QuotaFloatingIPs:
+		return i18n.N("Floating IPs"), ""
+	case models.QuotaObjectBytes:
+		return i18n.N("Object storage"), UnitBytes
+	case models.QuotaObjects:
+		return i18n.N("Objects"), ""
+	case models.QuotaVolumes:
+		return i18n.N("Volumes"), ""
+	case models.QuotaGigabytes:
+		return i18n.N("Volume storage"), " GB"
+	case models.QuotaSnapshots:
+		return i18n.N("Snapshots"), ""
 	}
 	return resource, ""
 }
@@ -228,8 +338,7 @@ func QuotaLabel(resource string) (label, unit string) {
 type ImagesProps struct {
 	Rows      []ImageRow
 	Filter    string
-	FirstURL  string
-	NextURL   string
+	Pager     ui.PagerLinks
 	CanCreate bool
 	CSRF      string
 	// Admin: every project's images, with operator actions.
@@ -347,6 +456,14 @@ func HumanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// UnitBytes marks a quota counted in bytes (shown as KiB, MiB, GiB …).
+const UnitBytes = " B"
+
+// CompactBytes is HumanBytes without a needless ".0" ("100 GiB", "1.5 MiB").
+func CompactBytes(n int64) string {
+	return strings.Replace(HumanBytes(n), ".0 ", " ", 1)
 }
 
 // MB formats a RAM size in MB as people read it ("512 MB", "8 GB").

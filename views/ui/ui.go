@@ -3,26 +3,23 @@
 package ui
 
 import (
+	"strings"
 	"time"
 )
 
-// Button styles. They are whole class strings (not built from parts) so that
-// the Tailwind build finds every class it must emit.
+// Button, link and input styles: component classes of static/src/app.css
+// (one short name instead of a long utility list repeated on every row).
 const (
-	BtnPrimary   = "inline-flex items-center justify-center gap-2 rounded-lg bg-indigo-600 px-3.5 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600 disabled:opacity-50"
-	BtnSecondary = "inline-flex items-center justify-center gap-2 rounded-lg bg-white px-3.5 py-2 text-sm font-semibold text-slate-700 shadow-sm ring-1 ring-inset ring-slate-300 hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600"
-	BtnDanger    = "inline-flex items-center justify-center gap-2 rounded-lg bg-rose-600 px-3.5 py-2 text-sm font-semibold text-white shadow-sm hover:bg-rose-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-rose-600"
-	BtnSmall     = "inline-flex items-center justify-center gap-1.5 rounded-md bg-white px-2.5 py-1.5 text-xs font-semibold text-slate-700 shadow-sm ring-1 ring-inset ring-slate-300 hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600"
-	BtnSmallRed  = "inline-flex items-center justify-center gap-1.5 rounded-md bg-white px-2.5 py-1.5 text-xs font-semibold text-rose-700 shadow-sm ring-1 ring-inset ring-rose-300 hover:bg-rose-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-rose-600"
-	IconBtn      = "inline-flex size-7 items-center justify-center rounded-md text-slate-500 ring-1 ring-inset ring-slate-200 hover:bg-slate-100 hover:text-slate-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600"
-	IconBtnRed   = "inline-flex size-7 items-center justify-center rounded-md text-rose-500 ring-1 ring-inset ring-rose-200 hover:bg-rose-50 hover:text-rose-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-rose-600"
-	Link         = "font-medium text-indigo-600 hover:text-indigo-500 hover:underline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600 rounded-sm"
-)
-
-// Input styles: normal and with an error.
-const (
-	inputOK  = "block w-full rounded-lg border-0 bg-white px-3 py-2 text-sm text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 placeholder:text-slate-400 focus:ring-2 focus:ring-inset focus:ring-indigo-600 focus:outline-none"
-	inputBad = "block w-full rounded-lg border-0 bg-white px-3 py-2 text-sm text-slate-900 shadow-sm ring-1 ring-inset ring-rose-400 placeholder:text-slate-400 focus:ring-2 focus:ring-inset focus:ring-rose-600 focus:outline-none"
+	BtnPrimary   = "btn-primary"
+	BtnSecondary = "btn-secondary"
+	BtnDanger    = "btn-danger"
+	BtnSmall     = "btn-sm"
+	BtnSmallRed  = "btn-sm-red"
+	IconBtn      = "btn-icon"
+	IconBtnRed   = "btn-icon-red"
+	Link         = "link"
+	inputOK      = "input"
+	inputBad     = "input-bad"
 )
 
 func inputClass(err string) string {
@@ -104,6 +101,13 @@ func (f Form) Field(name, label string) Field {
 	return Field{Name: name, Label: label, Value: f.Values[name], Error: f.Errors[name]}
 }
 
+// PagerLinks are a marker-paged list's links: to its first page (empty on
+// the first page) and to the next one (empty on the last).
+type PagerLinks struct {
+	First string
+	Next  string
+}
+
 // When formats a time for tables: UTC, to the minute.
 func When(t time.Time) string {
 	if t.IsZero() {
@@ -135,36 +139,26 @@ const (
 	Indigo
 )
 
-func badgeClass(t Tone) string {
-	switch t {
-	case Green:
-		return "inline-flex items-center gap-1 rounded-full bg-emerald-50 px-2 py-0.5 text-xs font-medium text-emerald-700 ring-1 ring-inset ring-emerald-600/20"
-	case Red:
-		return "inline-flex items-center gap-1 rounded-full bg-rose-50 px-2 py-0.5 text-xs font-medium text-rose-700 ring-1 ring-inset ring-rose-600/20"
-	case Amber:
-		return "inline-flex items-center gap-1 rounded-full bg-amber-50 px-2 py-0.5 text-xs font-medium text-amber-800 ring-1 ring-inset ring-amber-600/20"
-	case Blue:
-		return "inline-flex items-center gap-1 rounded-full bg-sky-50 px-2 py-0.5 text-xs font-medium text-sky-700 ring-1 ring-inset ring-sky-600/20"
-	case Indigo:
-		return "inline-flex items-center gap-1 rounded-full bg-indigo-50 px-2 py-0.5 text-xs font-medium text-indigo-700 ring-1 ring-inset ring-indigo-600/20"
-	}
-	return "inline-flex items-center gap-1 rounded-full bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-600 ring-1 ring-inset ring-slate-500/20"
-}
+func badgeClass(t Tone) string { return strings.TrimSpace("badge " + toneClass("badge", t)) }
 
-func dotClass(t Tone) string {
+func dotClass(t Tone) string { return strings.TrimSpace("dot " + toneClass("dot", t)) }
+
+// toneClass is the component class that colours a badge or a dot (gray
+// is the base class's own colour).
+func toneClass(base string, t Tone) string {
 	switch t {
 	case Green:
-		return "size-1.5 rounded-full bg-emerald-500"
+		return base + "-green"
 	case Red:
-		return "size-1.5 rounded-full bg-rose-500"
+		return base + "-red"
 	case Amber:
-		return "size-1.5 rounded-full bg-amber-500"
+		return base + "-amber"
 	case Blue:
-		return "size-1.5 rounded-full bg-sky-500"
+		return base + "-blue"
 	case Indigo:
-		return "size-1.5 rounded-full bg-indigo-500"
+		return base + "-indigo"
 	}
-	return "size-1.5 rounded-full bg-slate-400"
+	return ""
 }
 
 func meterClass(percent int) string {

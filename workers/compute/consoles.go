@@ -42,19 +42,24 @@ type logState struct {
 }
 
 // shipConsoleLogs stores the tail of every changed console log of this
-// host's instances.
+// host's instances. It runs every couple of seconds on every host, so it
+// touches the database only for a log that changed: the instances are the
+// agent's own list (refreshed by each power sync, kept by spawns and
+// deletes), and a log's size and modification time say whether it changed.
 func (a *Agent) shipConsoleLogs(ctx context.Context) error {
 	cons, ok := a.cfg.Driver.(virt.Consoles)
 	if !ok {
 		return nil
 	}
-	insts, err := a.cfg.Store.HostInstances(ctx, a.cfg.Host)
-	if err != nil {
-		return err
+	a.mu.Lock()
+	ids := make([]string, 0, len(a.local))
+	for id := range a.local {
+		ids = append(ids, id)
 	}
-	seen := make(map[string]logState, len(insts))
-	for _, inst := range insts {
-		path := cons.ConsoleLogPath(inst.ID)
+	a.mu.Unlock()
+	seen := make(map[string]logState, len(ids))
+	for _, id := range ids {
+		path := cons.ConsoleLogPath(id)
 		if path == "" {
 			continue
 		}
@@ -63,18 +68,18 @@ func (a *Agent) shipConsoleLogs(ctx context.Context) error {
 			continue
 		}
 		st := logState{size: fi.Size(), mtime: fi.ModTime()}
-		seen[inst.ID] = st
-		if prev, ok := a.logs[inst.ID]; ok && prev == st {
+		seen[id] = st
+		if prev, ok := a.logs[id]; ok && prev == st {
 			continue
 		}
 		tail, err := readLogTail(path, models.MaxConsoleLogBytes)
 		if err != nil {
-			a.log.Warn("read console log", "instance", inst.ID, "err", err)
+			a.log.Warn("read console log", "instance", id, "err", err)
 			continue
 		}
-		if err := a.cfg.Store.SaveConsoleLog(ctx, inst.ID, a.cfg.Host, tail); err != nil {
-			delete(seen, inst.ID) // try again next time
-			a.log.Warn("save console log", "instance", inst.ID, "err", err)
+		if err := a.cfg.Store.SaveConsoleLog(ctx, id, a.cfg.Host, tail); err != nil {
+			delete(seen, id) // try again next time
+			a.log.Warn("save console log", "instance", id, "err", err)
 		}
 	}
 	a.logs = seen

@@ -108,7 +108,12 @@ func (c *FileCache) Fetch(ctx context.Context, im models.Image) (string, error) 
 	if len(im.Checksum) != 64 {
 		return "", fmt.Errorf("image %s has no SHA-256 checksum to verify", im.ID)
 	}
-	final := filepath.Join(c.Dir, im.ID)
+	// An absolute path: it becomes a qcow2 backing file and libvirt XML.
+	dir, err := filepath.Abs(c.Dir)
+	if err != nil {
+		return "", fmt.Errorf("image cache: %w", err)
+	}
+	final := filepath.Join(dir, im.ID)
 	stamp := final + ".sha256"
 	lock := c.lock(im.ID)
 	select {
@@ -122,11 +127,11 @@ func (c *FileCache) Fetch(ctx context.Context, im models.Image) (string, error) 
 			return final, nil
 		}
 	}
-	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("image cache: %w", err)
 	}
 	start := time.Now()
-	tmp, err := c.download(ctx, im)
+	tmp, err := c.download(ctx, dir, im)
 	if err != nil {
 		return "", err
 	}
@@ -151,13 +156,13 @@ func (c *FileCache) Fetch(ctx context.Context, im models.Image) (string, error) 
 
 // download streams the image to a temporary file in the cache, hashing it,
 // and keeps it only when its size and SHA-256 are the recorded ones.
-func (c *FileCache) download(ctx context.Context, im models.Image) (string, error) {
+func (c *FileCache) download(ctx context.Context, dir string, im models.Image) (string, error) {
 	r, err := c.Source.Open(ctx, im)
 	if err != nil {
 		return "", err
 	}
 	defer r.Close()
-	f, err := os.CreateTemp(c.Dir, ".fetch-"+im.ID+"-*")
+	f, err := os.CreateTemp(dir, ".fetch-"+im.ID+"-*")
 	if err != nil {
 		return "", fmt.Errorf("image cache: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"stratus/models"
 	"stratus/workers"
@@ -29,39 +30,80 @@ func (a *Agent) spawn(ctx context.Context, _ *models.Job, args models.SpawnInsta
 	if inst.VMState != models.VMBuilding || inst.TaskState != models.TaskSpawning || inst.Host != a.cfg.Host {
 		return nil
 	}
+	a.noteLocal(inst.ID, true)
 	spec, err := a.instanceSpec(ctx, inst)
+	if errors.Is(err, errVolumeNotReady) {
+		return workers.Snooze(2 * time.Second) // its boot volume is being written
+	}
+	if err == nil {
+		// Its ports bound here and plugged (bridges, DHCP entries, chains)
+		// before the domain and its taps exist: never a moment unfiltered.
+		spec.NICs, err = a.instanceNICs(ctx, inst.ID)
+	}
 	if err == nil {
 		err = a.cfg.Driver.Spawn(ctx, spec)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err() // we are stopping: let the job run again
+			if errors.Is(context.Cause(ctx), models.ErrLeaseLost) {
+				a.abandonBuild(ctx, inst.ID)
+			}
+			return ctx.Err() // we are stopping, or the job is no longer ours
 		}
 		a.log.Warn("build failed", "instance", inst.ID, "err", err)
 		_ = a.cfg.Driver.Destroy(context.WithoutCancel(ctx), inst.ID) // leave nothing half-built
+		a.noteLocal(inst.ID, false)
 		_, rerr := store.RescheduleOrFail(ctx, inst.ID, a.cfg.Host, err.Error(), args.ExcludeHosts)
 		return rerr
 	}
-	st, err := a.cfg.Driver.State(ctx, inst.ID)
+	// The domain runs: from here on, record it even if the job's lease is
+	// lost meanwhile, so a domain nothing accounts for is never left behind.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	st, err := a.cfg.Driver.State(fctx, inst.ID)
 	if err != nil {
 		return fmt.Errorf("read state after spawn: %w", err)
 	}
-	err = store.FinishSpawn(ctx, inst.ID, a.cfg.Host, models.PowerState(st))
+	err = store.FinishSpawn(fctx, inst.ID, a.cfg.Host, models.PowerState(st))
 	if errors.Is(err, models.ErrConflict) {
-		// The build outlived its instance's patience (the conductor timed
-		// it out, releasing its claim): a domain nothing accounts for must
-		// not keep running.
-		if now, rerr := store.InstanceByID(ctx, inst.ID); rerr == nil && now.Host == a.cfg.Host && now.VMState == models.VMActive {
+		// The build outlived its instance's patience here: the conductor
+		// timed it out, or rescheduled it while this host was down or cut
+		// off. A domain nothing accounts for must not keep running.
+		if now, rerr := store.InstanceByID(fctx, inst.ID); rerr == nil && now.Host == a.cfg.Host && now.VMState == models.VMActive {
 			return nil
 		}
-		a.log.Warn("build finished after the instance gave up on it; destroying the domain", "instance", inst.ID)
-		return a.cfg.Driver.Destroy(ctx, inst.ID)
+		a.log.Warn("build finished after the instance gave up on this host; destroying the domain", "instance", inst.ID)
+		a.noteLocal(inst.ID, false)
+		return a.cfg.Driver.Destroy(fctx, inst.ID)
 	}
 	if err != nil {
 		return err
 	}
-	a.recordConsole(ctx, inst.ID)
+	a.recordConsole(fctx, inst.ID)
 	return nil
+}
+
+// abandonBuild runs when a build's job was taken from this agent while it
+// built (cancelled, or the instance rescheduled because this host looked
+// down): if the instance no longer waits for this host, what the build
+// made is destroyed; if it still does, the job runs again and Spawn picks
+// up where this one stopped.
+func (a *Agent) abandonBuild(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	inst, err := a.cfg.Store.InstanceByID(ctx, id)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		a.log.Warn("build lost its job; the power sync will decide about its domain", "instance", id, "err", err)
+		return
+	}
+	if err == nil && inst.Host == a.cfg.Host && inst.VMState == models.VMBuilding && inst.TaskState == models.TaskSpawning {
+		return
+	}
+	a.log.Warn("build taken away from this host while it ran; destroying what it built", "instance", id, "now_on", inst.Host)
+	a.noteLocal(id, false)
+	if err := a.cfg.Driver.Destroy(ctx, id); err != nil {
+		a.log.Warn("destroy abandoned build", "instance", id, "err", err)
+	}
 }
 
 // instanceSpec gathers what the driver needs, fetching images when the
@@ -70,11 +112,22 @@ func (a *Agent) instanceSpec(ctx context.Context, inst models.Instance) (virt.In
 	spec := virt.InstanceSpec{ID: inst.ID, Name: inst.Name, ProjectID: inst.ProjectID, FlavorName: inst.FlavorName,
 		VCPUs: inst.VCPUs, RAMMB: inst.RAMMB, DiskGB: inst.DiskGB, EphemeralGB: inst.EphemeralGB,
 		KeyName: inst.KeyPairName, KeyData: inst.KeyData, UserData: inst.UserData, AZ: inst.AvailabilityZone}
+	if err := a.instanceVolumes(ctx, &spec); err != nil {
+		return spec, err
+	}
+	_, fromVolume := bootVolume(spec)
+	if fromVolume && inst.ImageID == "" {
+		return spec, nil // a volume made from no image: nothing to fetch
+	}
 	im, err := a.cfg.Store.ImageByID(ctx, inst.ImageID)
 	if err != nil {
 		return spec, fmt.Errorf("image %s: %w", inst.ImageID, err)
 	}
-	if spec.Image, err = a.imageRef(ctx, im); err != nil {
+	if fromVolume {
+		// The root disk is the volume; the image lends only its kernel
+		// and ramdisk, if it names them.
+		spec.Image = virt.ImageRef{ID: im.ID, Format: im.DiskFormat}
+	} else if spec.Image, err = a.imageRef(ctx, im); err != nil {
 		return spec, err
 	}
 	for _, part := range []struct {
@@ -112,8 +165,9 @@ func (a *Agent) imageRef(ctx context.Context, im models.Image) (virt.ImageRef, e
 	return ref, nil
 }
 
-// power starts, stops or reboots an instance and records the outcome with
-// the state the hypervisor reports afterwards.
+// power starts, stops, reboots, pauses, unpauses, suspends or resumes an
+// instance and records the outcome with the state the hypervisor reports
+// afterwards (a refused pause leaves it running, and so ACTIVE).
 func (a *Agent) power(ctx context.Context, job *models.Job, args models.PowerInstance) error {
 	store := a.cfg.Store
 	inst, err := store.InstanceByID(ctx, args.InstanceID)
@@ -144,9 +198,22 @@ func (a *Agent) power(ctx context.Context, job *models.Job, args models.PowerIns
 			// A hard reboot rebuilds a lost domain (Nova does the same).
 			var spec virt.InstanceSpec
 			if spec, err = a.instanceSpec(ctx, inst); err == nil {
+				spec.NICs, err = a.instanceNICs(ctx, inst.ID)
+			}
+			if err == nil {
 				err = d.Spawn(ctx, spec)
 			}
 		}
+	case models.PowerPause, models.PowerUnpause, models.PowerSuspend, models.PowerResume:
+		lc, ok := d.(virt.Lifecycle)
+		if !ok {
+			err = fmt.Errorf("the %s driver cannot %s", d.Name(), args.Action)
+			break
+		}
+		err = map[string]func(context.Context, string) error{
+			models.PowerPause: lc.Pause, models.PowerUnpause: lc.Unpause,
+			models.PowerSuspend: lc.Suspend, models.PowerResume: lc.Resume,
+		}[args.Action](ctx, inst.ID)
 	}
 	if err != nil && ctx.Err() != nil {
 		return ctx.Err()
@@ -191,8 +258,14 @@ func (a *Agent) delete(ctx context.Context, job *models.Job, args models.DeleteI
 	if err := store.FinishDelete(ctx, inst.ID); err != nil {
 		return err
 	}
+	a.noteLocal(inst.ID, false)
 	if err := store.DeleteConsole(ctx, inst.ID); err != nil {
 		a.log.Warn("forget console of deleted instance", "instance", inst.ID, "err", err)
+	}
+	// Its ports went with it: their chains, and the network's bridge,
+	// tunnel and DHCP server when no port of it is left here.
+	if err := a.SyncNetwork(ctx); err != nil {
+		a.log.Warn("unplug the ports of a deleted instance; the network sync retries", "instance", inst.ID, "err", err)
 	}
 	return nil
 }

@@ -20,7 +20,13 @@ type Request struct {
 	Image    models.Image           // for the image properties filter
 	Group    *models.GroupPlacement // nil when the instance is in no group
 	Exclude  map[string]bool        // hosts an earlier build attempt failed on
-	Now      time.Time
+	// Host, when set, is the only host the request may land on (an
+	// operator's chosen destination of a move).
+	Host string
+	// Driver, when set, is the hypervisor driver the host must run (a live
+	// migration stays between hosts of one driver).
+	Driver string
+	Now    time.Time
 }
 
 // Filter removes hosts that cannot take the instance.
@@ -38,6 +44,8 @@ func Filters(downTime time.Duration) []Filter {
 			return h.Enabled && h.Up && r.Now.Sub(h.LastHeartbeat) <= downTime
 		}},
 		{"RetryFilter", func(h *models.Host, r *Request) bool { return !r.Exclude[h.Name] }},
+		{"RequestedHostFilter", func(h *models.Host, r *Request) bool { return r.Host == "" || h.Name == r.Host }},
+		{"HypervisorFilter", func(h *models.Host, r *Request) bool { return r.Driver == "" || h.Driver == r.Driver }},
 		{"AvailabilityZoneFilter", func(h *models.Host, r *Request) bool {
 			return r.Instance.AvailabilityZone == "" || r.Instance.AvailabilityZone == h.AvailabilityZone
 		}},
@@ -170,7 +178,7 @@ func (d Decision) NoValidHost() string {
 		case "ComputeFilter":
 			what += " (disabled or down)"
 		case "RetryFilter":
-			what += " (an earlier build failed there)"
+			what += " (an earlier build failed there, or the instance is there)"
 		}
 		parts = append(parts, fmt.Sprintf("%d removed by %s", r.Hosts, what))
 	}

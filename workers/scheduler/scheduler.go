@@ -69,6 +69,8 @@ func New(cfg Config) *Scheduler {
 // Register adds the scheduler's job worker to a registry.
 func (s *Scheduler) Register(reg *workers.Registry) {
 	workers.Register(reg, workers.Worker[models.ScheduleInstance](s))
+	s.registerMoves(reg)
+	workers.Register(reg, workers.WorkFunc[models.ScheduleUnshelve](s.WorkUnshelve))
 }
 
 // Work places one instance: filter, weigh, claim the best host (or the
@@ -82,7 +84,9 @@ func (s *Scheduler) Work(ctx context.Context, _ *models.Job, args models.Schedul
 	for round := 0; round < 2; round++ {
 		// A second round looks at freshly loaded hosts: a stale view may
 		// miss a host that just came up.
-		out, d, err := s.tryPlace(ctx, req, args.ExcludeHosts, round > 0)
+		out, d, err := s.tryPlace(ctx, req, round > 0, func(h models.Host) error {
+			return s.cfg.Store.PlaceInstance(ctx, req.Instance, h, args.ExcludeHosts)
+		})
 		switch {
 		case err != nil:
 			return err
@@ -144,7 +148,7 @@ const (
 // up to Alternates times. The chosen host is charged in the cache before
 // the claim, so the scheduler's concurrent decisions spread over hosts
 // instead of queueing on one host's row; a lost claim reloads the hosts.
-func (s *Scheduler) tryPlace(ctx context.Context, req *Request, tried []string, reload bool) (outcome, Decision, error) {
+func (s *Scheduler) tryPlace(ctx context.Context, req *Request, reload bool, place func(models.Host) error) (outcome, Decision, error) {
 	hosts, err := s.hostView(ctx, reload)
 	if err != nil {
 		return 0, Decision{}, err
@@ -163,7 +167,7 @@ func (s *Scheduler) tryPlace(ctx context.Context, req *Request, tried []string, 
 		host := *best // a copy: the claim runs without the lock
 		s.mu.Unlock()
 
-		err := s.cfg.Store.PlaceInstance(ctx, req.Instance, host, tried)
+		err := place(host)
 		switch {
 		case err == nil:
 			return placed, d, nil

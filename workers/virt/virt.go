@@ -13,6 +13,10 @@ import (
 // ErrNotFound is returned for a domain the hypervisor does not have.
 var ErrNotFound = errors.New("domain not found")
 
+// ErrNoRootDisk is SnapshotDisk's answer for a domain whose root disk is a
+// volume.
+var ErrNoRootDisk = errors.New("the domain's root disk is a volume")
+
 // PowerState is what the hypervisor says about a domain. The values are
 // those of models.PowerState.
 type PowerState string
@@ -62,6 +66,35 @@ type InstanceSpec struct {
 	KeyData     string    // … and its SSH public key, for the config drive
 	UserData    string
 	AZ          string // availability zone, for the config drive
+	// Volumes are the block storage volumes attached to the instance; one
+	// with Boot set is its root disk (Image is then not used for the disk).
+	Volumes []VolumeDisk
+	// NICs are the instance's network interfaces, in the order the launch
+	// asked for them. The host network driver has made their bridges,
+	// DHCP entries and firewall chains before Spawn is called.
+	NICs []NIC
+}
+
+// NIC is one network interface of an instance: a tap device the
+// hypervisor creates on the network's bridge when the domain starts, and
+// what the guest is told about it (network_data.json on the config drive).
+type NIC struct {
+	PortID    string
+	NetworkID string
+	MAC       string
+	Bridge    string // brq<network id[:11]>, made by the host network driver
+	Tap       string // tap<port id[:11]>: the device the firewall chains match
+	MTU       int
+	Subnets   []NICSubnet // one per fixed IP
+}
+
+// NICSubnet is one fixed IP of a NIC with its subnet's settings.
+type NICSubnet struct {
+	IP      string
+	CIDR    string // 10.0.0.0/24
+	Gateway string // "" = none
+	DNS     []string
+	DHCP    bool // the guest takes the address by DHCP
 }
 
 // Domain is one domain the driver reports.

@@ -40,10 +40,24 @@ type Driver struct {
 	domains    map[string]*domain
 	failSpawns int
 	failMsg    string
-	subs       map[chan virt.Event]struct{}
+	// failMigrations and failMigrationMsg inject migration failures.
+	failMigrations   int
+	failMigrationMsg string
+	// holdMigration, when set, holds the next migration from this host
+	// until it is closed (see HoldNextMigration).
+	holdMigration chan struct{}
+	// holdSnapshot, when set, holds the next root-disk copy (a snapshot's
+	// or a shelve's) until it is closed (see HoldNextSnapshot).
+	holdSnapshot chan struct{}
+	subs         map[chan virt.Event]struct{}
+	held         map[string]bool    // volume serials whose guest refuses to release them
+	failOps      map[string]failure // FailNext: injected failures by operation
 }
 
-var _ virt.Driver = (*Driver)(nil)
+var (
+	_ virt.Driver  = (*Driver)(nil)
+	_ virt.Volumes = (*Driver)(nil)
+)
 
 // New returns an empty fake host.
 func New(cfg Config) *Driver {
@@ -90,6 +104,27 @@ func (d *Driver) Domains() map[string]virt.PowerState {
 	return out
 }
 
+// NICs are the network interfaces a domain was given (for tests).
+func (d *Driver) NICs(id string) []virt.NIC {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if dom, ok := d.domains[id]; ok {
+		return append([]virt.NIC(nil), dom.spec.NICs...)
+	}
+	return nil
+}
+
+// BootImage is the image a domain's root disk was made from, and its
+// user data (for tests: a rebuild makes a new disk from a new image).
+func (d *Driver) BootImage(id string) (image, userData string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if dom, ok := d.domains[id]; ok {
+		return dom.spec.Image.ID, dom.spec.UserData
+	}
+	return "", ""
+}
+
 // Spawn creates and starts a domain, refusing one that does not fit the
 // host's free RAM or disk (vCPUs may be overcommitted, as on a real host).
 func (d *Driver) Spawn(ctx context.Context, spec virt.InstanceSpec) error {
@@ -109,16 +144,8 @@ func (d *Driver) Spawn(ctx context.Context, spec virt.InstanceSpec) error {
 		d.failSpawns--
 		return fmt.Errorf("fake hypervisor: %s", d.failMsg)
 	}
-	var ram, disk int64
-	for _, dom := range d.domains {
-		ram += int64(dom.spec.RAMMB)
-		disk += int64(dom.spec.DiskGB + dom.spec.EphemeralGB)
-	}
-	if ram+int64(spec.RAMMB) > d.cfg.RAMMB {
-		return fmt.Errorf("fake hypervisor: out of memory: %d MB free, %d MB asked", d.cfg.RAMMB-ram, spec.RAMMB)
-	}
-	if disk+int64(spec.DiskGB+spec.EphemeralGB) > d.cfg.DiskGB {
-		return fmt.Errorf("fake hypervisor: out of disk: %d GB free", d.cfg.DiskGB-disk)
+	if err := d.fits(spec, nil); err != nil {
+		return err
 	}
 	d.domains[spec.ID] = &domain{spec: spec, state: virt.Running}
 	d.emit(virt.Event{ID: spec.ID, State: virt.Running, Reason: "started"})
@@ -136,7 +163,8 @@ func (d *Driver) Destroy(_ context.Context, id string) error {
 	return nil
 }
 
-// PowerOn starts a stopped domain.
+// PowerOn starts a stopped domain (a suspended one is restored, as
+// libvirt restores a managed save).
 func (d *Driver) PowerOn(ctx context.Context, id string) error {
 	if err := d.wait(ctx); err != nil {
 		return err
@@ -144,7 +172,7 @@ func (d *Driver) PowerOn(ctx context.Context, id string) error {
 	return d.set(id, virt.Running, "started")
 }
 
-// PowerOff stops a domain.
+// PowerOff stops a domain (a suspended one loses its saved memory).
 func (d *Driver) PowerOff(_ context.Context, id string, _ time.Duration) error {
 	return d.set(id, virt.Shutdown, "stopped")
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/kdomanski/iso9660"
+
+	"stratus/workers/virt"
 )
 
 // ConfigDriveLabel is the volume label cloud-init and Glean look for.
@@ -26,6 +28,7 @@ type ConfigDrive struct {
 	KeyName          string
 	KeyData          string // an OpenSSH public key
 	UserData         string
+	NICs             []virt.NIC // network_data.json
 }
 
 // metaData is openstack/latest/meta_data.json, in Nova's shape.
@@ -67,11 +70,13 @@ func (c ConfigDrive) Files() (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	netData, err := json.MarshalIndent(NetworkData(c.NICs), "", "  ")
+	if err != nil {
+		return nil, err
+	}
 	files := map[string][]byte{
-		"openstack/latest/meta_data.json": meta,
-		// Networking comes with its own issue: the guest is told of no
-		// links, networks or services yet.
-		"openstack/latest/network_data.json": []byte(`{"links": [], "networks": [], "services": []}`),
+		"openstack/latest/meta_data.json":    meta,
+		"openstack/latest/network_data.json": netData,
 		"openstack/latest/vendor_data.json":  []byte("{}"),
 	}
 	if c.UserData != "" {

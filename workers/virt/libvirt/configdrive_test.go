@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/kdomanski/iso9660"
+
+	"stratus/workers/virt"
 )
 
 // readISO returns the files of an ISO9660 image by path, read back with the
@@ -94,6 +96,63 @@ func TestConfigDriveISO(t *testing.T) {
 	}
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
 		t.Errorf("config drive mode = %v %v: qemu's user must read it", fi.Mode(), err)
+	}
+}
+
+// network_data.json as Nova writes it: a link per NIC, a network per
+// fixed IP (ipv4_dhcp when the subnet serves DHCP, else static with its
+// route), the DNS servers as services.
+func TestNetworkData(t *testing.T) {
+	nics := []virt.NIC{
+		{PortID: "p1-uuid", NetworkID: "n1-uuid", MAC: "fa:16:3e:00:00:01", Tap: "tapp1-uuid", MTU: 1450,
+			Subnets: []virt.NICSubnet{{IP: "10.0.0.5", CIDR: "10.0.0.0/24", Gateway: "10.0.0.1", DNS: []string{"10.0.0.53"}, DHCP: true}}},
+		{PortID: "p2-uuid", NetworkID: "n2-uuid", MAC: "fa:16:3e:00:00:02", Tap: "tapp2-uuid", MTU: 1400,
+			Subnets: []virt.NICSubnet{{IP: "192.168.7.9", CIDR: "192.168.7.0/23", Gateway: "192.168.7.1", DNS: []string{"10.0.0.53"}}}},
+	}
+	cd := ConfigDrive{InstanceID: testID, Name: "n", NICs: nics}
+	files, err := cd.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nd struct {
+		Links []struct {
+			ID, VIFID, Type, MAC string
+			MTU                  int
+		}
+		Networks []struct {
+			ID, Type, Link, NetworkID, IPAddress, Netmask string
+			Routes                                        []struct{ Network, Netmask, Gateway string }
+		}
+		Services []struct{ Type, Address string }
+	}
+	raw := files["openstack/latest/network_data.json"]
+	// Nova's member names, decoded by hand from the generic shape.
+	var generic map[string][]map[string]any
+	if err := json.Unmarshal(raw, &generic); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range generic["links"] {
+		nd.Links = append(nd.Links, struct {
+			ID, VIFID, Type, MAC string
+			MTU                  int
+		}{l["id"].(string), l["vif_id"].(string), l["type"].(string), l["ethernet_mac_address"].(string), int(l["mtu"].(float64))})
+	}
+	if len(nd.Links) != 2 || nd.Links[0].ID != "tapp1-uuid" || nd.Links[0].VIFID != "p1-uuid" || nd.Links[0].Type != "bridge" ||
+		nd.Links[0].MAC != "fa:16:3e:00:00:01" || nd.Links[1].MTU != 1400 {
+		t.Fatalf("links = %+v", nd.Links)
+	}
+	nets := generic["networks"]
+	if len(nets) != 2 || nets[0]["type"] != "ipv4_dhcp" || nets[0]["link"] != "tapp1-uuid" || nets[0]["network_id"] != "n1-uuid" || nets[0]["ip_address"] != nil {
+		t.Fatalf("first network = %v", nets[0])
+	}
+	if nets[1]["type"] != "ipv4" || nets[1]["ip_address"] != "192.168.7.9" || nets[1]["netmask"] != "255.255.254.0" || nets[1]["id"] != "network1" {
+		t.Fatalf("second network = %v", nets[1])
+	}
+	if routes := nets[1]["routes"].([]any); len(routes) != 1 || routes[0].(map[string]any)["gateway"] != "192.168.7.1" {
+		t.Fatalf("routes = %v", routes)
+	}
+	if svc := generic["services"]; len(svc) != 1 || svc[0]["type"] != "dns" || svc[0]["address"] != "10.0.0.53" {
+		t.Fatalf("services = %v (each DNS server once)", svc)
 	}
 }
 

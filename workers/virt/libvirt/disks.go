@@ -107,6 +107,12 @@ func (d *Driver) imageInfo(ctx context.Context, path string) (imageInfo, error) 
 // image's size). A flavor disk smaller than the image is refused, as Nova
 // refuses it ("flavor's disk is too small for requested image").
 func (d *Driver) createOverlay(ctx context.Context, base, path string, sizeGB int) error {
+	// The overlay records its backing file's path as given, and qemu
+	// resolves a relative one against the overlay's own directory.
+	base, err := filepath.Abs(base)
+	if err != nil {
+		return err
+	}
 	info, err := d.imageInfo(ctx, base)
 	if err != nil {
 		return err

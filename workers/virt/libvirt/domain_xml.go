@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"libvirt.org/go/libvirtxml"
+
+	"stratus/workers/virt"
 )
 
 // MetadataNS is the namespace of the <metadata> element Stratus writes into
@@ -75,13 +77,20 @@ type DomainSpec struct {
 	Cmdline       string // … and command line
 	ConsoleLog    string // the serial console's log file
 	VNCListen     string // address VNC listens on (autoport)
+	// Volumes are block storage volumes (virtio disks with the volume ID as
+	// serial); a Boot one is the root disk, in place of RootDisk.
+	Volumes []virt.VolumeDisk
+	// NICs are bridged virtio interfaces on the bridges the host network
+	// driver made.
+	NICs []virt.NIC
 }
 
 // DomainXML builds the libvirt domain of an instance: ACPI/APIC (without
 // them a TCG guest sees no virtio devices), virtio disks, a config drive on
 // IDE (every kernel reads it), a serial console logged to a file through
 // virtlogd (which caps and rotates it), and VNC on the host's management
-// address. No network device yet: networking comes with its own issue.
+// address, and per NIC a virtio interface on its network's bridge with the
+// port's MAC, tap name (which the firewall chains match) and MTU.
 func DomainXML(s DomainSpec) (string, error) {
 	if s.InstanceID == "" || s.VCPUs <= 0 || s.RAMMB <= 0 {
 		return "", fmt.Errorf("domain spec needs an instance ID, vCPUs and RAM")
@@ -130,11 +139,27 @@ func DomainXML(s DomainSpec) (string, error) {
 	if s.EphemeralDisk != "" {
 		dev.Disks = append(dev.Disks, fileDisk("disk", s.EphemeralDisk, "qcow2", "vdb", "virtio", false))
 	}
+	for _, v := range s.Volumes {
+		disk, err := volumeDisk(v)
+		if err != nil {
+			return "", err
+		}
+		if v.Boot {
+			// The root disk comes first, as vda.
+			disk.Target.Dev = "vda"
+			dev.Disks = append([]libvirtxml.DomainDisk{disk}, dev.Disks...)
+			continue
+		}
+		dev.Disks = append(dev.Disks, disk)
+	}
 	if s.BootISO != "" {
 		dev.Disks = append(dev.Disks, fileDisk("cdrom", s.BootISO, "raw", "hdc", "ide", true))
 	}
 	if s.ConfigDrive != "" {
 		dev.Disks = append(dev.Disks, fileDisk("cdrom", s.ConfigDrive, "raw", "hdd", "ide", true))
+	}
+	for _, n := range s.NICs {
+		dev.Interfaces = append(dev.Interfaces, bridgeInterface(n))
 	}
 	port := uint(0)
 	serial := libvirtxml.DomainSerial{
@@ -162,6 +187,21 @@ func DomainXML(s DomainSpec) (string, error) {
 	dev.Inputs = []libvirtxml.DomainInput{{Type: "tablet", Bus: "usb"}}
 	dev.MemBalloon = &libvirtxml.DomainMemBalloon{Model: "virtio"}
 	return d.Marshal()
+}
+
+// bridgeInterface is Nova's LibvirtConfigGuestInterface for a Linux-bridge
+// VIF: <interface type='bridge'> on brq…, target tap…, virtio.
+func bridgeInterface(n virt.NIC) libvirtxml.DomainInterface {
+	iface := libvirtxml.DomainInterface{
+		MAC:    &libvirtxml.DomainInterfaceMAC{Address: n.MAC},
+		Source: &libvirtxml.DomainInterfaceSource{Bridge: &libvirtxml.DomainInterfaceSourceBridge{Bridge: n.Bridge}},
+		Target: &libvirtxml.DomainInterfaceTarget{Dev: n.Tap},
+		Model:  &libvirtxml.DomainInterfaceModel{Type: "virtio"},
+	}
+	if n.MTU > 0 {
+		iface.MTU = &libvirtxml.DomainInterfaceMTU{Size: uint(n.MTU)}
+	}
+	return iface
 }
 
 func fileDisk(device, path, format, target, bus string, readOnly bool) libvirtxml.DomainDisk {

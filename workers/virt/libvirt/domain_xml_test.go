@@ -20,6 +20,10 @@ func TestDomainXML(t *testing.T) {
 	threePart.Kernel, threePart.Initrd, threePart.Cmdline = "/i/k", "/i/r", "root=/dev/vda console=ttyS0"
 	withEph := base
 	withEph.VirtType, withEph.EphemeralDisk = "kvm", "/i/eph"
+	withNICs := base
+	withNICs.NICs = []virt.NIC{{PortID: "0f1e2d3c-4b5a-4000-8000-000000000001", MAC: "fa:16:3e:12:34:56", Bridge: "brq6a1d2c3e-11",
+		Tap: "tap0f1e2d3c-4b", MTU: 1450}, {PortID: "0f1e2d3c-4b5a-4000-8000-000000000002", MAC: "fa:16:3e:12:34:57",
+		Bridge: "brq7b2e3d4f-22", Tap: "tap0f1e2d3c-4c", MTU: 1400}}
 
 	tests := []struct {
 		name  string
@@ -40,6 +44,18 @@ func TestDomainXML(t *testing.T) {
 			}
 			if len(d.OS.BootDevices) != 0 {
 				t.Errorf("boot devices %v with a kernel", d.OS.BootDevices)
+			}
+		}},
+		{"NICs are bridged virtio interfaces with the port's MAC, tap and MTU", withNICs, func(t *testing.T, d *libvirtxml.Domain) {
+			if len(d.Devices.Interfaces) != 2 {
+				t.Fatalf("interfaces = %+v", d.Devices.Interfaces)
+			}
+			for i, iface := range d.Devices.Interfaces {
+				n := withNICs.NICs[i]
+				if iface.Source == nil || iface.Source.Bridge == nil || iface.Source.Bridge.Bridge != n.Bridge || iface.MAC.Address != n.MAC ||
+					iface.Target.Dev != n.Tap || iface.Model.Type != "virtio" || iface.MTU == nil || iface.MTU.Size != uint(n.MTU) {
+					t.Errorf("interface %d = %+v, want %+v", i, iface, n)
+				}
 			}
 		}},
 		{"kvm with an ephemeral disk", withEph, func(t *testing.T, d *libvirtxml.Domain) {
@@ -90,8 +106,8 @@ func TestDomainXML(t *testing.T) {
 				d.Devices.Graphics[0].VNC.Listen != "10.0.0.5" {
 				t.Errorf("graphics = %+v, want VNC autoport on 10.0.0.5", d.Devices.Graphics)
 			}
-			if len(d.Devices.Interfaces) != 0 {
-				t.Errorf("interfaces = %+v: networking is not wired yet", d.Devices.Interfaces)
+			if len(d.Devices.Interfaces) != len(tt.spec.NICs) {
+				t.Errorf("interfaces = %+v, want one per NIC", d.Devices.Interfaces)
 			}
 			tt.check(t, &d)
 		})

@@ -29,18 +29,30 @@ type Config struct {
 	URI          string // default qemu:///system; "?socket=PATH" names another socket
 	Socket       string // libvirtd's socket (default /var/run/libvirt/libvirt-sock)
 	InstancesDir string // per-instance files (default /var/lib/stratus/instances)
+	// ImageCacheDir is the host's image cache, whose files back the
+	// instances' disks: qemu must reach it too.
+	ImageCacheDir string
+	// StateDir is a directory Stratus owns (the dev data directory): a
+	// directory at or below it that qemu's user cannot search is given
+	// o+x. Directories above it, or elsewhere, are never changed — New
+	// fails with an UnreachableError instead.
+	StateDir string
 	// Host is the compute host's name, recorded in each domain's metadata:
 	// several agents sharing one libvirtd (`stratus dev --hosts 2`) each see
 	// only their own domains.
 	Host string
 	// VirtType is kvm, qemu (TCG), or auto: kvm when /dev/kvm exists and
 	// the unprivileged qemu process may open it.
-	VirtType      string
-	VNCListen     string        // the host's management address (default 127.0.0.1)
-	RebootTimeout time.Duration // how long a soft reboot waits for an ACPI shutdown (default 60 s)
-	Keepalive     time.Duration // ping interval (default 5 s)
-	QemuImg       string        // qemu-img binary (default from PATH)
-	Log           *slog.Logger
+	VirtType  string
+	VNCListen string // the host's management address (default 127.0.0.1)
+	// MigrationAddress is where other hosts' libvirtd and qemu reach this
+	// host's for migrations (qemu+tcp://ADDR/system and tcp://ADDR); ""
+	// takes no incoming moves.
+	MigrationAddress string
+	RebootTimeout    time.Duration // how long a soft reboot waits for an ACPI shutdown (default 60 s)
+	Keepalive        time.Duration // ping interval (default 5 s)
+	QemuImg          string        // qemu-img binary (default from PATH)
+	Log              *slog.Logger
 }
 
 // Driver is the libvirt hypervisor driver. It is safe for concurrent use.
@@ -77,18 +89,28 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	abs, err := filepath.Abs(cfg.InstancesDir)
-	if err != nil {
-		return nil, err
-	}
-	cfg.InstancesDir = abs
-	// 0755: the qemu process runs as an unprivileged user and must reach
-	// the disks below.
-	if err := os.MkdirAll(cfg.InstancesDir, 0o755); err != nil {
-		return nil, fmt.Errorf("instances directory: %w", err)
+	// qemu and qemu-img get absolute paths only: a relative backing file
+	// is resolved against the overlay's directory, not our working one.
+	for _, p := range []*string{&cfg.InstancesDir, &cfg.ImageCacheDir, &cfg.StateDir} {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return nil, err
+		}
+		*p = abs
 	}
 	client, err := Dial(ctx, cfg.URI, cfg.Socket, cfg.Keepalive, cfg.Log)
 	if err != nil {
+		return nil, err
+	}
+	u, check, err := client.qemuUser(ctx, vt)
+	if err == nil {
+		err = prepareDirs(u, check, cfg.StateDir, cfg.InstancesDir, cfg.ImageCacheDir)
+	}
+	if err != nil {
+		_ = client.Close()
 		return nil, err
 	}
 	d := &Driver{cfg: cfg, virtType: vt, client: client, log: cfg.Log, owned: map[string]bool{}}
@@ -187,7 +209,17 @@ func (d *Driver) state(ctx context.Context, dom golibvirt.Domain) (virt.PowerSta
 	if golibvirt.IsNotFound(err) {
 		return virt.NoState, virt.ErrNotFound
 	}
-	return powerState(golibvirt.DomainState(st)), err
+	if err != nil {
+		return virt.NoState, err
+	}
+	ps := powerState(golibvirt.DomainState(st))
+	if ps == virt.Shutdown {
+		// Off with its memory saved (managed save) is suspended.
+		if saved, err := d.hasManagedSave(ctx, dom); err == nil && saved {
+			return virt.Suspended, nil
+		}
+	}
+	return ps, nil
 }
 
 func powerState(st golibvirt.DomainState) virt.PowerState {

@@ -126,6 +126,8 @@ func EventState(event golibvirt.DomainEventType, detail int32) (virt.PowerState,
 			return virt.Crashed, "stopped: the guest crashed", true
 		case golibvirt.DomainEventStoppedFailed:
 			return virt.Shutdown, "stopped: qemu failed", true
+		case golibvirt.DomainEventStoppedSaved:
+			return virt.Suspended, "suspended: memory saved to disk", true
 		}
 		return virt.Shutdown, "stopped", true
 	}

@@ -57,6 +57,37 @@ func (d *Driver) Spawn(ctx context.Context, spec virt.InstanceSpec) error {
 	return nil
 }
 
+// domainSpec says where an instance's files are in dir and what its
+// domain is, without making anything.
+func (d *Driver) domainSpec(spec virt.InstanceSpec, dir string) DomainSpec {
+	ds := DomainSpec{InstanceID: spec.ID, Host: d.cfg.Host, Name: spec.Name, ProjectID: spec.ProjectID, Flavor: spec.FlavorName,
+		VirtType: d.virtType, VCPUs: spec.VCPUs, RAMMB: spec.RAMMB, VNCListen: d.cfg.VNCListen,
+		ConsoleLog: filepath.Join(dir, fileConsoleLog), Volumes: spec.Volumes, NICs: spec.NICs}
+	if !hasBootVolume(spec) {
+		switch spec.Image.Format {
+		case "iso":
+			ds.BootISO = spec.Image.Path
+			if spec.DiskGB > 0 {
+				ds.RootDisk = filepath.Join(dir, fileRootDisk)
+			}
+		default:
+			ds.RootDisk = filepath.Join(dir, fileRootDisk)
+		}
+	}
+	if spec.EphemeralGB > 0 {
+		ds.EphemeralDisk = filepath.Join(dir, fileEphemeral)
+	}
+	if spec.Kernel != nil {
+		ds.Kernel = filepath.Join(dir, fileKernel)
+		if spec.Ramdisk != nil {
+			ds.Initrd = filepath.Join(dir, fileRamdisk)
+		}
+		ds.Cmdline = "root=/dev/vda console=tty0 console=ttyS0"
+	}
+	ds.ConfigDrive = filepath.Join(dir, fileConfigDrive)
+	return ds
+}
+
 // prepareFiles makes the instance's directory and files and says where
 // they are.
 func (d *Driver) prepareFiles(ctx context.Context, spec virt.InstanceSpec) (DomainSpec, error) {
@@ -64,35 +95,21 @@ func (d *Driver) prepareFiles(ctx context.Context, spec virt.InstanceSpec) (Doma
 	if err != nil {
 		return DomainSpec{}, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := mkdirAll(dir); err != nil { // 0755: qemu's user reaches the files below
 		return DomainSpec{}, fmt.Errorf("instance directory: %w", err)
 	}
-	ds := DomainSpec{InstanceID: spec.ID, Host: d.cfg.Host, Name: spec.Name, ProjectID: spec.ProjectID, Flavor: spec.FlavorName,
-		VirtType: d.virtType, VCPUs: spec.VCPUs, RAMMB: spec.RAMMB, VNCListen: d.cfg.VNCListen,
-		ConsoleLog: filepath.Join(dir, fileConsoleLog)}
-	if spec.Image.Path == "" {
-		return ds, fmt.Errorf("image %s is not in this host's cache", spec.Image.ID)
+	// Which host's files these are: a host that finds another's name here
+	// shares the instances directory with it (see PrepareIncoming).
+	if err := os.WriteFile(filepath.Join(dir, fileHostMarker), []byte(d.cfg.Host+"\n"), 0o644); err != nil {
+		return DomainSpec{}, fmt.Errorf("mark the instance's directory: %w", err)
 	}
-	root := filepath.Join(dir, fileRootDisk)
-	switch spec.Image.Format {
-	case "qcow2", "raw": // the cache converted both to a qcow2 base
-		if err := d.createOverlay(ctx, spec.Image.Path, root, spec.DiskGB); err != nil {
+	ds := d.domainSpec(spec, dir)
+	if !hasBootVolume(spec) {
+		if err := d.prepareRoot(ctx, spec, dir, &ds); err != nil {
 			return ds, err
 		}
-		ds.RootDisk = root
-	case "iso":
-		ds.BootISO = spec.Image.Path
-		if spec.DiskGB > 0 {
-			if err := d.createBlank(ctx, root, spec.DiskGB); err != nil {
-				return ds, err
-			}
-			ds.RootDisk = root
-		}
-	default:
-		return ds, fmt.Errorf("image %s is a %s image, which cannot boot by itself", spec.Image.ID, spec.Image.Format)
 	}
-	if spec.EphemeralGB > 0 {
-		ds.EphemeralDisk = filepath.Join(dir, fileEphemeral)
+	if ds.EphemeralDisk != "" {
 		if err := d.createBlank(ctx, ds.EphemeralDisk, spec.EphemeralGB); err != nil {
 			return ds, err
 		}
@@ -101,23 +118,56 @@ func (d *Driver) prepareFiles(ctx context.Context, spec virt.InstanceSpec) (Doma
 		// Copied, as Nova does, so that the instance keeps booting when
 		// the cache is pruned, and libvirt's relabelling of these files at
 		// start and stop never touches a file other domains share.
-		ds.Kernel = filepath.Join(dir, fileKernel)
 		if err := copyFile(spec.Kernel.Path, ds.Kernel); err != nil {
 			return ds, fmt.Errorf("kernel: %w", err)
 		}
 		if spec.Ramdisk != nil {
-			ds.Initrd = filepath.Join(dir, fileRamdisk)
 			if err := copyFile(spec.Ramdisk.Path, ds.Initrd); err != nil {
 				return ds, fmt.Errorf("ramdisk: %w", err)
 			}
 		}
-		ds.Cmdline = "root=/dev/vda console=tty0 console=ttyS0"
 	}
-	ds.ConfigDrive = filepath.Join(dir, fileConfigDrive)
 	cd := ConfigDrive{InstanceID: spec.ID, Name: spec.Name, ProjectID: spec.ProjectID, AvailabilityZone: spec.AZ,
-		KeyName: spec.KeyName, KeyData: spec.KeyData, UserData: spec.UserData}
+		KeyName: spec.KeyName, KeyData: spec.KeyData, UserData: spec.UserData, NICs: spec.NICs}
 	if err := cd.WriteISO(ds.ConfigDrive); err != nil {
 		return ds, err
 	}
 	return ds, nil
+}
+
+// hasBootVolume reports whether a volume is the instance's root disk.
+func hasBootVolume(spec virt.InstanceSpec) bool {
+	for _, v := range spec.Volumes {
+		if v.Boot {
+			return true
+		}
+	}
+	return false
+}
+
+// prepareRoot makes the root disk from the image: a qcow2 overlay on the
+// cached base, or a blank disk beside a bootable ISO.
+func (d *Driver) prepareRoot(ctx context.Context, spec virt.InstanceSpec, dir string, ds *DomainSpec) error {
+	if spec.Image.Path == "" {
+		return fmt.Errorf("image %s is not in this host's cache", spec.Image.ID)
+	}
+	root := filepath.Join(dir, fileRootDisk)
+	switch spec.Image.Format {
+	case "qcow2", "raw": // the cache converted both to a qcow2 base
+		if err := d.createOverlay(ctx, spec.Image.Path, root, spec.DiskGB); err != nil {
+			return err
+		}
+		ds.RootDisk = root
+	case "iso":
+		ds.BootISO = spec.Image.Path
+		if spec.DiskGB > 0 {
+			if err := d.createBlank(ctx, root, spec.DiskGB); err != nil {
+				return err
+			}
+			ds.RootDisk = root
+		}
+	default:
+		return fmt.Errorf("image %s is a %s image, which cannot boot by itself", spec.Image.ID, spec.Image.Format)
+	}
+	return nil
 }

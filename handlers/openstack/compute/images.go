@@ -1,0 +1,91 @@
+package compute
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"stratus/handlers/openstack/service"
+	"stratus/models"
+)
+
+// The images proxy: Nova's view of the image service, which clients before
+// microversion 2.36 still read (novaclient's image lookups). Later
+// microversions answer 404, as Nova does: use the image API.
+
+func (c *Compute) novaImage(r *http.Request, im models.Image, detail bool) map[string]any {
+	base := c.BaseURL(r)
+	links := []map[string]string{
+		{"rel": "self", "href": base + Prefix + "/v2.1/images/" + im.ID},
+		{"rel": "bookmark", "href": base + Prefix + "/images/" + im.ID},
+		{"rel": "alternate", "type": "application/vnd.openstack.image", "href": base + "/image/images/" + im.ID},
+	}
+	v := map[string]any{"id": im.ID, "name": im.Name, "links": links}
+	if !detail {
+		return v
+	}
+	progress := 0
+	if im.Status == models.ImageActive {
+		progress = 100
+	}
+	meta := im.Properties
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	v["status"], v["progress"] = strings.ToUpper(im.Status), progress
+	v["minDisk"], v["minRam"], v["metadata"] = im.MinDiskGB, im.MinRAMMB, meta
+	v["created"], v["updated"] = novaTime(im.CreatedAt), novaTime(im.UpdatedAt)
+	v["OS-EXT-IMG-SIZE:size"] = im.SizeBytes
+	return v
+}
+
+func (c *Compute) writeImages(w http.ResponseWriter, r *http.Request, caller *models.Caller, detail bool) error {
+	if versionOf(r).AtLeast(2, 36) {
+		return service.NotFound("The images proxy ends at microversion 2.35: use the image API.")
+	}
+	q := service.QueryOf(r)
+	limit, err := q.Int("limit", models.MaxPageSize, 0, 1<<30)
+	if err != nil {
+		return err
+	}
+	p, err := c.Store.ListImages(r.Context(), *caller, models.ImageFilter{
+		ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker"), Name: q.Get("name")}})
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, 0, len(p.Items))
+	for _, im := range p.Items {
+		out = append(out, c.novaImage(r, im, detail))
+	}
+	body := map[string]any{"images": out}
+	if l := c.nextLinks(r, "images", p.NextMarker); l != nil {
+		body["images_links"] = l
+	}
+	service.WriteJSON(w, http.StatusOK, body)
+	return nil
+}
+
+func (c *Compute) listImages(w http.ResponseWriter, r *http.Request, caller *models.Caller) error {
+	return c.writeImages(w, r, caller, false)
+}
+
+func (c *Compute) listImagesDetail(w http.ResponseWriter, r *http.Request, caller *models.Caller) error {
+	return c.writeImages(w, r, caller, true)
+}
+
+func (c *Compute) getImage(w http.ResponseWriter, r *http.Request, caller *models.Caller) error {
+	if versionOf(r).AtLeast(2, 36) {
+		return service.NotFound("The images proxy ends at microversion 2.35: use the image API.")
+	}
+	id := chi.URLParam(r, "id")
+	im, err := c.Store.GetImage(r.Context(), *caller, id)
+	if errors.Is(err, models.ErrNotFound) || !models.IsUUID(id) {
+		return service.NotFound("Image not found.")
+	} else if err != nil {
+		return err
+	}
+	service.WriteJSON(w, http.StatusOK, map[string]any{"image": c.novaImage(r, im, true)})
+	return nil
+}

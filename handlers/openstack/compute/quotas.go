@@ -1,0 +1,171 @@
+package compute
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"stratus/handlers/openstack/service"
+	"stratus/models"
+)
+
+// novaQuota maps Nova's quota names to Stratus' resources. The others Nova
+// shows are limits Stratus does not have as quotas: they are shown as Nova's
+// fixed defaults, for clients that read them.
+var novaQuota = map[string]string{
+	"instances": models.QuotaInstances, "cores": models.QuotaVCPUs, "ram": models.QuotaRAMMB, "key_pairs": models.QuotaKeyPairs,
+}
+
+var fixedQuota = map[string]int64{
+	"metadata_items": 128, "injected_files": 5, "injected_file_content_bytes": 10240, "injected_file_path_bytes": 255,
+	"server_groups": 10, "server_group_members": 10,
+}
+
+// quotaProject is the {project} of a quota route: the caller's own project
+// needs only a reader's role; another project needs an operator.
+func (c *Compute) quotaProject(r *http.Request, caller *models.Caller) (string, error) {
+	ref := chi.URLParam(r, "project")
+	if ref == caller.ProjectID {
+		return ref, nil
+	}
+	if !c.Policy.Allowed(caller, "compute:quota:get") {
+		return "", service.Forbidden("Policy doesn't allow os_compute_api:os-quota-sets:show to be performed.")
+	}
+	p, err := c.Store.GetProject(r.Context(), ref)
+	if errors.Is(err, models.ErrNotFound) {
+		return "", service.NotFound("Project " + ref + " could not be found.")
+	}
+	return p.ID, err
+}
+
+// quotaSet renders lines as Nova's quota_set; detail adds in_use.
+func quotaSet(r *http.Request, projectID string, lines []models.QuotaLine, detail bool) map[string]any {
+	byRes := map[string]models.QuotaLine{}
+	for _, l := range lines {
+		byRes[l.Resource] = l
+	}
+	qs := map[string]any{"id": projectID}
+	put := func(name string, limit, used int64) {
+		if detail {
+			qs[name] = map[string]int64{"limit": limit, "in_use": used, "reserved": 0}
+		} else {
+			qs[name] = limit
+		}
+	}
+	for nova, res := range novaQuota {
+		put(nova, byRes[res].Limit, byRes[res].Used)
+	}
+	for name, limit := range fixedQuota {
+		put(name, limit, 0)
+	}
+	if !versionOf(r).AtLeast(2, 36) {
+		for _, name := range []string{"fixed_ips", "floating_ips", "security_groups", "security_group_rules", "networks"} {
+			put(name, -1, 0)
+		}
+	}
+	return qs
+}
+
+func (c *Compute) writeQuotaSet(w http.ResponseWriter, r *http.Request, caller *models.Caller, detail bool) error {
+	pid, err := c.quotaProject(r, caller)
+	if err != nil {
+		return err
+	}
+	lines, err := c.Store.ProjectQuotas(r.Context(), pid)
+	if err != nil {
+		return err
+	}
+	service.WriteJSON(w, http.StatusOK, map[string]any{"quota_set": quotaSet(r, pid, lines, detail)})
+	return nil
+}
+
+func (c *Compute) getQuotaSet(w http.ResponseWriter, r *http.Request, caller *models.Caller) error {
+	return c.writeQuotaSet(w, r, caller, false)
+}
+
+func (c *Compute) getQuotaSetDetail(w http.ResponseWriter, r *http.Request, caller *models.Caller) error {
+	return c.writeQuotaSet(w, r, caller, true)
+}
+
+func (c *Compute) getQuotaDefaults(w http.ResponseWriter, r *http.Request, _ *models.Caller) error {
+	limits := models.DefaultQuotas()
+	for k, v := range c.Store.Options().DefaultQuotas {
+		limits[k] = v
+	}
+	lines := make([]models.QuotaLine, 0, len(limits))
+	for k, v := range limits {
+		lines = append(lines, models.QuotaLine{Resource: k, Limit: v})
+	}
+	service.WriteJSON(w, http.StatusOK, map[string]any{"quota_set": quotaSet(r, chi.URLParam(r, "project"), lines, false)})
+	return nil
+}
+
+// setQuotaSet is PUT /os-quota-sets/{project} (operators).
+func (c *Compute) setQuotaSet(w http.ResponseWriter, r *http.Request, caller *models.Caller) error {
+	var in struct {
+		QuotaSet map[string]any `json:"quota_set"`
+	}
+	if err := service.Decode(w, r, &in); err != nil {
+		return err
+	}
+	limits := map[string]int64{}
+	for k, v := range in.QuotaSet {
+		if k == "force" {
+			continue
+		}
+		res, ok := novaQuota[k]
+		if !ok {
+			return service.BadRequest("Stratus does not limit " + k + " with a quota.")
+		}
+		n, ok := v.(float64)
+		if !ok || n != float64(int64(n)) {
+			return service.BadRequest("Invalid input for field/attribute " + k + ": must be an integer.")
+		}
+		limits[res] = int64(n)
+	}
+	p, err := c.Store.GetProject(r.Context(), chi.URLParam(r, "project"))
+	if errors.Is(err, models.ErrNotFound) {
+		return service.NotFound("Project " + chi.URLParam(r, "project") + " could not be found.")
+	} else if err != nil {
+		return err
+	}
+	lines, err := c.Store.SetQuotas(r.Context(), *caller, p.ID, limits)
+	if err != nil {
+		return err
+	}
+	qs := quotaSet(r, p.ID, lines, false)
+	delete(qs, "id")
+	service.WriteJSON(w, http.StatusOK, map[string]any{"quota_set": qs})
+	return nil
+}
+
+// limits is GET /limits: the caller's project's absolute limits and usage.
+func (c *Compute) limits(w http.ResponseWriter, r *http.Request, caller *models.Caller) error {
+	lines, err := c.Store.ProjectQuotas(r.Context(), caller.ProjectID)
+	if err != nil {
+		return err
+	}
+	q := map[string]models.QuotaLine{}
+	for _, l := range lines {
+		q[l.Resource] = l
+	}
+	abs := map[string]any{
+		"maxTotalInstances": q[models.QuotaInstances].Limit, "totalInstancesUsed": q[models.QuotaInstances].Used,
+		"maxTotalCores": q[models.QuotaVCPUs].Limit, "totalCoresUsed": q[models.QuotaVCPUs].Used,
+		"maxTotalRAMSize": q[models.QuotaRAMMB].Limit, "totalRAMUsed": q[models.QuotaRAMMB].Used,
+		"maxTotalKeypairs": q[models.QuotaKeyPairs].Limit,
+		"maxServerMeta":    fixedQuota["metadata_items"], "maxImageMeta": fixedQuota["metadata_items"],
+		"maxPersonality": fixedQuota["injected_files"], "maxPersonalitySize": fixedQuota["injected_file_content_bytes"],
+		"maxServerGroups": fixedQuota["server_groups"], "maxServerGroupMembers": fixedQuota["server_group_members"],
+		"totalServerGroupsUsed": 0,
+	}
+	if !versionOf(r).AtLeast(2, 36) {
+		for _, k := range []string{"maxSecurityGroups", "maxSecurityGroupRules", "maxTotalFloatingIps"} {
+			abs[k] = -1
+		}
+		abs["totalSecurityGroupsUsed"], abs["totalFloatingIpsUsed"] = 0, 0
+	}
+	service.WriteJSON(w, http.StatusOK, map[string]any{"limits": map[string]any{"rate": []any{}, "absolute": abs}})
+	return nil
+}

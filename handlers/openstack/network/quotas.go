@@ -1,0 +1,124 @@
+package network
+
+import (
+	"errors"
+	"net/http"
+
+	"stratus/handlers/openstack/service"
+	"stratus/models"
+)
+
+// neutronQuota maps Neutron's quota names to Stratus' resources.
+var neutronQuota = map[string]string{
+	"network": models.QuotaNetworks, "subnet": models.QuotaSubnets, "port": models.QuotaPorts,
+	"security_group": models.QuotaSecurityGroups, "security_group_rule": models.QuotaSecurityGroupRules,
+	"router": models.QuotaRouters, "floatingip": models.QuotaFloatingIPs,
+}
+
+// quotaProject is the {project} of a quota route: the caller's own, or any
+// for an operator.
+func (n *Network) quotaProject(r *http.Request, c *models.Caller) (string, error) {
+	ref := urlParam(r, "project")
+	if ref == c.ProjectID {
+		return ref, nil
+	}
+	if !n.Policy.Allowed(c, "compute:quota:get") {
+		return "", service.Forbidden("Only operators may see other projects' quotas.")
+	}
+	p, err := n.Store.GetProject(r.Context(), ref)
+	if errors.Is(err, models.ErrNotFound) {
+		return "", service.NotFound("Project " + ref + " could not be found.")
+	}
+	return p.ID, err
+}
+
+func quotaBody(lines []models.QuotaLine, detail bool) map[string]any {
+	byRes := map[string]models.QuotaLine{}
+	for _, l := range lines {
+		byRes[l.Resource] = l
+	}
+	out := map[string]any{}
+	for name, res := range neutronQuota {
+		if detail {
+			out[name] = map[string]int64{"limit": byRes[res].Limit, "used": byRes[res].Used, "reserved": 0}
+		} else {
+			out[name] = byRes[res].Limit
+		}
+	}
+	return out
+}
+
+func (n *Network) writeQuota(w http.ResponseWriter, r *http.Request, c *models.Caller, detail bool) error {
+	pid, err := n.quotaProject(r, c)
+	if err != nil {
+		return err
+	}
+	lines, err := n.Store.ProjectQuotas(r.Context(), pid)
+	if err != nil {
+		return err
+	}
+	service.WriteJSON(w, http.StatusOK, map[string]any{"quota": quotaBody(lines, detail)})
+	return nil
+}
+
+func (n *Network) getQuota(w http.ResponseWriter, r *http.Request, c *models.Caller) error {
+	return n.writeQuota(w, r, c, false)
+}
+
+func (n *Network) getQuotaDetails(w http.ResponseWriter, r *http.Request, c *models.Caller) error {
+	return n.writeQuota(w, r, c, true)
+}
+
+// listQuotas lists the projects with quotas of their own (operators).
+func (n *Network) listQuotas(w http.ResponseWriter, r *http.Request, _ *models.Caller) error {
+	page, err := n.Store.ListProjects(r.Context(), models.ListOptions{Limit: models.MaxPageSize})
+	if err != nil {
+		return err
+	}
+	out := []map[string]any{}
+	for _, p := range page.Items {
+		lines, err := n.Store.ProjectQuotas(r.Context(), p.ID)
+		if err != nil {
+			return err
+		}
+		q := quotaBody(lines, false)
+		q["project_id"], q["tenant_id"] = p.ID, p.ID
+		out = append(out, q)
+	}
+	service.WriteJSON(w, http.StatusOK, map[string]any{"quotas": out})
+	return nil
+}
+
+// setQuota is PUT /v2.0/quotas/{project} (operators).
+func (n *Network) setQuota(w http.ResponseWriter, r *http.Request, c *models.Caller) error {
+	var in struct {
+		Quota map[string]any `json:"quota"`
+	}
+	if err := service.Decode(w, r, &in); err != nil {
+		return err
+	}
+	limits := map[string]int64{}
+	for k, v := range in.Quota {
+		res, ok := neutronQuota[k]
+		if !ok {
+			return service.BadRequest("Unrecognized attribute(s) '" + k + "': Stratus limits network, subnet, port, security_group and security_group_rule.")
+		}
+		f, ok := v.(float64)
+		if !ok || f != float64(int64(f)) {
+			return service.BadRequest("Invalid input for " + k + ": must be an integer.")
+		}
+		limits[res] = int64(f)
+	}
+	p, err := n.Store.GetProject(r.Context(), urlParam(r, "project"))
+	if errors.Is(err, models.ErrNotFound) {
+		return service.NotFound("Project " + urlParam(r, "project") + " could not be found.")
+	} else if err != nil {
+		return err
+	}
+	lines, err := n.Store.SetQuotas(r.Context(), *c, p.ID, limits)
+	if err != nil {
+		return err
+	}
+	service.WriteJSON(w, http.StatusOK, map[string]any{"quota": quotaBody(lines, false)})
+	return nil
+}

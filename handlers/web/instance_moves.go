@@ -1,0 +1,98 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+
+	"github.com/go-chi/chi/v5"
+
+	"stratus/models"
+	"stratus/views/i18n"
+	"stratus/views/pages"
+)
+
+// instanceMove starts a move from the instance page: resize, confirm or
+// revert (members), migrate, live migrate or evacuate (operators; checked
+// here and in the model). A refusal is a flash error.
+func (h *Web) instanceMove(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	action := r.PostFormValue("action")
+	var inst models.Instance
+	var err error
+	switch {
+	case slices.Contains(models.OperatorMoveActions(), action) && !h.allowed(ctx, "compute:instance:"+action):
+		err = &models.Error{Kind: models.ErrForbidden, Msg: i18n.N("only operators may move instances between hosts")}
+	case action == models.ActionResize && !h.allowed(ctx, "compute:instance:resize"):
+		err = &models.Error{Kind: models.ErrForbidden, Msg: i18n.N("you may not resize instances")}
+	default:
+		inst, err = h.Store.MoveInstance(ctx, callerOf(ctx), chi.URLParam(r, "id"), action,
+			models.MoveRequest{Flavor: r.PostFormValue("flavor"), Host: r.PostFormValue("host")})
+	}
+	h.finish(w, r, err, backTo(r), moveDone(ctx, action, inst.Name))
+}
+
+// moveDone is the flash of a move that started (or, for a confirm, ended).
+func moveDone(ctx context.Context, action, name string) string {
+	switch action {
+	case models.ActionResize:
+		return i18n.T(ctx, "Resizing %s.", name)
+	case models.ActionConfirmResize:
+		return i18n.T(ctx, "Confirmed the resize of %s.", name)
+	case models.ActionRevertResize:
+		return i18n.T(ctx, "Reverting the resize of %s.", name)
+	case models.ActionMigrate:
+		return i18n.T(ctx, "Migrating %s.", name)
+	case models.ActionLiveMigrate:
+		return i18n.T(ctx, "Live-migrating %s.", name)
+	case models.ActionEvacuate:
+		return i18n.T(ctx, "Evacuating %s.", name)
+	}
+	return action + " " + name + "."
+}
+
+// moveProps says which move forms the instance page shows.
+func (h *Web) moveProps(ctx context.Context, inst models.Instance) (pages.MoveProps, error) {
+	c := callerOf(ctx)
+	var p pages.MoveProps
+	m, err := h.Store.LatestMigration(ctx, c, inst.ID)
+	switch {
+	case err == nil:
+		p.Migration = &m
+	case !errors.Is(err, models.ErrNotFound):
+		return p, err
+	}
+	p.Verify = models.MoveActionAllowed(inst, models.ActionConfirmResize, false)
+	if h.allowed(ctx, "compute:instance:resize") && models.MoveActionAllowed(inst, models.ActionResize, false) {
+		flavors, err := h.Store.ListFlavors(ctx, c, false)
+		if err != nil {
+			return p, err
+		}
+		for _, f := range flavors {
+			if f.ID != inst.FlavorID && f.DiskGB >= inst.DiskGB && f.EphemeralGB >= inst.EphemeralGB {
+				p.Flavors = append(p.Flavors, f)
+			}
+		}
+		p.Resize = true
+	}
+	if !c.IsSystemAdmin() || inst.Host == "" {
+		return p, nil
+	}
+	hosts, err := h.Store.ListHosts(ctx)
+	if err != nil {
+		return p, err
+	}
+	down := false
+	for _, host := range hosts {
+		if host.Name == inst.Host {
+			down = !host.Up
+		} else if host.Up && host.Enabled {
+			p.Hosts = append(p.Hosts, host.Name)
+		}
+	}
+	p.Migrate = h.allowed(ctx, "compute:instance:migrate") && models.MoveActionAllowed(inst, models.ActionMigrate, down)
+	p.LiveMigrate = h.allowed(ctx, "compute:instance:live_migrate") && models.MoveActionAllowed(inst, models.ActionLiveMigrate, down)
+	p.Evacuate = h.allowed(ctx, "compute:instance:evacuate") && models.MoveActionAllowed(inst, models.ActionEvacuate, down)
+	return p, nil
+}

@@ -1,0 +1,110 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"stratus/models"
+	"stratus/models/storetest"
+)
+
+// The console speaks the browser's language until the user chooses one in
+// the user menu; the choice is kept on the user, across sessions.
+func TestLanguageFromBrowserThenUsersChoice(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b := setup(t, s)
+		lang := func(p *page) string { v, _ := p.doc.Find("html").Attr("lang"); return v }
+
+		anon := b.browser(t)
+		if got := lang(anon.get("/login", "Accept-Language", "ko-KR,ko;q=0.9,en;q=0.5")); got != "ko" {
+			t.Errorf("login page for a Korean browser: lang %q, want ko", got)
+		}
+		if got := lang(anon.get("/login", "Accept-Language", "fr-FR")); got != "en" {
+			t.Errorf("login page for a French browser: lang %q, want the English fallback", got)
+		}
+
+		br := b.browser(t)
+		br.login("demo", demoPassword)
+		home := br.get("/")
+		if got := lang(home); got != "en" {
+			t.Fatalf("no Accept-Language, no choice: lang %q, want en", got)
+		}
+		if home.testID("language-ko").Text() != "한국어" || home.testID("language-auto").AttrOr("aria-pressed", "") != "true" {
+			t.Errorf("language menu: ko %q, auto pressed %q", home.testID("language-ko").Text(), home.testID("language-auto").AttrOr("aria-pressed", ""))
+		}
+		p := br.submit("/language", url.Values{"language": {"ko"}, "next": {"/keypairs"}})
+		wantStatus(t, p, http.StatusSeeOther)
+		if p.location() != "/keypairs" {
+			t.Errorf("after choosing: to %q, want back to /keypairs", p.location())
+		}
+		home = br.get("/", "Accept-Language", "en-US")
+		if got := lang(home); got != "ko" {
+			t.Errorf("after choosing Korean, an English browser gets lang %q, want ko", got)
+		}
+		if home.testID("flash").Text() == "" || home.testID("language-ko").AttrOr("aria-pressed", "") != "true" {
+			t.Errorf("after choosing: flash %q, ko pressed %q", home.testID("flash").Text(), home.testID("language-ko").AttrOr("aria-pressed", ""))
+		}
+
+		// Kept on the user: a new session starts in Korean.
+		again := b.browser(t)
+		again.login("demo", demoPassword)
+		if got := lang(again.get("/")); got != "ko" {
+			t.Errorf("new session: lang %q, want the user's ko", got)
+		}
+
+		// A language without a catalogue is refused and nothing changes.
+		br.get("/")
+		wantStatus(t, br.submit("/language", url.Values{"language": {"xx"}}), http.StatusSeeOther)
+		if got := br.get("/").testID("flash-error").Text(); got == "" {
+			t.Error("no flash error for an unknown language")
+		}
+		if got := lang(br.get("/")); got != "ko" {
+			t.Errorf("after an unknown language: lang %q, want ko kept", got)
+		}
+
+		// Back to the browser's.
+		wantStatus(t, br.submit("/language", url.Values{"language": {""}}), http.StatusSeeOther)
+		if got := lang(br.get("/", "Accept-Language", "en-GB")); got != "en" {
+			t.Errorf("following the browser again: lang %q, want en", got)
+		}
+	})
+}
+
+// The models' messages reach a Korean reader in Korean — a field error
+// beside its field, a refusal (a 409 whose message has arguments, the
+// state among them translated like its badge) as a flash — while the API
+// keeps the English text and code.
+func TestModelMessagesInTheReadersLanguage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		c := computeSetup(t, s)
+		act := c.launch(t, c.demoC, "act", 1)[0]
+		c.activate(t, act)
+		br := c.browser(t)
+		br.login("demo", demoPassword)
+		br.get("/")
+		wantStatus(t, br.submit("/language", url.Values{"language": {"ko"}}), http.StatusSeeOther)
+
+		br.get("/keypairs")
+		p := br.submit("/keypairs", url.Values{"name": {"laptop"}, "public_key": {"ssh-rsa AAAA-not-base64"}, "mode": {"import"}})
+		wantStatus(t, p, http.StatusUnprocessableEntity)
+		if got := p.testID("error-public_key").Text(); !strings.HasPrefix(got, "OpenSSH 공개 키가 아닙니다") {
+			t.Errorf("the field error in Korean: %q", got)
+		}
+
+		br.get("/instances")
+		wantStatus(t, br.submit("/instances/"+act.ID+"/action", url.Values{"action": {"start"}}), http.StatusSeeOther)
+		got := br.get("/instances").testID("flash-error").Text()
+		if !strings.Contains(got, "인스턴스 act이(가) 실행 중 상태인 동안에는") || strings.Contains(got, "cannot") {
+			t.Errorf("the refusal in Korean: %q", got)
+		}
+
+		// The API keeps the models' English.
+		_, err := s.PowerAction(context.Background(), c.demoC, act.ID, models.PowerStart)
+		if err == nil || !strings.Contains(err.Error(), "cannot start instance act while it is ACTIVE") {
+			t.Errorf("the model's message changed: %v", err)
+		}
+	})
+}

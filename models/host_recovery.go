@@ -1,0 +1,243 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+)
+
+// When a compute host goes down (its agent stopped heartbeating), the work
+// waiting on it must not wait for ever. RecoverDownHosts, run by the
+// conductor right after it marks hosts down:
+//
+//   - reschedules the host's unfinished builds to other hosts (the dead one
+//     excluded, the attempt counted, "rescheduled: host h1 down" in the
+//     action log), cancelling their spawn jobs there; if the host was only
+//     cut off and finishes such a build later, its agent finds the instance
+//     gone from it and destroys the domain;
+//   - deletes at once the instances whose delete waits for the host (as a
+//     delete does when the host is already down): their resources are
+//     released, and the agent destroys the domain if the host comes back;
+//   - ends the power actions waiting for the host with an error the user
+//     reads ("host h1 is down");
+//   - cancels any other queued job of the host that its instance no longer
+//     needs;
+//   - moves the host's routers to live hosts with an external interface
+//     (RehomeRouters).
+//
+// Jobs of kinds it does not know are left for the host's return.
+
+// HostRecovery counts what RecoverDownHosts did.
+type HostRecovery struct {
+	Hosts       []string // hosts that had something to recover
+	Rescheduled int      // builds sent to other hosts (or to ERROR after their last attempt)
+	Deleted     int      // instances whose delete was finished without the host
+	PowerFailed int      // power actions ended with "host … is down"
+	Cancelled   int      // jobs cancelled in all
+	Routers     int      // routers moved to another host
+}
+
+// recoveryBatch bounds the rows one run looks at per host; the next run
+// (seconds later) takes the rest.
+const recoveryBatch = 500
+
+// RecoverDownHosts recovers the work of every host that is down.
+func (s *Store) RecoverDownHosts(ctx context.Context) (HostRecovery, error) {
+	var r HostRecovery
+	var down []string
+	if err := s.db.WithContext(ctx).Model(&Host{}).Where("up = ?", false).Pluck("name", &down).Error; err != nil {
+		return r, fmt.Errorf("list down hosts: %w", err)
+	}
+	for _, host := range down {
+		before := r.Rescheduled + r.Deleted + r.PowerFailed + r.Cancelled
+		if err := s.recoverHost(ctx, host, &r); err != nil {
+			return r, fmt.Errorf("recover host %s: %w", host, err)
+		}
+		if r.Rescheduled+r.Deleted+r.PowerFailed+r.Cancelled != before {
+			r.Hosts = append(r.Hosts, host)
+		}
+	}
+	if len(down) == 0 {
+		return r, nil
+	}
+	moved, err := s.RehomeRouters(ctx)
+	r.Routers = moved
+	return r, err
+}
+
+func (s *Store) recoverHost(ctx context.Context, host string, r *HostRecovery) error {
+	var builds []string
+	if err := s.db.WithContext(ctx).Model(&Instance{}).Where("host = ? AND vm_state = ?", host, VMBuilding).
+		Limit(recoveryBatch).Pluck("id", &builds).Error; err != nil {
+		return fmt.Errorf("find builds: %w", err)
+	}
+	for _, id := range builds {
+		if err := s.rescheduleFromDownHost(ctx, id, host, r); err != nil {
+			return err
+		}
+	}
+	var jobs []Job
+	rows, err := s.db.WithContext(ctx).Raw("SELECT "+jobColumns+" FROM jobs WHERE state = ? AND target_host = ? ORDER BY id LIMIT ?",
+		string(JobAvailable), host, recoveryBatch).Rows()
+	if err != nil {
+		return fmt.Errorf("find queued jobs: %w", err)
+	}
+	if jobs, err = scanJobs(rows, jobs); err != nil {
+		return fmt.Errorf("find queued jobs: %w", err)
+	}
+	for _, j := range jobs {
+		if err := s.recoverJob(ctx, j, host, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rescheduleFromDownHost sends one build of a down host elsewhere and
+// cancels its spawn jobs there.
+func (s *Store) rescheduleFromDownHost(ctx context.Context, id, host string, r *HostRecovery) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		inst, err := s.lockInstance(tx, id)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if inst.VMState != VMBuilding || inst.Host != host || !s.hostIsDown(tx, host) {
+			return nil // finished, moved or back up meanwhile
+		}
+		why := fmt.Sprintf("host %s down", host)
+		spawns, err := s.liveJobs(tx, host, SpawnInstance{}.Kind(), id)
+		if err != nil {
+			return err
+		}
+		var tried []string
+		for _, j := range spawns {
+			var args SpawnInstance
+			if json.Unmarshal(j.Args, &args) == nil && len(args.ExcludeHosts) > len(tried) {
+				tried = args.ExcludeHosts
+			}
+		}
+		n, err := s.cancelJobs(tx, spawns, "rescheduled: "+why)
+		if err != nil {
+			return err
+		}
+		if _, err := s.reschedule(tx, inst, tried, why); err != nil {
+			return err
+		}
+		r.Rescheduled++
+		r.Cancelled += n
+		return nil
+	})
+}
+
+// recoverJob settles one queued job of a down host.
+func (s *Store) recoverJob(ctx context.Context, j Job, host string, r *HostRecovery) error {
+	if j.ResourceType != "instance" {
+		return nil
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if !s.hostIsDown(tx, host) {
+			return nil
+		}
+		inst, err := s.lockInstance(tx, j.ResourceID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		gone := err != nil || inst.Host != host || inst.VMState == VMDeleted
+		reason := ""
+		switch {
+		case gone:
+			reason = fmt.Sprintf("not needed: its instance is no longer on host %s", host)
+		case j.Kind == (DeleteInstance{}).Kind() && inst.TaskState == TaskDeleting:
+			msg := fmt.Sprintf("deleted while host %s was down; its domain is destroyed if the host comes back", host)
+			if err := s.finishAction(tx, inst.ID, ActionSuccess, msg); err != nil {
+				return err
+			}
+			if err := s.markDeleted(tx, &inst); err != nil {
+				return err
+			}
+			r.Deleted++
+			reason = msg
+		case j.Kind == (PowerInstance{}).Kind():
+			var args PowerInstance
+			_ = json.Unmarshal(j.Args, &args)
+			if task := PowerTask(args.Action); task == "" || inst.TaskState != task {
+				reason = "not needed: its power task is over"
+				break
+			}
+			msg := fmt.Sprintf("host %s is down: %s was not done; try again when the host is back", host, args.Action)
+			if err := tx.Model(&Instance{}).Where("id = ?", inst.ID).
+				Updates(map[string]any{"task_state": TaskNone, "updated_at": s.now()}).Error; err != nil {
+				return fmt.Errorf("end power task: %w", err)
+			}
+			if err := s.finishAction(tx, inst.ID, ActionError, msg); err != nil {
+				return err
+			}
+			r.PowerFailed++
+			reason = msg
+		case j.Kind == (UnshelveInstance{}).Kind() && inst.VMState == VMShelvedOffloaded && inst.TaskState == TaskUnshelving:
+			// Not booted there yet: the scheduler picks another host.
+			reason = fmt.Sprintf("host %s down: unshelving on another host", host)
+			if err := s.rescheduleUnshelve(tx, inst, reason); err != nil {
+				return err
+			}
+			r.Rescheduled++
+		case j.Kind == (SpawnInstance{}).Kind() && inst.VMState != VMBuilding:
+			reason = "not needed: its instance is no longer being built"
+		default:
+			return nil // wanted when the host comes back
+		}
+		n, err := s.cancelJobs(tx, []Job{j}, reason)
+		r.Cancelled += n
+		return err
+	})
+}
+
+// hostIsDown re-reads a host's state inside the transaction: a host that
+// came back since the conductor looked keeps its work.
+func (s *Store) hostIsDown(tx *gorm.DB, host string) bool {
+	var up []bool
+	if err := tx.Model(&Host{}).Where("name = ?", host).Pluck("up", &up).Error; err != nil || len(up) == 0 {
+		return false
+	}
+	return !up[0]
+}
+
+// liveJobs are the jobs of one kind for an instance on a host that may
+// still run (queued, or leased by an agent that may be gone).
+func (s *Store) liveJobs(tx *gorm.DB, host, kind, instanceID string) ([]Job, error) {
+	rows, err := tx.Raw("SELECT "+jobColumns+" FROM jobs WHERE resource_type = ? AND resource_id = ? AND kind = ? "+
+		"AND target_host = ? AND state IN (?, ?)", "instance", instanceID, kind, host, string(JobAvailable), string(JobRunning)).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("find jobs: %w", err)
+	}
+	jobs, err := scanJobs(rows, nil)
+	if err != nil {
+		return nil, fmt.Errorf("find jobs: %w", err)
+	}
+	return jobs, nil
+}
+
+// cancelJobs ends queued or running jobs as cancelled with a reason; a
+// worker still holding one loses its lease.
+func (s *Store) cancelJobs(tx *gorm.DB, jobs []Job, reason string) (int, error) {
+	if len(jobs) == 0 {
+		return 0, nil
+	}
+	ids := make([]int64, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
+	}
+	res := tx.Exec("UPDATE jobs SET state = ?, finished_at = ?, last_error = ?, lease_expires_at = NULL "+
+		"WHERE id IN ("+idList(ids)+") AND state IN (?, ?)",
+		string(JobCancelled), s.now(), truncateError(reason), string(JobAvailable), string(JobRunning))
+	if res.Error != nil {
+		return 0, fmt.Errorf("cancel jobs: %w", res.Error)
+	}
+	return int(res.RowsAffected), nil
+}

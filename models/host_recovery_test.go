@@ -1,0 +1,192 @@
+package models_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"stratus/models"
+	"stratus/models/storetest"
+)
+
+// When a host is down, its builds go to other hosts, a delete waiting for
+// it is done without it, a power action waiting for it ends with a reason,
+// and none of their jobs stays queued for the dead host.
+func TestRecoverDownHosts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b := computeSetup(t, s)
+		ctx := context.Background()
+		var offset atomic.Int64
+		s.SetClock(func() time.Time { return time.Now().Add(time.Duration(offset.Load())) })
+		if _, err := s.SetQuotas(ctx, b.admin, "demo", map[string]int64{models.QuotaInstances: -1, models.QuotaVCPUs: -1, models.QuotaRAMMB: -1}); err != nil {
+			t.Fatal(err)
+		}
+		h1, _ := s.RegisterHost(ctx, models.HostInventory{Name: "h1", Driver: "fake", VCPUs: 64, RAMMB: 8192, DiskGB: 100, CPURatio: 4, RAMRatio: 1, DiskRatio: 1})
+		if _, err := s.RegisterHost(ctx, models.HostInventory{Name: "h2", Driver: "fake", VCPUs: 64, RAMMB: 8192, DiskGB: 100, CPURatio: 4, RAMRatio: 1, DiskRatio: 1}); err != nil {
+			t.Fatal(err)
+		}
+		insts, err := s.CreateInstances(ctx, b.member, models.InstanceCreate{Name: "vm", Flavor: "m1.nano", Image: "cirros", Count: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, inst := range insts {
+			if err := s.PlaceInstance(ctx, inst, h1, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		queued, running, stopping, deleting, idle := insts[0].ID, insts[1].ID, insts[2].ID, insts[3].ID, insts[4].ID
+		// The agent of h1 took one build, then three finished.
+		claimed, err := s.ClaimJobs(ctx, "compute-h1-dead", "h1", 1, time.Hour)
+		if err != nil || len(claimed) != 1 {
+			t.Fatalf("claim: %v %v", claimed, err)
+		}
+		if claimed[0].ResourceID != queued {
+			queued, running = running, queued
+		}
+		for _, id := range []string{stopping, deleting, idle} {
+			if err := s.FinishSpawn(ctx, id, "h1", models.PowerRunning); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.PowerAction(ctx, b.member, stopping, models.PowerStop); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DeleteInstance(ctx, b.member, deleting); err != nil {
+			t.Fatal(err)
+		}
+
+		// Nothing to recover while every host is up.
+		if r, err := s.RecoverDownHosts(ctx); err != nil || len(r.Hosts) != 0 {
+			t.Fatalf("with every host up: %+v %v", r, err)
+		}
+		offset.Store(int64(2 * time.Minute))
+		if err := s.HostHeartbeat(ctx, "h2", ""); err != nil {
+			t.Fatal(err)
+		}
+		if down, err := s.MarkHostsDown(ctx, time.Minute); err != nil || !slices.Equal(down, []string{"h1"}) {
+			t.Fatalf("marked down: %v %v", down, err)
+		}
+		r, err := s.RecoverDownHosts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Cancelled: the two builds' spawn jobs, the delete and the stop, and
+		// the three spawn jobs of builds finished above without their jobs
+		// (stale: their instances are no longer being built).
+		if !slices.Equal(r.Hosts, []string{"h1"}) || r.Rescheduled != 2 || r.Deleted != 1 || r.PowerFailed != 1 || r.Cancelled != 7 {
+			t.Fatalf("recovery: %+v", r)
+		}
+		for _, id := range []string{queued, running} {
+			inst, _ := s.InstanceByID(ctx, id)
+			if inst.VMState != models.VMBuilding || inst.TaskState != models.TaskScheduling || inst.Host != "" {
+				t.Errorf("build of the down host: %s/%s on %q", inst.VMState, inst.TaskState, inst.Host)
+			}
+			acts, _ := s.ListInstanceActions(ctx, b.member, id)
+			if acts[0].Action != "reschedule" || acts[0].Message != "rescheduled: host h1 down" || acts[0].UserName != "system" {
+				t.Errorf("newest action %+v", acts[0])
+			}
+		}
+		if inst, _ := s.InstanceByID(ctx, deleting); inst.VMState != models.VMDeleted {
+			t.Errorf("delete waiting for the down host: %s", inst.VMState)
+		}
+		inst, _ := s.InstanceByID(ctx, stopping)
+		acts, _ := s.ListInstanceActions(ctx, b.member, stopping)
+		if inst.TaskState != models.TaskNone || inst.VMState != models.VMActive || acts[0].Result != models.ActionError ||
+			!strings.Contains(acts[0].Message, "host h1 is down") {
+			t.Errorf("stop waiting for the down host: %s/%s, action %+v", inst.VMState, inst.TaskState, acts[0])
+		}
+		if inst, _ := s.InstanceByID(ctx, idle); inst.VMState != models.VMActive || inst.Host != "h1" {
+			t.Errorf("an idle instance of the down host changed: %s on %s", inst.VMState, inst.Host)
+		}
+		jobs, _, _ := s.ListJobs(ctx, models.JobFilter{Limit: 100})
+		scheduled := 0
+		for _, j := range jobs {
+			if j.TargetHost == "h1" && !j.State.Finished() {
+				t.Errorf("job %d (%s) of the down host is %s", j.ID, j.Kind, j.State)
+			}
+			if j.Kind == (models.ScheduleInstance{}).Kind() && j.State == models.JobAvailable {
+				var args models.ScheduleInstance
+				_ = json.Unmarshal(j.Args, &args)
+				if len(args.ExcludeHosts) == 0 {
+					continue // a launch's own, never run here
+				}
+				if !slices.Equal(args.ExcludeHosts, []string{"h1"}) {
+					t.Errorf("reschedule of %s excludes %v", args.InstanceID, args.ExcludeHosts)
+				}
+				scheduled++
+			}
+		}
+		if scheduled != 2 {
+			t.Errorf("%d scheduling jobs queued, want 2", scheduled)
+		}
+		if h, _ := s.GetHost(ctx, "h1"); h.InstanceCount != 2 { // the stopped and the idle one
+			t.Errorf("the down host still counts %d instances", h.InstanceCount)
+		}
+		// A second run finds nothing more to do.
+		if r, err := s.RecoverDownHosts(ctx); err != nil || len(r.Hosts) != 0 {
+			t.Fatalf("second run: %+v %v", r, err)
+		}
+		// The dead agent's late completion no longer applies.
+		if done, err := s.CompleteJobs(ctx, "compute-h1-dead", []int64{claimed[0].ID}); err != nil || len(done) != 0 {
+			t.Errorf("the cancelled spawn job completed: %v %v", done, err)
+		}
+	})
+}
+
+// A restarted agent supersedes its predecessor: it takes back the jobs of
+// its host held under other leases, and the predecessor's heartbeat is
+// refused from then on.
+func TestAgentTakesOverItsHost(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		inv := models.HostInventory{Name: "h1", Driver: "fake", VCPUs: 8, RAMMB: 8192, DiskGB: 100, CPURatio: 4, RAMRatio: 1, DiskRatio: 1, AgentID: "a1"}
+		if _, err := s.RegisterHost(ctx, inv); err != nil {
+			t.Fatal(err)
+		}
+		for _, target := range []string{"h1", "h1", "h2"} {
+			if _, err := s.EnqueueJob(ctx, models.DeleteInstance{InstanceID: "x"}, models.JobOptions{TargetHost: target}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, _ := s.ClaimJobs(ctx, "a1", "h1", 10, time.Hour); len(got) != 2 {
+			t.Fatalf("a1 claimed %d", len(got))
+		}
+		if got, _ := s.ClaimJobs(ctx, "other", "h2", 10, time.Hour); len(got) != 1 {
+			t.Fatalf("h2's agent claimed %d", len(got))
+		}
+		inv.AgentID = "a2"
+		if _, err := s.RegisterHost(ctx, inv); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.TakeOverHost(ctx, "h1", "a2")
+		if err != nil || n != 2 {
+			t.Fatalf("take over: %d %v", n, err)
+		}
+		jobs, _, _ := s.ListJobs(ctx, models.JobFilter{})
+		for _, j := range jobs {
+			switch {
+			case j.TargetHost == "h1" && (j.State != models.JobAvailable || j.LastError != models.AgentRestartedError || j.Attempt != 1):
+				t.Errorf("h1 job after the takeover: %s attempt %d %q", j.State, j.Attempt, j.LastError)
+			case j.TargetHost == "h2" && j.State != models.JobRunning:
+				t.Errorf("another host's job was taken: %s", j.State)
+			}
+		}
+		if err := s.HostHeartbeat(ctx, "h1", "a1"); !errors.Is(err, models.ErrAgentSuperseded) || !errors.Is(err, models.ErrConflict) {
+			t.Errorf("the superseded agent's heartbeat: %v", err)
+		}
+		if err := s.HostHeartbeat(ctx, "h1", "a2"); err != nil {
+			t.Errorf("the current agent's heartbeat: %v", err)
+		}
+		if _, err := s.TakeOverHost(ctx, "h1", "a1"); !errors.Is(err, models.ErrAgentSuperseded) {
+			t.Errorf("the superseded agent took over: %v", err)
+		}
+		if err := s.HostHeartbeat(ctx, "nowhere", "a1"); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("heartbeat of an unknown host: %v", err)
+		}
+	})
+}

@@ -1,0 +1,89 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+
+	"stratus/models"
+	"stratus/workers"
+)
+
+// WorkMove places one move (resize, cold or live migration, evacuation):
+// the same filters and weighers as a build, for the instance's (new) size,
+// without its current host, on the operator's chosen host when one was
+// named, and for a live migration only on hosts of the source's driver.
+// The destination's claim is made here, so a move never overcommits; the
+// source's allocation stays until the move is confirmed or completed.
+func (s *Scheduler) WorkMove(ctx context.Context, _ *models.Job, args models.ScheduleMove) error {
+	mj, done, err := s.cfg.Store.MoveForJob(ctx, args.MigrationID,
+		models.MigrationPreMigrating, models.MigrationQueued, models.MigrationAccepted)
+	if err != nil || done {
+		return err
+	}
+	m, inst := mj.Migration, mj.Instance
+	req := &Request{Instance: inst, Exclude: map[string]bool{m.SourceCompute: true}, Host: m.RequestedHost}
+	if req.Image, err = s.image(ctx, inst.ImageID); err != nil {
+		return err
+	}
+	if inst.ServerGroupID != "" {
+		g, err := s.cfg.Store.ServerGroupPlacement(ctx, inst.ServerGroupID, inst.ID)
+		if err != nil {
+			return err
+		}
+		req.Group = &g
+	}
+	if m.Type == models.MigrationLive {
+		src, err := s.cfg.Store.GetHost(ctx, m.SourceCompute)
+		if err != nil {
+			return err
+		}
+		req.Driver = src.Driver
+	}
+	for round := 0; round < 2; round++ {
+		hosts, err := s.hostView(ctx, round > 0)
+		if err != nil {
+			return err
+		}
+		for attempt := 0; attempt < s.cfg.Alternates; attempt++ {
+			s.mu.Lock()
+			req.Now = s.cfg.Store.Now()
+			d := Select(hosts, req, s.filters, s.weighers)
+			best := d.Pick(s.cfg.HostSubsetSize, rand.IntN)
+			if best == nil {
+				s.mu.Unlock()
+				if round == 0 {
+					break
+				}
+				s.cfg.Log.Info("no valid host for a move", "instance", inst.ID, "type", m.Type, "fault", d.NoValidHost())
+				return s.cfg.Store.FailMove(ctx, m.ID, d.NoValidHost(), true)
+			}
+			charge(best, inst, 1)
+			host := *best
+			s.mu.Unlock()
+			err := s.cfg.Store.PlaceMove(ctx, m.ID, host)
+			switch {
+			case err == nil:
+				s.cfg.Log.Info("move placed", "instance", inst.ID, "type", m.Type, "from", m.SourceCompute, "to", host.Name)
+				return nil
+			case errors.Is(err, models.ErrNotFound):
+				s.uncharge(best, inst)
+				return nil
+			case errors.Is(err, models.ErrConflict):
+				if hosts, err = s.hostView(ctx, true); err != nil {
+					return err
+				}
+			default:
+				s.uncharge(best, inst)
+				return err
+			}
+		}
+	}
+	return fmt.Errorf("move of instance %s: every candidate host filled up while we claimed; retrying", inst.ID)
+}
+
+// registerMoves adds the move worker to a registry.
+func (s *Scheduler) registerMoves(reg *workers.Registry) {
+	workers.Register(reg, workers.WorkFunc[models.ScheduleMove](s.WorkMove))
+}
