@@ -48,10 +48,38 @@ func forbidden(format string, args ...any) error {
 	return &Error{Kind: ErrForbidden, Msg: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
+// Message is a text for people made with fmt.Sprintf, kept as the format
+// and its arguments: the API shows its English (String), the web console
+// looks Format up in its catalogue to say it in the reader's language.
+type Message struct {
+	Format string
+	Args   []any
+}
+
+func (m Message) String() string { return fmt.Sprintf(m.Format, m.Args...) }
+
+// Problem is what is wrong with one field: its English text and, when the
+// text was made from a format (Invalidf, Problems.Addf), that Message
+// (Msg.Format is "" for a fixed sentence). As an argument of another
+// field's format it prints as its text.
+type Problem struct {
+	Text string
+	Msg  Message
+}
+
+func (p Problem) String() string { return p.Text }
+
+func problemf(format string, args ...any) Problem {
+	return Problem{Text: fmt.Sprintf(format, args...), Msg: Message{Format: format, Args: args}}
+}
+
 // ValidationError names each field that is wrong and why. Forms re-render
 // with it; the API returns it as 422 with "fields".
 type ValidationError struct {
-	Fields map[string]string
+	Fields map[string]string // field → English text
+	// Formats holds the Message of each field whose text was made from a
+	// format, for the web console to translate; Fields keeps the English.
+	Formats map[string]Message
 }
 
 func (e *ValidationError) Error() string {
@@ -69,14 +97,33 @@ func (e *ValidationError) Error() string {
 
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
 
+// Problem is field's problem with the format it was made from, if any.
+func (e *ValidationError) Problem(field string) Problem {
+	return Problem{Text: e.Fields[field], Msg: e.Formats[field]}
+}
+
 // Problems collects field errors while an intent validates its input.
-type Problems map[string]string
+type Problems map[string]Problem
 
 // Add records msg for field unless the field already has a problem.
-func (p Problems) Add(field, msg string) {
+func (p Problems) Add(field, msg string) { p.put(field, Problem{Text: msg}) }
+
+// Addf is Add of fmt.Sprintf(format, args...), keeping the format for the
+// web console's translation.
+func (p Problems) Addf(field, format string, args ...any) { p.put(field, problemf(format, args...)) }
+
+// put records pr for field unless the field already has a problem: a
+// problem moved from another check, with its format.
+func (p Problems) put(field string, pr Problem) {
 	if _, ok := p[field]; !ok {
-		p[field] = msg
+		p[field] = pr
 	}
+}
+
+// has reports whether field has a problem.
+func (p Problems) has(field string) bool {
+	_, ok := p[field]
+	return ok
 }
 
 // Err returns nil when there is no problem, else a *ValidationError.
@@ -84,10 +131,34 @@ func (p Problems) Err() error {
 	if len(p) == 0 {
 		return nil
 	}
-	return &ValidationError{Fields: map[string]string(p)}
+	ve := &ValidationError{Fields: make(map[string]string, len(p))}
+	for field, pr := range p {
+		ve.Fields[field] = pr.Text
+		if pr.Msg.Format != "" {
+			if ve.Formats == nil {
+				ve.Formats = map[string]Message{}
+			}
+			ve.Formats[field] = pr.Msg
+		}
+	}
+	return ve
 }
 
 // Invalid is a one-field validation error.
 func Invalid(field, msg string) error {
 	return &ValidationError{Fields: map[string]string{field: msg}}
+}
+
+// Invalidf is Invalid of fmt.Sprintf(format, args...), keeping the format
+// for the web console's translation.
+func Invalidf(field, format string, args ...any) error {
+	return invalidProblem(field, problemf(format, args...))
+}
+
+// invalidProblem is a one-field validation error of a problem made by
+// another check (NameProblem).
+func invalidProblem(field string, pr Problem) error {
+	p := Problems{}
+	p.put(field, pr)
+	return p.Err()
 }

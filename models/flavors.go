@@ -131,8 +131,8 @@ func (s *Store) UpdateFlavor(ctx context.Context, c Caller, id string, up Flavor
 			return fmt.Errorf("get flavor: %w", err)
 		}
 		if up.Description != nil {
-			if msg := TextProblem(*up.Description, 255); msg != "" {
-				return Invalid("description", msg)
+			if pr := textProblem(*up.Description, 255); pr.Text != "" {
+				return invalidProblem("description", pr)
 			}
 			f.Description = *up.Description
 		}

@@ -122,7 +122,7 @@ func (s *Store) CreateFloatingIP(ctx context.Context, c Caller, in FloatingIPInp
 			return err
 		}
 		if !n.RouterExternal {
-			return Invalid("floating_network_id", fmt.Sprintf("network %s is not external (router:external)", displayName(n.Name, n.ID)))
+			return Invalidf("floating_network_id", "network %s is not external (router:external)", displayName(n.Name, n.ID))
 		}
 		now := s.now()
 		f = FloatingIP{ID: newID(), ProjectID: c.ProjectID, FloatingNetworkID: n.ID, Status: FloatingIPDown,
@@ -177,7 +177,7 @@ func (s *Store) associate(tx *gorm.DB, c Caller, f *FloatingIP, portID, fixed st
 		return Invalid("port_id", "the port belongs to another project than the floating IP")
 	}
 	if strings.HasPrefix(pt.DeviceOwner, "network:") {
-		return Invalid("port_id", fmt.Sprintf("port %s is a %s port", displayName(pt.Name, pt.ID), pt.DeviceOwner))
+		return Invalidf("port_id", "port %s is a %s port", displayName(pt.Name, pt.ID), pt.DeviceOwner)
 	}
 	pts := []Port{pt}
 	if err := fillPorts(tx, pts); err != nil {
@@ -197,12 +197,12 @@ func (s *Store) associate(tx *gorm.DB, c Caller, f *FloatingIP, portID, fixed st
 			}
 		}
 		if ip.IPAddress == "" {
-			return Invalid("fixed_ip_address", fmt.Sprintf("%s is not an address of port %s", a, displayName(pt.Name, pt.ID)))
+			return Invalidf("fixed_ip_address", "%s is not an address of port %s", a, displayName(pt.Name, pt.ID))
 		}
 	case len(pt.FixedIPs) == 0:
-		return Invalid("port_id", fmt.Sprintf("port %s has no fixed IP", displayName(pt.Name, pt.ID)))
+		return Invalidf("port_id", "port %s has no fixed IP", displayName(pt.Name, pt.ID))
 	case len(pt.FixedIPs) > 1:
-		return Invalid("fixed_ip_address", fmt.Sprintf("port %s has several fixed IPs: choose one", displayName(pt.Name, pt.ID)))
+		return Invalidf("fixed_ip_address", "port %s has several fixed IPs: choose one", displayName(pt.Name, pt.ID))
 	default:
 		ip = pt.FixedIPs[0]
 	}

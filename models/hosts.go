@@ -263,8 +263,8 @@ func (s *Store) SetHostEnabled(ctx context.Context, c Caller, idOrName string, e
 	if !enabled && reason == "" {
 		return h, Invalid("reason", "say why the host is disabled")
 	}
-	if msg := TextProblem(reason, 255); msg != "" {
-		return h, Invalid("reason", msg)
+	if pr := textProblem(reason, 255); pr.Text != "" {
+		return h, invalidProblem("reason", pr)
 	}
 	if enabled {
 		reason = ""

@@ -21,7 +21,7 @@ const MaxImageTags = 128
 // checkTags accepts up to MaxImageTags tags of 1–255 characters.
 func checkTags(p Problems, tags []string) {
 	if len(tags) > MaxImageTags {
-		p.Add("tags", fmt.Sprintf("at most %d tags", MaxImageTags))
+		p.Addf("tags", "at most %d tags", MaxImageTags)
 	}
 	for _, t := range tags {
 		if strings.TrimSpace(t) == "" || utf8.RuneCountInString(t) > 255 {

@@ -68,7 +68,7 @@ func (s *Store) UploadImage(ctx context.Context, c Caller, id string, r io.Reade
 	}
 	size, sum, md5sum, format, err := s.writeImageFile(path, r)
 	if err == nil && im.DiskFormat != "" && im.DiskFormat != format && !(im.DiskFormat == FormatRaw && format != FormatQCOW2) {
-		err = Invalid("disk_format", fmt.Sprintf("declared %s, but the data is %s", im.DiskFormat, format))
+		err = Invalidf("disk_format", "declared %s, but the data is %s", im.DiskFormat, format)
 	}
 	if err != nil {
 		_ = os.Remove(path)

@@ -99,7 +99,7 @@ func (s *Store) validateImage(tx *gorm.DB, c Caller, in *ImageInput) error {
 		p.Add("visibility", "must be private, shared or public")
 	}
 	if in.DiskFormat != "" && !slices.Contains(DiskFormats(), in.DiskFormat) {
-		p.Add("disk_format", "must be one of "+strings.Join(DiskFormats(), ", "))
+		p.Addf("disk_format", "must be one of %s", strings.Join(DiskFormats(), ", "))
 	}
 	if in.MinDiskGB < 0 || in.MinDiskGB > 65536 {
 		p.Add("min_disk", "must be 0–65536 GB")
@@ -128,7 +128,7 @@ func (s *Store) validateImage(tx *gorm.DB, c Caller, in *ImageInput) error {
 		case err != nil:
 			return fmt.Errorf("check %s: %w", part.key, err)
 		case im.DiskFormat != "" && im.DiskFormat != part.format:
-			p.Add(part.key, fmt.Sprintf("must be a %s image, not %s", part.format, im.DiskFormat))
+			p.Addf(part.key, "must be a %s image, not %s", part.format, im.DiskFormat)
 		}
 	}
 	checkTags(p, in.Tags)

@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 )
@@ -33,14 +32,14 @@ type BulkOutcome struct {
 // and is returned with the outcomes so far.
 func (s *Store) BulkInstanceAction(ctx context.Context, c Caller, action string, ids []string) ([]BulkOutcome, error) {
 	if action != ActionDelete && !slices.Contains(PowerActions(), action) {
-		return nil, Invalid("action", "must be delete or one of "+strings.Join(PowerActions(), ", "))
+		return nil, Invalidf("action", "must be delete or one of %s", strings.Join(PowerActions(), ", "))
 	}
 	p := Problems{}
 	switch {
 	case len(ids) == 0:
 		p.Add("instances", "select at least one instance")
 	case len(ids) > MaxBulkInstances:
-		p.Add("instances", fmt.Sprintf("at most %d at once", MaxBulkInstances))
+		p.Addf("instances", "at most %d at once", MaxBulkInstances)
 	}
 	if err := p.Err(); err != nil {
 		return nil, err

@@ -61,10 +61,10 @@ func (s *Store) CreateInstances(ctx context.Context, c Caller, in InstanceCreate
 	p := Problems{}
 	checkInstanceName(p, in.Name)
 	if in.Count < 1 || in.Count > MaxInstancesPerRequest {
-		p.Add("count", fmt.Sprintf("must be 1–%d", MaxInstancesPerRequest))
+		p.Addf("count", "must be 1–%d", MaxInstancesPerRequest)
 	}
 	if len(in.UserData) > MaxUserDataBytes {
-		p.Add("user_data", fmt.Sprintf("must be at most %d KiB", MaxUserDataBytes>>10))
+		p.Addf("user_data", "must be at most %d KiB", MaxUserDataBytes>>10)
 	}
 	if in.Flavor == "" {
 		p.Add("flavor", "choose a flavor")
@@ -93,17 +93,17 @@ func (s *Store) CreateInstances(ctx context.Context, c Caller, in InstanceCreate
 		}
 	} else if image, err = s.launchImage(db, c, in.Image, p); err != nil {
 		return nil, err
-	} else if p["image"] == "" {
+	} else if !p.has("image") {
 		if boot, image, err = s.planImageBootVolume(db, c, in, image, p); err != nil {
 			return nil, err
 		}
 	}
-	if p["flavor"] == "" && p["image"] == "" {
+	if !p.has("flavor") && !p.has("image") {
 		if image.MinRAMMB > flavor.RAMMB {
-			p.Add("flavor", fmt.Sprintf("the image needs at least %d MB of RAM", image.MinRAMMB))
+			p.Addf("flavor", "the image needs at least %d MB of RAM", image.MinRAMMB)
 		}
 		if boot == nil && flavor.DiskGB > 0 && image.MinDiskGB > flavor.DiskGB {
-			p.Add("flavor", fmt.Sprintf("the image needs a root disk of at least %d GB", image.MinDiskGB))
+			p.Addf("flavor", "the image needs a root disk of at least %d GB", image.MinDiskGB)
 		}
 	}
 	var key KeyPair
@@ -229,7 +229,7 @@ func (s *Store) launchImage(db *gorm.DB, c Caller, ref string, p Problems) (Imag
 	case err != nil:
 		return image, err
 	case image.Status != ImageActive:
-		p.Add("image", fmt.Sprintf("the image is %s, not active", image.Status))
+		p.Addf("image", "the image is %s, not active", image.Status)
 	case !image.Bootable():
 		p.Add("image", "a kernel or ramdisk image cannot boot alone: launch the disk image that names it")
 	}

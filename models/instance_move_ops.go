@@ -81,7 +81,7 @@ func (s *Store) MoveInstance(ctx context.Context, c Caller, id, action string, i
 		}
 		return s.operatorMove(ctx, c, id, action, in)
 	}
-	return Instance{}, Invalid("action", "must be one of "+strings.Join(MoveActions(), ", "))
+	return Instance{}, Invalidf("action", "must be one of %s", strings.Join(MoveActions(), ", "))
 }
 
 // lockMovable reads the instance for a move and checks it may start one.
@@ -132,7 +132,7 @@ func (s *Store) resizeInstance(ctx context.Context, c Caller, id, flavorRef stri
 		}
 		flavor, err := s.getFlavor(tx, c, flavorRef)
 		if err != nil {
-			return Invalid("flavor", "no flavor "+flavorRef+" you may use")
+			return Invalidf("flavor", "no flavor %s you may use", flavorRef)
 		}
 		if err := resizeProblem(inst, flavor); err != nil {
 			return err
@@ -154,15 +154,15 @@ func (s *Store) resizeInstance(ctx context.Context, c Caller, id, flavorRef stri
 func resizeProblem(inst Instance, f Flavor) error {
 	switch {
 	case f.ID == inst.FlavorID:
-		return Invalid("flavor", "the instance already has flavor "+f.Name+": choose another")
+		return Invalidf("flavor", "the instance already has flavor %s: choose another", f.Name)
 	case f.Disabled:
-		return Invalid("flavor", "flavor "+f.Name+" is disabled")
+		return Invalidf("flavor", "flavor %s is disabled", f.Name)
 	case inst.DiskGB > 0 && f.DiskGB < inst.DiskGB:
-		return Invalid("flavor", fmt.Sprintf("flavor %s's root disk (%d GB) is smaller than the instance's (%d GB): disks can only grow",
-			f.Name, f.DiskGB, inst.DiskGB))
+		return Invalidf("flavor", "flavor %s's root disk (%d GB) is smaller than the instance's (%d GB): disks can only grow",
+			f.Name, f.DiskGB, inst.DiskGB)
 	case f.EphemeralGB < inst.EphemeralGB:
-		return Invalid("flavor", fmt.Sprintf("flavor %s's ephemeral disk (%d GB) is smaller than the instance's (%d GB): disks can only grow",
-			f.Name, f.EphemeralGB, inst.EphemeralGB))
+		return Invalidf("flavor", "flavor %s's ephemeral disk (%d GB) is smaller than the instance's (%d GB): disks can only grow",
+			f.Name, f.EphemeralGB, inst.EphemeralGB)
 	}
 	return nil
 }
@@ -201,11 +201,11 @@ func (s *Store) operatorMove(ctx context.Context, c Caller, id, action string, i
 			case err != nil:
 				return err
 			case !exists:
-				return Invalid("host", "no host named "+host)
+				return Invalidf("host", "no host named %s", host)
 			case host == inst.Host:
-				return Invalid("host", "the instance is already on "+host+": choose another host")
+				return Invalidf("host", "the instance is already on %s: choose another host", host)
 			case !up:
-				return Invalid("host", "host "+host+" is down")
+				return Invalidf("host", "host %s is down", host)
 			}
 		}
 		_, srcUp, err := hostState(tx, inst.Host)

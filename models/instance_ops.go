@@ -58,7 +58,7 @@ func PowerActionAllowed(i Instance, action string) bool {
 func (s *Store) PowerAction(ctx context.Context, c Caller, id, action string) (Instance, error) {
 	from, task, ok := powerRule(action)
 	if !ok {
-		return Instance{}, Invalid("action", "must be one of "+strings.Join(PowerActions(), ", "))
+		return Instance{}, Invalidf("action", "must be one of %s", strings.Join(PowerActions(), ", "))
 	}
 	var inst Instance
 	err := s.tx(ctx, func(tx *gorm.DB) error {

@@ -48,7 +48,7 @@ func (s *Store) planNICs(tx *gorm.DB, c Caller, reqs []NetworkRequest, count int
 		for _, n := range nets[:min(len(nets), 5)] {
 			names = append(names, displayName(n.Name, n.ID))
 		}
-		return nil, Invalid("networks", fmt.Sprintf("the project can use several networks (%s…): choose which", strings.Join(names, ", ")))
+		return nil, Invalidf("networks", "the project can use several networks (%s…): choose which", strings.Join(names, ", "))
 	}
 	if len(reqs) > 16 {
 		return nil, Invalid("networks", "at most 16 NICs")
@@ -73,7 +73,7 @@ func (s *Store) planNICs(tx *gorm.DB, c Caller, reqs []NetworkRequest, count int
 				return nil, err
 			}
 			if pt.DeviceID != "" || pt.DeviceOwner != "" {
-				p.Add(field+".port", fmt.Sprintf("port %s is in use by %s", displayName(pt.Name, pt.ID), pt.DeviceID))
+				p.Addf(field+".port", "port %s is in use by %s", displayName(pt.Name, pt.ID), pt.DeviceID)
 				continue
 			}
 			n, err := s.getNetwork(tx, c, pt.NetworkID)

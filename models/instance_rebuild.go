@@ -63,7 +63,7 @@ func (s *Store) RebuildInstance(ctx context.Context, c Caller, id string, in Reb
 		checkInstanceName(p, n)
 	}
 	if in.UserData != nil && len(*in.UserData) > MaxUserDataBytes {
-		p.Add("user_data", fmt.Sprintf("must be at most %d KiB", MaxUserDataBytes>>10))
+		p.Addf("user_data", "must be at most %d KiB", MaxUserDataBytes>>10)
 	}
 	if err := p.Err(); err != nil {
 		return Instance{}, err
@@ -90,16 +90,16 @@ func (s *Store) RebuildInstance(ctx context.Context, c Caller, id string, in Reb
 		if err != nil {
 			return err
 		}
-		if p["image"] == "" {
+		if !p.has("image") {
 			switch {
 			case image.Properties["block_device_mapping"] != "":
 				p.Add("image", "the image maps a volume (a snapshot of a volume-backed instance): launch it, it is no root disk")
 			case image.MinRAMMB > inst.RAMMB:
-				p.Add("image", fmt.Sprintf("the image needs at least %d MB of RAM; the instance has %d", image.MinRAMMB, inst.RAMMB))
+				p.Addf("image", "the image needs at least %d MB of RAM; the instance has %d", image.MinRAMMB, inst.RAMMB)
 			case inst.DiskGB > 0 && image.MinDiskGB > inst.DiskGB:
-				p.Add("image", fmt.Sprintf("the image needs a root disk of at least %d GB; the instance has %d", image.MinDiskGB, inst.DiskGB))
+				p.Addf("image", "the image needs a root disk of at least %d GB; the instance has %d", image.MinDiskGB, inst.DiskGB)
 			case inst.DiskGB > 0 && image.SizeBytes > int64(inst.DiskGB)<<30:
-				p.Add("image", fmt.Sprintf("the image (%d bytes) is larger than the instance's %d GB root disk", image.SizeBytes, inst.DiskGB))
+				p.Addf("image", "the image (%d bytes) is larger than the instance's %d GB root disk", image.SizeBytes, inst.DiskGB)
 			}
 		}
 		if err := p.Err(); err != nil {

@@ -256,7 +256,7 @@ func (s *Store) UploadSnapshot(ctx context.Context, id, secret string, r io.Read
 	}
 	size, sha, md5sum, format, err := s.writeImageFile(path, r)
 	if err == nil && format != FormatQCOW2 {
-		err = Invalid("file", "a snapshot is a qcow2 image, not "+format)
+		err = Invalidf("file", "a snapshot is a qcow2 image, not %s", format)
 	}
 	if err != nil {
 		_ = os.Remove(path)

@@ -148,12 +148,12 @@ func (s *Store) planImageBootVolume(db *gorm.DB, c Caller, in InstanceCreate, im
 	if err != nil {
 		return nil, im, err
 	}
-	for field, msg := range q {
+	for field, pr := range q {
 		if field == "boot_volume.id" {
-			msg = "its volume snapshot " + bv.ID + ": " + msg
+			pr = problemf("its volume snapshot %s: %s", bv.ID, pr)
 			field = "image"
 		}
-		p.Add(field, msg)
+		p.put(field, pr)
 	}
 	return plan, base, nil
 }

@@ -104,7 +104,7 @@ func (s *Store) newJob(args JobArgs, o JobOptions, now time.Time) (Job, error) {
 	}
 	kind := args.Kind()
 	if kind == "" || len(kind) > maxJobKindLength || strings.TrimSpace(kind) != kind {
-		p.Add("kind", fmt.Sprintf("must be 1–%d characters without surrounding spaces", maxJobKindLength))
+		p.Addf("kind", "must be 1–%d characters without surrounding spaces", maxJobKindLength)
 	}
 	if o.MaxAttempts < 0 {
 		p.Add("max_attempts", "must not be negative")
@@ -120,7 +120,7 @@ func (s *Store) newJob(args JobArgs, o JobOptions, now time.Time) (Job, error) {
 	}
 	raw, err := json.Marshal(args)
 	if err != nil {
-		p.Add("args", "cannot be encoded as JSON: "+err.Error())
+		p.Addf("args", "cannot be encoded as JSON: %s", err.Error())
 	}
 	if err := p.Err(); err != nil {
 		return Job{}, err

@@ -39,7 +39,7 @@ func (s *Store) lockInstance(tx *gorm.DB, id string) (Instance, error) {
 func projectRef(tx *gorm.DB, field, ref string) (Project, error) {
 	pr, err := takeRef[Project](byRef(tx, "projects", ref), "project", ref)
 	if errors.Is(err, ErrNotFound) {
-		return pr, Invalid(field, fmt.Sprintf("no project %q", ref))
+		return pr, Invalidf(field, "no project %q", ref)
 	}
 	return pr, err
 }

@@ -1,7 +1,6 @@
 package models
 
 import (
-	"fmt"
 	"regexp"
 	"unicode"
 	"unicode/utf8"
@@ -30,24 +29,27 @@ import (
 // NameProblem says what is wrong with name as a stored name of at most max
 // characters, or "" when nothing is. Adapters never need it (the intents
 // check their inputs); a new resource's intent calls Problems.Name.
-func NameProblem(name string, max int) string {
+func NameProblem(name string, max int) string { return nameProblem(name, max).Text }
+
+// nameProblem is NameProblem with the format of its text, for Problems.
+func nameProblem(name string, max int) Problem {
 	switch {
 	case name == "":
-		return "is required"
+		return Problem{Text: "is required"}
 	case !utf8.ValidString(name):
-		return "must be UTF-8 text"
+		return Problem{Text: "must be UTF-8 text"}
 	}
 	n := 0
 	for _, r := range name {
 		n++
 		if hiddenRune(r) {
-			return fmt.Sprintf("must not contain control or invisible formatting characters (U+%04X is character %d)", r, n)
+			return problemf("must not contain control or invisible formatting characters (U+%04X is character %d)", r, n)
 		}
 	}
 	if n > max {
-		return fmt.Sprintf("must be at most %d characters", max)
+		return problemf("must be at most %d characters", max)
 	}
-	return ""
+	return Problem{}
 }
 
 // hiddenRune reports a character a name may not hold (see above).
@@ -58,8 +60,8 @@ func hiddenRune(r rune) bool {
 // Name checks a free-text name (an instance's, an image's, a token's) of
 // at most max characters and records its problem under field.
 func (p Problems) Name(field, name string, max int) {
-	if msg := NameProblem(name, max); msg != "" {
-		p.Add(field, msg)
+	if pr := nameProblem(name, max); pr.Text != "" {
+		p.put(field, pr)
 	}
 }
 
@@ -72,8 +74,8 @@ var slugRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
 // Slug checks an identifier-like name (slugRE) and records its problem
 // under field; a control or formatting character is named as such.
 func (p Problems) Slug(field, name string) {
-	if msg := NameProblem(name, 64); msg != "" {
-		p.Add(field, msg)
+	if pr := nameProblem(name, 64); pr.Text != "" {
+		p.put(field, pr)
 		return
 	}
 	if !slugRE.MatchString(name) {
@@ -86,15 +88,17 @@ func (p Problems) Slug(field, name string) {
 // (a description, a reason), of at most max characters. It holds no
 // character a name may not hold.
 func (p Problems) Text(field, text string, max int) {
-	if msg := TextProblem(text, max); msg != "" {
-		p.Add(field, msg)
+	if pr := textProblem(text, max); pr.Text != "" {
+		p.put(field, pr)
 	}
 }
 
 // TextProblem is NameProblem for text that may be empty.
-func TextProblem(text string, max int) string {
+func TextProblem(text string, max int) string { return textProblem(text, max).Text }
+
+func textProblem(text string, max int) Problem {
 	if text == "" {
-		return ""
+		return Problem{}
 	}
-	return NameProblem(text, max)
+	return nameProblem(text, max)
 }

@@ -107,11 +107,11 @@ func (s *Store) CreateNetworkWithSubnet(ctx context.Context, c Caller, in Networ
 	p, sp := Problems{}, Problems{}
 	n := checkNetwork(p, c, &in)
 	sn, pfx := checkSubnet(sp, &sub)
-	for field, msg := range sp {
+	for field, pr := range sp {
 		if field == "name" || field == "description" {
 			field = "subnet_" + field
 		}
-		p.Add(field, msg)
+		p.put(field, pr)
 	}
 	if err := p.Err(); err != nil {
 		return Network{}, Subnet{}, err
@@ -140,7 +140,7 @@ func checkNetwork(p Problems, c Caller, in *NetworkInput) Network {
 	p.Text("name", in.Name, 255)
 	p.Text("description", in.Description, 255)
 	if in.MTU != 0 && (in.MTU < 576 || in.MTU > DefaultMTU) {
-		p.Add("mtu", fmt.Sprintf("must be 576–%d (the underlay's 1500 less VXLAN's overhead)", DefaultMTU))
+		p.Addf("mtu", "must be 576–%d (the underlay's 1500 less VXLAN's overhead)", DefaultMTU)
 	}
 	if c.ProjectID == "" {
 		p.Add("project", "choose a project first")

@@ -1,7 +1,6 @@
 package models
 
 import (
-	"fmt"
 	"net/url"
 	"strings"
 )
@@ -53,18 +52,18 @@ func ParseACL(s string, write bool) (ACL, error) {
 			}
 			_, v, _ := strings.Cut(e, ":")
 			if v == "" || v == "-" {
-				return ACL{}, Invalid(header, fmt.Sprintf("%q names no referrer", e))
+				return ACL{}, Invalidf(header, "%q names no referrer", e)
 			}
 			if strings.HasPrefix(v, "-*") {
-				return ACL{}, Invalid(header, fmt.Sprintf("%q: refusing every referrer is the default", e))
+				return ACL{}, Invalidf(header, "%q: refusing every referrer is the default", e)
 			}
 			acl.Referrers = append(acl.Referrers, v)
 		case strings.HasPrefix(e, "."):
-			return ACL{}, Invalid(header, fmt.Sprintf("unknown entry %q (use .r:<referrer> or .rlistings)", e))
+			return ACL{}, Invalidf(header, "unknown entry %q (use .r:<referrer> or .rlistings)", e)
 		default:
 			project, user, ok := strings.Cut(e, ":")
 			if !ok || project == "" || user == "" || strings.Contains(user, ":") {
-				return ACL{}, Invalid(header, fmt.Sprintf("entry %q is not <project>:<user> (either may be *)", e))
+				return ACL{}, Invalidf(header, "entry %q is not <project>:<user> (either may be *)", e)
 			}
 			acl.Grants = append(acl.Grants, ACLGrant{Project: project, User: user})
 		}

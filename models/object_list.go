@@ -23,7 +23,7 @@ type ListingOptions struct {
 func (o ListingOptions) check() error {
 	switch {
 	case o.Limit < 0 || o.Limit > MaxListingLimit:
-		return Invalid("limit", fmt.Sprintf("must be 1–%d", MaxListingLimit))
+		return Invalidf("limit", "must be 1–%d", MaxListingLimit)
 	case len(o.Delimiter) > 32:
 		return Invalid("delimiter", "must be at most 32 bytes")
 	}

@@ -2,7 +2,6 @@ package models
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 )
 
@@ -19,7 +18,7 @@ func CheckContainerName(name string) error {
 	case name == "":
 		return Invalid("container", "a container name is required")
 	case len(name) > MaxContainerNameBytes:
-		return Invalid("container", fmt.Sprintf("container name is %d bytes long; the limit is %d", len(name), MaxContainerNameBytes))
+		return Invalidf("container", "container name is %d bytes long; the limit is %d", len(name), MaxContainerNameBytes)
 	case strings.Contains(name, "/"):
 		return Invalid("container", "container names cannot contain '/'")
 	case name == "." || name == "..":
@@ -37,7 +36,7 @@ func CheckObjectName(name string) error {
 	case name == "":
 		return Invalid("object", "an object name is required")
 	case len(name) > MaxObjectNameBytes:
-		return Invalid("object", fmt.Sprintf("object name is %d bytes long; the limit is %d", len(name), MaxObjectNameBytes))
+		return Invalidf("object", "object name is %d bytes long; the limit is %d", len(name), MaxObjectNameBytes)
 	}
 	for _, seg := range strings.Split(name, "/") {
 		if seg == "." || seg == ".." {
@@ -50,10 +49,14 @@ func CheckObjectName(name string) error {
 // checkNameText refuses what no stored name may hold (models/names.go):
 // invalid UTF-8, controls and invisible formatting characters.
 func checkNameText(field, name string) error {
-	if msg := NameProblem(name, MaxObjectNameBytes); msg != "" {
-		return Invalid(field, field+" name "+msg)
+	pr := nameProblem(name, MaxObjectNameBytes)
+	switch {
+	case pr.Text == "":
+		return nil
+	case field == "container":
+		return Invalidf(field, "container name %s", pr)
 	}
-	return nil
+	return Invalidf(field, "object name %s", pr)
 }
 
 // checkMetadata applies Swift's limits to the user metadata
@@ -71,18 +74,18 @@ func checkMetadata(kind string, meta map[string]string) error {
 		case name == "":
 			return Invalid("metadata", "a metadata name cannot be empty")
 		case len(name) > MaxMetaNameLength:
-			return Invalid(field, fmt.Sprintf("metadata name is %d bytes long; the limit is %d", len(name), MaxMetaNameLength))
+			return Invalidf(field, "metadata name is %d bytes long; the limit is %d", len(name), MaxMetaNameLength)
 		case len(v) > MaxMetaValueLength:
-			return Invalid(field, fmt.Sprintf("metadata value is %d bytes long; the limit is %d", len(v), MaxMetaValueLength))
+			return Invalidf(field, "metadata value is %d bytes long; the limit is %d", len(v), MaxMetaValueLength)
 		}
 		count++
 		size += len(name) + len(v)
 	}
 	switch {
 	case count > MaxMetaCount:
-		return Invalid("metadata", fmt.Sprintf("%d metadata items; the limit is %d", count, MaxMetaCount))
+		return Invalidf("metadata", "%d metadata items; the limit is %d", count, MaxMetaCount)
 	case size > MaxMetaOverallSize:
-		return Invalid("metadata", fmt.Sprintf("metadata is %d bytes in all; the limit is %d", size, MaxMetaOverallSize))
+		return Invalidf("metadata", "metadata is %d bytes in all; the limit is %d", size, MaxMetaOverallSize)
 	}
 	return nil
 }

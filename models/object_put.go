@@ -158,7 +158,7 @@ func (s *Store) putBlob(ctx context.Context, body io.Reader, declared int64, eta
 	case n > limit:
 		err = tooLarge
 	case declared >= 0 && n != declared:
-		err = Invalid("Content-Length", fmt.Sprintf("the body has %d bytes, not the %d declared", n, declared))
+		err = Invalidf("Content-Length", "the body has %d bytes, not the %d declared", n, declared)
 	case etag != "" && !strings.EqualFold(strings.Trim(etag, `"`), sum):
 		err = &Error{Kind: ErrInvalid, Msg: fmt.Sprintf("ETag mismatch: the body's MD5 is %s, not %s; nothing was stored", sum, strings.Trim(etag, `"`))}
 	}

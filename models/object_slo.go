@@ -37,18 +37,18 @@ func ParseManifest(r io.Reader) ([]ManifestSegment, error) {
 	dec.DisallowUnknownFields()
 	var segs []ManifestSegment
 	if err := dec.Decode(&segs); err != nil {
-		return nil, Invalid("manifest", "the manifest must be a JSON list of {\"path\", \"etag\", \"size_bytes\"}: "+err.Error())
+		return nil, Invalidf("manifest", "the manifest must be a JSON list of {\"path\", \"etag\", \"size_bytes\"}: %s", err.Error())
 	}
 	switch {
 	case len(segs) == 0:
 		return nil, Invalid("manifest", "the manifest has no segments")
 	case len(segs) > MaxManifestSegments:
-		return nil, Invalid("manifest", fmt.Sprintf("the manifest has %d segments; the limit is %d", len(segs), MaxManifestSegments))
+		return nil, Invalidf("manifest", "the manifest has %d segments; the limit is %d", len(segs), MaxManifestSegments)
 	}
 	for i, seg := range segs {
 		c, o, ok := strings.Cut(strings.TrimPrefix(seg.Path, "/"), "/")
 		if !ok || c == "" || o == "" {
-			return nil, Invalid("manifest", fmt.Sprintf("segment %d: path %q is not /<container>/<object>", i, seg.Path))
+			return nil, Invalidf("manifest", "segment %d: path %q is not /<container>/<object>", i, seg.Path)
 		}
 	}
 	return segs, nil
@@ -110,7 +110,7 @@ func (s *Store) PutManifest(ctx context.Context, project, container, name string
 		_, _ = io.WriteString(etags, hash)
 	}
 	if len(problems) > 0 {
-		return Object{}, Invalid("manifest", "Errors: "+strings.Join(problems, "; "))
+		return Object{}, Invalidf("manifest", "Errors: %s", strings.Join(problems, "; "))
 	}
 	sloETag := hex.EncodeToString(etags.Sum(nil))
 	if w.ETag != "" && !strings.EqualFold(strings.Trim(w.ETag, `"`), sloETag) {
@@ -166,7 +166,7 @@ func (s *Store) ManifestSegmentPaths(ctx context.Context, project, container, na
 		return nil, err
 	}
 	if o.Large != LargeSLO {
-		return nil, Invalid("multipart-manifest", fmt.Sprintf("object %q is not a static large object", name))
+		return nil, Invalidf("multipart-manifest", "object %q is not a static large object", name)
 	}
 	return s.manifestPaths(ctx, project, o, 1)
 }

@@ -177,7 +177,7 @@ func (s *Store) createPortTx(tx *gorm.DB, c Caller, n Network, in PortInput, fie
 		p.Add(pre("security_groups"), "a port without port security has no security groups")
 	}
 	if n.RouterExternal && !strings.HasPrefix(in.DeviceOwner, "network:") {
-		p.Add(pre("network_id"), fmt.Sprintf("network %s is external: instances reach it through a router and floating IPs", displayName(n.Name, n.ID)))
+		p.Addf(pre("network_id"), "network %s is external: instances reach it through a router and floating IPs", displayName(n.Name, n.ID))
 	}
 	if err := p.Err(); err != nil {
 		return Port{}, err
@@ -239,7 +239,7 @@ func (s *Store) resolveGroups(tx *gorm.DB, c Caller, refs *[]string, field strin
 			}
 		}
 		if errors.Is(err, ErrNotFound) {
-			return nil, Invalid(field, fmt.Sprintf("no security group %q in this project", ref))
+			return nil, Invalidf(field, "no security group %q in this project", ref)
 		} else if err != nil {
 			return nil, err
 		}

@@ -83,8 +83,8 @@ func (s *Store) UpdateProject(ctx context.Context, c Caller, id string, descript
 		}
 		var changes []string
 		if description != nil && *description != p.Description {
-			if msg := TextProblem(*description, 255); msg != "" {
-				return Invalid("description", msg)
+			if pr := textProblem(*description, 255); pr.Text != "" {
+				return invalidProblem("description", pr)
 			}
 			p.Description = *description
 			changes = append(changes, "description")

@@ -227,7 +227,7 @@ func (s *Store) setGateway(tx *gorm.DB, c Caller, r *Router, in *GatewayInput) e
 		return err
 	}
 	if !n.RouterExternal {
-		return Invalid("external_gateway_info.network_id", fmt.Sprintf("network %s is not external (router:external)", displayName(n.Name, n.ID)))
+		return Invalidf("external_gateway_info.network_id", "network %s is not external (router:external)", displayName(n.Name, n.ID))
 	}
 	if len(in.ExternalFixedIPs) > 0 && !c.IsSystemAdmin() {
 		return forbidden("only operators may choose a router's external address")
@@ -437,7 +437,7 @@ func (s *Store) UpdateRouter(ctx context.Context, c Caller, ref string, in Route
 // checkRoutes validates extra routes: an IPv4 destination CIDR and next hop.
 func checkRoutes(p Problems, in []RouteRequest) []Route {
 	if len(in) > maxRoutes {
-		p.Add("routes", fmt.Sprintf("at most %d routes", maxRoutes))
+		p.Addf("routes", "at most %d routes", maxRoutes)
 		return nil
 	}
 	out := make([]Route, 0, len(in))
@@ -477,7 +477,7 @@ func (s *Store) checkNexthops(tx *gorm.DB, r Router, routes []Route) error {
 			}
 		}
 		if !ok {
-			return Invalid(fmt.Sprintf("routes[%d].nexthop", i), fmt.Sprintf("%s is on none of the router's subnets", hop))
+			return Invalidf(fmt.Sprintf("routes[%d].nexthop", i), "%s is on none of the router's subnets", hop)
 		}
 	}
 	return nil

@@ -54,7 +54,7 @@ func (s *Store) checkInterfaceSubnet(tx *gorm.DB, c Caller, r Router, sn Subnet,
 		return fmt.Errorf("subnet's network: %w", err)
 	}
 	if n.RouterExternal {
-		return Invalid(field, fmt.Sprintf("subnet %s is on external network %s: set it as the router's gateway instead", displayName(sn.Name, sn.ID), displayName(n.Name, n.ID)))
+		return Invalidf(field, "subnet %s is on external network %s: set it as the router's gateway instead", displayName(sn.Name, sn.ID), displayName(n.Name, n.ID))
 	}
 	if n.ProjectID != r.ProjectID && !n.Shared && !c.IsSystemAdmin() {
 		return forbidden("subnet %s belongs to another project", displayName(sn.Name, sn.ID))
@@ -68,7 +68,7 @@ func (s *Store) checkInterfaceSubnet(tx *gorm.DB, c Caller, r Router, sn Subnet,
 			return conflict("router %s already has an interface on subnet %s", displayName(r.Name, r.ID), displayName(sn.Name, sn.ID))
 		}
 		if o.Prefix().Overlaps(sn.Prefix()) {
-			return Invalid(field, fmt.Sprintf("subnet %s (%s) overlaps subnet %s (%s) the router is already on", displayName(sn.Name, sn.ID), sn.CIDR, displayName(o.Name, o.ID), o.CIDR))
+			return Invalidf(field, "subnet %s (%s) overlaps subnet %s (%s) the router is already on", displayName(sn.Name, sn.ID), sn.CIDR, displayName(o.Name, o.ID), o.CIDR)
 		}
 	}
 	return nil
@@ -85,7 +85,7 @@ func (s *Store) interfaceBySubnet(tx *gorm.DB, c Caller, r Router, subnetID stri
 		return Port{}, sn, err
 	}
 	if sn.Gateway == "" {
-		return Port{}, sn, Invalid("subnet_id", fmt.Sprintf("subnet %s has no gateway_ip for the router to take", displayName(sn.Name, sn.ID)))
+		return Port{}, sn, Invalidf("subnet_id", "subnet %s has no gateway_ip for the router to take", displayName(sn.Name, sn.ID))
 	}
 	// The subnet's lock, as IPAM takes it, then the gateway address.
 	if err := s.forUpdate(tx.Where("id = ?", sn.ID)).Find(&[]Subnet{}).Error; err != nil {

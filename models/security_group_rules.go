@@ -159,13 +159,13 @@ func checkRule(in SecurityGroupRuleInput) (SecurityGroupRule, error) {
 		case !pfx.Addr().Is4():
 			p.Add("remote_ip_prefix", "only IPv4 is supported for now")
 		case pfx.Masked() != pfx:
-			p.Add("remote_ip_prefix", fmt.Sprintf("has host bits set: did you mean %s?", pfx.Masked()))
+			p.Addf("remote_ip_prefix", "has host bits set: did you mean %s?", pfx.Masked())
 		default:
 			r.RemoteIPPrefix = pfx.String()
 		}
 	}
 	if in.RemoteGroupID != nil && *in.RemoteGroupID != "" {
-		if r.RemoteIPPrefix != "" || p["remote_ip_prefix"] != "" {
+		if r.RemoteIPPrefix != "" || p.has("remote_ip_prefix") {
 			p.Add("remote_group_id", "give remote_ip_prefix or remote_group_id, not both")
 		} else if !IsUUID(*in.RemoteGroupID) {
 			p.Add("remote_group_id", "is not a security group ID")

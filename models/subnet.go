@@ -146,9 +146,9 @@ func parseCIDR(p Problems, raw string) (netip.Prefix, bool) {
 	case !pfx.Addr().Is4():
 		p.Add("cidr", "only IPv4 subnets are supported for now")
 	case pfx.Masked() != pfx:
-		p.Add("cidr", fmt.Sprintf("has host bits set: did you mean %s?", pfx.Masked()))
+		p.Addf("cidr", "has host bits set: did you mean %s?", pfx.Masked())
 	case pfx.Bits() < minPrefixBits || pfx.Bits() > maxPrefixBits:
-		p.Add("cidr", fmt.Sprintf("must be a /%d to a /%d", minPrefixBits, maxPrefixBits))
+		p.Addf("cidr", "must be a /%d to a /%d", minPrefixBits, maxPrefixBits)
 	default:
 		return pfx, true
 	}
@@ -227,7 +227,7 @@ func (s *Store) insertSubnet(tx *gorm.DB, c Caller, sn *Subnet, pfx netip.Prefix
 	}
 	for _, o := range others {
 		if o.Prefix().Overlaps(pfx) {
-			return Invalid("cidr", fmt.Sprintf("overlaps subnet %s (%s) of this network", displayName(o.Name, o.ID), o.CIDR))
+			return Invalidf("cidr", "overlaps subnet %s (%s) of this network", displayName(o.Name, o.ID), o.CIDR)
 		}
 	}
 	if err := s.lockProject(tx, n.ProjectID); err != nil {
@@ -258,7 +258,7 @@ func checkGatewayAndPools(p Problems, pfx netip.Prefix, gw Nullable, asked []Poo
 		if err != nil || !a.Is4() {
 			p.Add("gateway_ip", "is not an IPv4 address")
 		} else if !usable(pfx, a) {
-			p.Add("gateway_ip", fmt.Sprintf("must be a host address of %s", pfx))
+			p.Addf("gateway_ip", "must be a host address of %s", pfx)
 		} else {
 			gateway = a.String()
 		}
@@ -268,7 +268,7 @@ func checkGatewayAndPools(p Problems, pfx netip.Prefix, gw Nullable, asked []Poo
 		pools[i] = AllocationPool(a)
 	}
 	if len(pools) > maxPools {
-		p.Add("allocation_pools", fmt.Sprintf("at most %d pools", maxPools))
+		p.Addf("allocation_pools", "at most %d pools", maxPools)
 		return gateway, nil
 	}
 	if len(pools) == 0 {
@@ -298,14 +298,14 @@ func checkGatewayAndPools(p Problems, pfx netip.Prefix, gw Nullable, asked []Poo
 			p.Add(field, "start and end must be IPv4 addresses")
 			continue
 		case !usable(pfx, lo) || !usable(pfx, hi):
-			p.Add(field, fmt.Sprintf("%s–%s is not inside %s (its network and broadcast addresses excluded)", lo, hi, pfx))
+			p.Addf(field, "%s–%s is not inside %s (its network and broadcast addresses excluded)", lo, hi, pfx)
 			continue
 		case hi.Less(lo):
 			p.Add(field, "start is after end")
 			continue
 		}
 		if gw, err := netip.ParseAddr(gateway); err == nil && !gw.Less(lo) && !hi.Less(gw) {
-			p.Add(field, fmt.Sprintf("contains the gateway %s", gateway))
+			p.Addf(field, "contains the gateway %s", gateway)
 			continue
 		}
 		for _, r := range seen {
@@ -322,13 +322,13 @@ func checkGatewayAndPools(p Problems, pfx netip.Prefix, gw Nullable, asked []Poo
 func checkNameservers(p Problems, in []string) []string {
 	out := []string{}
 	if len(in) > maxDNSNameservers {
-		p.Add("dns_nameservers", fmt.Sprintf("at most %d", maxDNSNameservers))
+		p.Addf("dns_nameservers", "at most %d", maxDNSNameservers)
 		return out
 	}
 	for _, ns := range in {
 		a, err := netip.ParseAddr(strings.TrimSpace(ns))
 		if err != nil || !a.Is4() {
-			p.Add("dns_nameservers", fmt.Sprintf("%q is not an IPv4 address", ns))
+			p.Addf("dns_nameservers", "%q is not an IPv4 address", ns)
 			continue
 		}
 		out = append(out, a.String())

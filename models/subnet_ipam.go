@@ -96,7 +96,7 @@ func (s *Store) allocateIPs(tx *gorm.DB, n Network, portID string, want []FixedI
 				}
 			}
 			if !ok {
-				p.Add(f+".ip_address", fmt.Sprintf("%s is in none of the network's subnets", addr))
+				p.Addf(f+".ip_address", "%s is in none of the network's subnets", addr)
 				continue
 			}
 		default:
@@ -117,10 +117,10 @@ func (s *Store) allocateIPs(tx *gorm.DB, n Network, portID string, want []FixedI
 		pfx := sn.Prefix()
 		switch {
 		case !usable(pfx, addr):
-			p.Add(f+".ip_address", fmt.Sprintf("%s is not a host address of subnet %s", addr, pfx))
+			p.Addf(f+".ip_address", "%s is not a host address of subnet %s", addr, pfx)
 			continue
 		case addr.String() == sn.Gateway:
-			p.Add(f+".ip_address", fmt.Sprintf("%s is the subnet's gateway", addr))
+			p.Addf(f+".ip_address", "%s is the subnet's gateway", addr)
 			continue
 		case asked[addr.String()]:
 			p.Add(f+".ip_address", "is asked for twice")
@@ -131,7 +131,7 @@ func (s *Store) allocateIPs(tx *gorm.DB, n Network, portID string, want []FixedI
 			return nil, fmt.Errorf("check address: %w", err)
 		}
 		if taken > 0 {
-			p.Add(f+".ip_address", fmt.Sprintf("%s is already in use", addr))
+			p.Addf(f+".ip_address", "%s is already in use", addr)
 			continue
 		}
 		asked[addr.String()] = true

@@ -132,7 +132,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, c Caller, in APITokenInput) 
 	if !expires.After(now) {
 		p.Add("expires_at", "must be in the future")
 	} else if expires.Sub(now) > s.opts.MaxTokenTTL {
-		p.Add("expires_at", fmt.Sprintf("must be within %d days", int(s.opts.MaxTokenTTL.Hours()/24)))
+		p.Addf("expires_at", "must be within %d days", int(s.opts.MaxTokenTTL.Hours()/24))
 	}
 	if err := p.Err(); err != nil {
 		return IssuedToken{}, err

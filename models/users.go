@@ -53,7 +53,7 @@ func checkEmail(p Problems, email string) {
 func (s *Store) checkPassword(p Problems, field, password, userName string) {
 	switch {
 	case len(password) < s.opts.MinPasswordLength:
-		p.Add(field, fmt.Sprintf("must be at least %d characters", s.opts.MinPasswordLength))
+		p.Addf(field, "must be at least %d characters", s.opts.MinPasswordLength)
 	case len(password) > 72:
 		p.Add(field, "must be at most 72 bytes")
 	case strings.EqualFold(password, userName):
@@ -185,7 +185,7 @@ func (s *Store) UpdateUser(ctx context.Context, c Caller, id string, up UserUpda
 		}
 		if up.Password != nil {
 			s.checkPassword(p, "password", *up.Password, u.Name)
-			if p["password"] == "" {
+			if !p.has("password") {
 				if u.PasswordHash, err = s.hashPassword(*up.Password); err != nil {
 					return err
 				}

@@ -57,7 +57,7 @@ func (s *Store) planBootVolume(db *gorm.DB, c Caller, in InstanceCreate, p Probl
 		case v.ProjectID != c.ProjectID:
 			p.Add("boot_volume.id", "no such volume")
 		case v.Status != VolumeAvailable:
-			p.Add("boot_volume.id", fmt.Sprintf("the volume is %s, not available", v.Status))
+			p.Addf("boot_volume.id", "the volume is %s, not available", v.Status)
 		case !v.Bootable:
 			p.Add("boot_volume.id", "the volume is not bootable (it was not made from an image)")
 		default:
@@ -73,7 +73,8 @@ func (s *Store) planBootVolume(db *gorm.DB, c Caller, in InstanceCreate, p Probl
 		vp, err := s.planVolume(db, c, vc)
 		var ve *ValidationError
 		if errors.As(err, &ve) {
-			for field, msg := range ve.Fields {
+			for field := range ve.Fields {
+				pr := ve.Problem(field)
 				switch field {
 				case "image_id", "snapshot_id":
 					field = "boot_volume.id"
@@ -82,7 +83,7 @@ func (s *Store) planBootVolume(db *gorm.DB, c Caller, in InstanceCreate, p Probl
 				default:
 					field = "boot_volume." + field
 				}
-				p.Add(field, msg)
+				p.put(field, pr)
 			}
 			return plan, im, nil
 		}

@@ -60,7 +60,7 @@ func (s *Store) planVolume(db *gorm.DB, c Caller, in VolumeCreate) (volumePlan, 
 	p.Text("name", in.Name, 255)
 	p.Text("description", in.Description, 255)
 	if in.SizeGB < 0 || in.SizeGB > MaxVolumeSizeGB {
-		p.Add("size_gb", fmt.Sprintf("must be 1–%d", MaxVolumeSizeGB))
+		p.Addf("size_gb", "must be 1–%d", MaxVolumeSizeGB)
 	}
 	sources := 0
 	for _, src := range []string{in.ImageID, in.SnapshotID, in.SourceVolID} {
@@ -72,7 +72,7 @@ func (s *Store) planVolume(db *gorm.DB, c Caller, in VolumeCreate) (volumePlan, 
 		p.Add("source", "give at most one of image_id, snapshot_id and source_volid")
 	}
 	if sources == 0 && in.SizeGB == 0 {
-		p.Add("size_gb", fmt.Sprintf("must be 1–%d", MaxVolumeSizeGB))
+		p.Addf("size_gb", "must be 1–%d", MaxVolumeSizeGB)
 	}
 	if c.ProjectID == "" {
 		p.Add("project", "choose a project first")
@@ -98,15 +98,15 @@ func (s *Store) planVolume(db *gorm.DB, c Caller, in VolumeCreate) (volumePlan, 
 		case err != nil:
 			return plan, err
 		case im.Status != ImageActive:
-			p.Add("image_id", fmt.Sprintf("the image is %s, not active", im.Status))
+			p.Addf("image_id", "the image is %s, not active", im.Status)
 		case im.DiskFormat != "raw" && im.DiskFormat != "qcow2":
-			p.Add("image_id", fmt.Sprintf("a %s image cannot be written to a volume: only raw and qcow2 disk images", im.DiskFormat))
+			p.Addf("image_id", "a %s image cannot be written to a volume: only raw and qcow2 disk images", im.DiskFormat)
 		default:
 			need := max(int((im.SizeBytes+(1<<30)-1)>>30), im.MinDiskGB, 1)
 			if v.SizeGB == 0 {
 				v.SizeGB = need
 			} else if v.SizeGB < need {
-				p.Add("size_gb", fmt.Sprintf("the image needs a volume of at least %d GB", need))
+				p.Addf("size_gb", "the image needs a volume of at least %d GB", need)
 			}
 			v.SourceImageID, v.Bootable = im.ID, true
 			v.ImageMeta = imageMetaOf(im)
@@ -119,12 +119,12 @@ func (s *Store) planVolume(db *gorm.DB, c Caller, in VolumeCreate) (volumePlan, 
 		case err != nil:
 			return plan, err
 		case snap.Status != SnapshotAvailable:
-			p.Add("snapshot_id", fmt.Sprintf("the snapshot is %s, not available", snap.Status))
+			p.Addf("snapshot_id", "the snapshot is %s, not available", snap.Status)
 		default:
 			if v.SizeGB == 0 {
 				v.SizeGB = snap.SizeGB
 			} else if v.SizeGB < snap.SizeGB {
-				p.Add("size_gb", fmt.Sprintf("must be at least the snapshot's %d GB", snap.SizeGB))
+				p.Addf("size_gb", "must be at least the snapshot's %d GB", snap.SizeGB)
 			}
 			v.SourceSnapshotID, plan.onSame = snap.ID, snap.Backend
 			var src Volume
@@ -143,12 +143,12 @@ func (s *Store) planVolume(db *gorm.DB, c Caller, in VolumeCreate) (volumePlan, 
 		case err != nil:
 			return plan, err
 		case src.Status != VolumeAvailable:
-			p.Add("source_volid", fmt.Sprintf("the volume is %s: only an available volume can be cloned", src.Status))
+			p.Addf("source_volid", "the volume is %s: only an available volume can be cloned", src.Status)
 		default:
 			if v.SizeGB == 0 {
 				v.SizeGB = src.SizeGB
 			} else if v.SizeGB < src.SizeGB {
-				p.Add("size_gb", fmt.Sprintf("must be at least the source volume's %d GB", src.SizeGB))
+				p.Addf("size_gb", "must be at least the source volume's %d GB", src.SizeGB)
 			}
 			v.SourceVolumeID, plan.onSame = src.ID, src.Backend
 			v.Bootable, v.ImageMeta, v.SourceImageID = src.Bootable, src.ImageMeta, src.SourceImageID

@@ -107,7 +107,7 @@ func (s *Store) ExtendVolume(ctx context.Context, c Caller, ref string, newSizeG
 			return err
 		}
 		if newSizeGB <= v.SizeGB || newSizeGB > MaxVolumeSizeGB {
-			return Invalid("new_size_gb", fmt.Sprintf("must be more than the current %d GB and at most %d", v.SizeGB, MaxVolumeSizeGB))
+			return Invalidf("new_size_gb", "must be more than the current %d GB and at most %d", v.SizeGB, MaxVolumeSizeGB)
 		}
 		if v.Status != VolumeAvailable && v.Status != VolumeInUse {
 			return conflict("volume %s is %s: only an available or in-use volume can be extended", v.DisplayName(), v.Status)
