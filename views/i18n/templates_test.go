@@ -560,11 +560,15 @@ func label() string { return "Not yet" }
 }
 
 // modelMessages are the messages of the models a page may show: the
-// formats of their refusals (conflict, notFound, forbidden) and the field
-// errors they give (Invalid, Problems.Add) as literals.
-func modelMessages(t *testing.T) map[string]string {
+// formats of their refusals (conflict, notFound, forbidden), the field
+// errors they give as literals (Invalid, Problems.Add, Problem{Text: …})
+// and the formats of those they compose (Invalidf, Problems.Addf,
+// problemf). composed lists the field errors that are composed some other
+// way (fmt.Sprintf or + in Invalid or Add, a format that is not a
+// literal): the console could only show them in English.
+func modelMessages(t *testing.T) (out map[string]string, composed []string) {
 	t.Helper()
-	out := map[string]string{}
+	out = map[string]string{}
 	fset := token.NewFileSet()
 	paths, err := filepath.Glob(filepath.Join(root, "models", "*.go"))
 	if err != nil {
@@ -579,25 +583,51 @@ func modelMessages(t *testing.T) map[string]string {
 			t.Fatal(err)
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok {
-				return true
-			}
 			var arg ast.Expr
-			switch fn := call.Fun.(type) {
-			case *ast.Ident:
-				switch {
-				case (fn.Name == "conflict" || fn.Name == "notFound" || fn.Name == "forbidden") && len(call.Args) >= 1:
-					arg = call.Args[0]
-				case fn.Name == "Invalid" && len(call.Args) == 2:
-					arg = call.Args[1]
+			var format bool // arg must be a literal format
+			switch n := n.(type) {
+			case *ast.CompositeLit: // Problem{Text: "…"}
+				if id, ok := n.Type.(*ast.Ident); ok && id.Name == "Problem" {
+					for _, e := range n.Elts {
+						if kv, ok := e.(*ast.KeyValueExpr); ok {
+							if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Text" {
+								arg = kv.Value
+							}
+						}
+					}
 				}
-			case *ast.SelectorExpr:
-				if fn.Sel.Name == "Add" && len(call.Args) == 2 {
-					arg = call.Args[1]
+			case *ast.CallExpr:
+				name := ""
+				switch fn := n.Fun.(type) {
+				case *ast.Ident:
+					name = fn.Name
+				case *ast.SelectorExpr:
+					name = fn.Sel.Name
+				}
+				switch {
+				case (name == "conflict" || name == "notFound" || name == "forbidden" || name == "problemf") && len(n.Args) >= 1:
+					arg, format = n.Args[0], true
+				case (name == "Invalidf" || name == "Addf") && len(n.Args) >= 2:
+					arg, format = n.Args[1], true
+				case (name == "Invalid" || name == "Add") && len(n.Args) == 2:
+					arg = n.Args[1]
+					switch m := arg.(type) {
+					case *ast.BinaryExpr:
+						if m.Op == token.ADD {
+							composed = append(composed, where(fset, m.Pos()))
+						}
+					case *ast.CallExpr:
+						if sel, ok := m.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Sprintf" {
+							composed = append(composed, where(fset, m.Pos()))
+						}
+					}
 				}
 			}
-			if lit, ok := arg.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+			if lit, ok := arg.(*ast.BasicLit); !ok || lit.Kind != token.STRING {
+				if format && filepath.Base(path) != "errors.go" { // where the helpers pass their format on
+					composed = append(composed, where(fset, arg.Pos()))
+				}
+			} else {
 				if s, err := strconv.Unquote(lit.Value); err == nil && strings.Contains(s, " ") {
 					out[s] = where(fset, lit.Pos())
 				}
@@ -605,14 +635,14 @@ func modelMessages(t *testing.T) map[string]string {
 			return true
 		})
 	}
-	return out
+	return out, composed
 }
 
 // Every message of the models that the console shows has its translation
 // in each language's catalogue (the web console looks them up; the API
 // keeps the English).
 func TestModelMessagesHaveEveryLanguage(t *testing.T) {
-	msgs := modelMessages(t)
+	msgs, _ := modelMessages(t)
 	if len(msgs) < 100 {
 		t.Fatalf("found %d model messages: the scan is broken", len(msgs))
 	}
@@ -635,5 +665,16 @@ func TestModelMessagesHaveEveryLanguage(t *testing.T) {
 			t.Errorf("views/i18n/locales/%s.json lacks %d message(s) of the models, which the console shows to people (a refusal's format, a field error); add them with their translation:\n%s",
 				tag, len(missing), strings.Join(missing, "\n"))
 		}
+	}
+}
+
+// A field error the models compose is made with Invalidf or Problems.Addf
+// and a literal format, which the test above finds in the catalogues:
+// fmt.Sprintf or + inside Invalid or Add would make a text the console
+// cannot look up, shown in English to every reader.
+func TestModelFieldErrorsKeepTheirFormat(t *testing.T) {
+	_, composed := modelMessages(t)
+	for _, pos := range composed {
+		t.Errorf("%s: a model message composed without a literal format: use Invalidf or Problems.Addf with the format, so that the console can translate it", pos)
 	}
 }
