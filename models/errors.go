@@ -49,7 +49,7 @@ func forbidden(format string, args ...any) error {
 }
 
 // Message is a text for people made with fmt.Sprintf, kept as the format
-// and its arguments: the API shows its English (String), the web console
+// and its arguments: String is the English the API shows; the web console
 // looks Format up in its catalogue to say it in the reader's language.
 type Message struct {
 	Format string
