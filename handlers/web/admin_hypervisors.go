@@ -49,7 +49,7 @@ func (h *Web) setHypervisorEnabled(w http.ResponseWriter, r *http.Request) {
 	enabled := r.PostFormValue("enabled") == "true"
 	reason := strings.TrimSpace(r.PostFormValue("reason"))
 	host, err := h.Store.SetHostEnabled(ctx, callerOf(ctx), id, enabled, reason)
-	if fields := fieldErrors(err); fields != nil {
+	if fields := fieldErrors(r.Context(), err); fields != nil {
 		form := ui.NewForm(map[string]string{"reason": reason})
 		form.Errors = fields
 		h.renderHypervisors(w, r, http.StatusUnprocessableEntity, host.ID, form)
@@ -94,7 +94,7 @@ func (h *Web) adminInstances(w http.ResponseWriter, r *http.Request) {
 		return f
 	}
 	page, err := h.Store.ListInstances(ctx, callerOf(ctx), filter())
-	if fieldErrors(err) != nil {
+	if fieldErrors(r.Context(), err) != nil {
 		lq.marker = ""
 		lq.set("status", "")
 		page, err = h.Store.ListInstances(ctx, callerOf(ctx), filter())

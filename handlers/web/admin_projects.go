@@ -40,7 +40,7 @@ func (h *Web) createProject(w http.ResponseWriter, r *http.Request) {
 	pr, err := h.Store.CreateProject(ctx, callerOf(ctx), models.ProjectInput{
 		Name: form.Get("name"), Description: form.Get("description"), Enabled: &enabled,
 	})
-	if fields := fieldErrors(err); fields != nil {
+	if fields := fieldErrors(r.Context(), err); fields != nil {
 		form.Errors = fields
 		h.render(w, r, http.StatusUnprocessableEntity,
 			pages.ProjectNewPage(h.shell(r, i18n.T(r.Context(), "New project"), "admin-projects"), pages.ProjectNewProps{Form: form}))
@@ -164,7 +164,7 @@ func (h *Web) setProjectQuotas(w http.ResponseWriter, r *http.Request) {
 	}
 	if !form.HasErrors() {
 		_, err := h.Store.SetQuotas(ctx, callerOf(ctx), id, limits)
-		if fields := fieldErrors(err); fields != nil {
+		if fields := fieldErrors(r.Context(), err); fields != nil {
 			form.Errors = fields
 		} else if err != nil {
 			h.fail(w, r, err)

@@ -111,7 +111,7 @@ func (h *Web) createContainer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, _, err := h.Store.CreateContainer(ctx, callerOf(ctx).ProjectID, name, ch)
-	if fields := fieldErrors(err); fields != nil {
+	if fields := fieldErrors(r.Context(), err); fields != nil {
 		for k, v := range fields {
 			if k == "container" {
 				k = "name"
@@ -241,7 +241,7 @@ func (h *Web) createFolder(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err := h.Store.PutObject(ctx, callerOf(ctx).ProjectID, name, prefix+folder+"/",
 		models.ObjectWrite{ContentType: "application/directory", ContentLength: 0}, strings.NewReader(""))
-	if fields := fieldErrors(err); fields != nil {
+	if fields := fieldErrors(r.Context(), err); fields != nil {
 		h.renderContainer(w, r, http.StatusUnprocessableEntity, fields["object"])
 		return
 	}

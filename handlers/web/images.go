@@ -167,7 +167,7 @@ func (h *Web) imageFormFailed(w http.ResponseWriter, r *http.Request, err error,
 	if err == nil {
 		return false
 	}
-	if fields := fieldErrors(err); fields != nil {
+	if fields := fieldErrors(r.Context(), err); fields != nil {
 		for k, v := range fields {
 			if _, ok := form.Values[k]; ok {
 				form.Errors[k] = v

@@ -139,7 +139,7 @@ func (h *Web) launch(w http.ResponseWriter, r *http.Request) {
 	form.Values["networks"] = strings.Join(r.PostForm["networks"], ",")
 	form.Values["security_groups"] = strings.Join(r.PostForm["security_groups"], ",")
 	insts, err := h.Store.CreateInstances(ctx, callerOf(ctx), in)
-	if fields := fieldErrors(err); fields != nil {
+	if fields := fieldErrors(r.Context(), err); fields != nil {
 		for k, v := range fields {
 			if strings.HasPrefix(k, "networks[") {
 				k = "networks" // networks[0].fixed_ip and the like

@@ -48,7 +48,7 @@ func (h *Web) instances(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	lq := readInstanceList(r, "/instances")
 	page, err := h.Store.ListInstances(ctx, callerOf(ctx), instanceFilter(lq))
-	if fields := fieldErrors(err); fields != nil {
+	if fields := fieldErrors(r.Context(), err); fields != nil {
 		// A stale marker or an unknown status: drop it and show the rest.
 		if fields["marker"] != "" {
 			lq.marker = ""

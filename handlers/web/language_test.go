@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -104,6 +105,44 @@ func TestModelMessagesInTheReadersLanguage(t *testing.T) {
 		// The API keeps the models' English.
 		_, err := s.PowerAction(context.Background(), c.demoC, act.ID, models.PowerStart)
 		if err == nil || !strings.Contains(err.Error(), "cannot start instance act while it is ACTIVE") {
+			t.Errorf("the model's message changed: %v", err)
+		}
+	})
+}
+
+// A field error the models compose from a format (a token's longest
+// expiry, a resize to a flavor that does not exist) reaches a Korean reader in
+// Korean — beside its field on a form, in a flash — through the format's
+// catalogue entry, with its arguments in place; the API keeps the English.
+func TestComposedFieldErrorsInTheReadersLanguage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		c := computeSetup(t, s)
+		inst := c.launch(t, c.demoC, "web", 1)[0]
+		c.activate(t, inst)
+		br := c.browser(t)
+		br.login("demo", demoPassword)
+		br.get("/")
+		wantStatus(t, br.submit("/language", url.Values{"language": {"ko"}}), http.StatusSeeOther)
+
+		br.get("/tokens")
+		p := br.submit("/tokens", url.Values{"name": {"ci"}, "expires_in_days": {"400"}})
+		wantStatus(t, p, http.StatusUnprocessableEntity)
+		if got := p.testID("error-expires_in_days").Text(); got != "365일 이내여야 합니다" {
+			t.Errorf("the expiry's field error: %q, want the Korean of %q", got, "must be within 365 days")
+		}
+
+		br.get("/instances/" + inst.ID)
+		wantStatus(t, br.submit("/instances/"+inst.ID+"/move", url.Values{"action": {models.ActionResize}, "flavor": {"m9.nope"}, "next": {"/instances/" + inst.ID}}),
+			http.StatusSeeOther)
+		got := br.get("/instances/" + inst.ID).testID("flash-error").Text()
+		if !strings.Contains(got, "사용할 수 있는 플레이버 m9.nope이(가) 없습니다") || strings.Contains(got, "you may use") {
+			t.Errorf("the resize refusal in Korean: %q", got)
+		}
+
+		// The API keeps the models' English, byte for byte.
+		_, err := s.MoveInstance(context.Background(), c.demoC, inst.ID, models.ActionResize, models.MoveRequest{Flavor: "m9.nope"})
+		var ve *models.ValidationError
+		if !errors.As(err, &ve) || ve.Fields["flavor"] != "no flavor m9.nope you may use" {
 			t.Errorf("the model's message changed: %v", err)
 		}
 	})

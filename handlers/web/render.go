@@ -211,8 +211,8 @@ func problemText(ctx context.Context, p httpx.Problem, err error) string {
 		return msg
 	}
 	var parts []string
-	for k, v := range p.Fields {
-		parts = append(parts, i18n.T(ctx, "%s %s", k, i18n.Known(ctx, v)))
+	for k, v := range fieldErrors(ctx, err) { // p.Fields, translated
+		parts = append(parts, i18n.T(ctx, "%s %s", k, v))
 	}
 	sort.Strings(parts)
 	return i18n.T(ctx, "%s: %s", msg, strings.Join(parts, "; "))
@@ -220,22 +220,44 @@ func problemText(ctx context.Context, p httpx.Problem, err error) string {
 
 // modelMessage is the message of a model error in the reader's language:
 // the format it was made from (models.Error's Format) looked up in the
-// catalogue, with its arguments that are status codes ("SHUTOFF")
-// translated as the badges are; else the message itself when the
-// catalogue has it (a field error, a fixed sentence); else the English.
+// catalogue (modelFormat); else the message itself when the catalogue has
+// it (a fixed sentence); else the English.
 func modelMessage(ctx context.Context, err error, msg string) string {
 	var me *models.Error
 	if errors.As(err, &me) && me.Format != "" && me.Msg == msg {
-		args := make([]any, len(me.Args))
-		for i, a := range me.Args {
-			if s, ok := a.(string); ok && statusCode.MatchString(s) {
-				a = i18n.Known(ctx, s)
-			}
-			args[i] = a
-		}
-		return i18n.From(ctx).T(me.Format, args...)
+		return modelFormat(ctx, me.Format, me.Args)
 	}
 	return i18n.Known(ctx, msg)
+}
+
+// modelFormat is a message the models made with fmt.Sprintf, in the
+// reader's language: its format looked up in the catalogue, with its
+// arguments that are status codes ("SHUTOFF") translated as the badges
+// are and those that are another field's problem translated in turn.
+func modelFormat(ctx context.Context, format string, args []any) string {
+	out := make([]any, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			if statusCode.MatchString(v) {
+				a = i18n.Known(ctx, v)
+			}
+		case models.Problem:
+			a = fieldMessage(ctx, v)
+		}
+		out[i] = a
+	}
+	return i18n.From(ctx).T(format, out...)
+}
+
+// fieldMessage is a field's problem in the reader's language: its format
+// through the catalogue when it was made from one, else its text when the
+// catalogue has it, else the English.
+func fieldMessage(ctx context.Context, p models.Problem) string {
+	if p.Msg.Format != "" {
+		return modelFormat(ctx, p.Msg.Format, p.Msg.Args)
+	}
+	return i18n.Known(ctx, p.Text)
 }
 
 // statusCode is a Nova-style status argument of a model message.
@@ -334,13 +356,18 @@ func (h *Web) allowed(ctx context.Context, action string) bool {
 	return h.Policy.Allowed(&c, action)
 }
 
-// fieldErrors returns a validation error's fields, or nil.
-func fieldErrors(err error) map[string]string {
+// fieldErrors returns a validation error's fields in the reader's
+// language (fieldMessage), or nil.
+func fieldErrors(ctx context.Context, err error) map[string]string {
 	var ve *models.ValidationError
-	if errors.As(err, &ve) {
-		return ve.Fields
+	if !errors.As(err, &ve) {
+		return nil
 	}
-	return nil
+	out := make(map[string]string, len(ve.Fields))
+	for k := range ve.Fields {
+		out[k] = fieldMessage(ctx, ve.Problem(k))
+	}
+	return out
 }
 
 // formFailed puts a model error that the user can act on into the form —
@@ -351,9 +378,9 @@ func (h *Web) formFailed(r *http.Request, err error, form *ui.Form) bool {
 	if err == nil {
 		return false
 	}
-	if fields := fieldErrors(err); fields != nil {
+	if fields := fieldErrors(r.Context(), err); fields != nil {
 		for k, v := range fields {
-			form.Errors[k] = i18n.Known(r.Context(), v)
+			form.Errors[k] = v
 		}
 		return true
 	}

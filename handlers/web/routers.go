@@ -232,7 +232,7 @@ func (h *Web) setRouterGateway(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err := h.Store.UpdateRouter(ctx, callerOf(ctx), rt.ID, models.RouterUpdate{
 		ExternalGatewayInfo: models.GatewayUpdate{Set: true, Info: &models.GatewayInput{NetworkID: form.Get("network_id")}}})
-	if fieldErrors(err) != nil {
+	if fieldErrors(r.Context(), err) != nil {
 		h.formFailed(r, err, &form)
 		gatewayField(&form)
 		h.renderRouter(w, r, httpStatus(err), routerForms{form, fresh})
@@ -268,7 +268,7 @@ func (h *Web) addRouterInterface(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info, err := h.Store.AddRouterInterface(ctx, callerOf(ctx), rt.ID, models.RouterInterfaceInput{SubnetID: form.Get("subnet_id")})
-	if fieldErrors(err) != nil {
+	if fieldErrors(r.Context(), err) != nil {
 		h.formFailed(r, err, &form)
 		h.renderRouter(w, r, httpStatus(err), routerForms{fresh, form})
 		return

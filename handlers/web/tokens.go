@@ -106,7 +106,7 @@ func (h *Web) createToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	it, err := h.Store.CreateAPIToken(ctx, c, models.APITokenInput{Name: form.Get("name"), ExpiresInDays: days})
-	if fields := fieldErrors(err); fields != nil {
+	if fields := fieldErrors(r.Context(), err); fields != nil {
 		for k, v := range fields {
 			switch k {
 			case "name":

@@ -305,7 +305,7 @@ func (h *Web) snapshotVolume(w http.ResponseWriter, r *http.Request) {
 	form := ui.NewForm(map[string]string{"name": strings.TrimSpace(r.PostFormValue("name"))})
 	_, err := h.Store.CreateSnapshot(ctx, callerOf(ctx), models.SnapshotCreate{VolumeID: id, Name: form.Get("name"),
 		Force: r.PostFormValue("force") != ""})
-	if fields := fieldErrors(err); fields != nil {
+	if fields := fieldErrors(r.Context(), err); fields != nil {
 		for k, v := range fields {
 			form.Errors[k] = v
 		}
