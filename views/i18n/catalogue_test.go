@@ -234,6 +234,55 @@ func TestTranslationsKeepTheirArguments(t *testing.T) {
 	}
 }
 
+// Each translation formats cleanly with arguments of its key's kinds: a
+// verb the same in name but mangled (an index put where fmt does not read
+// it, "%[1]04X") shows "%!X(BADINDEX)" where verbs cannot see it.
+func TestTranslationsFormatCleanly(t *testing.T) {
+	files, err := i18n.BuiltinFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := i18n.Builtin()
+	for tag, entries := range files {
+		l := c.Choose(tag.String(), "")
+		for key := range entries {
+			var args []any
+			for _, v := range strings.Fields(verbsInOrder(key)) {
+				if strings.ContainsAny(v[len(v)-1:], "dxXc") {
+					args = append(args, 7)
+				} else {
+					args = append(args, "x")
+				}
+			}
+			if len(args) == 0 {
+				continue
+			}
+			if got := l.T(key, args...); strings.Contains(got, "%!") {
+				t.Errorf("%s.json: %q formats as %q", tag, key, got)
+			}
+		}
+	}
+}
+
+// verbsInOrder is a format's verbs in the order of its arguments.
+func verbsInOrder(s string) string {
+	var out []string
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' || i+1 >= len(s) {
+			continue
+		}
+		j := i + 1
+		for j < len(s) && strings.ContainsRune("0123456789.+-# ", rune(s[j])) {
+			j++
+		}
+		if j < len(s) && s[j] != '%' {
+			out = append(out, "%"+s[i+1:j+1])
+		}
+		i = j
+	}
+	return strings.Join(out, " ")
+}
+
 // verbs is the multiset of a format's verbs, sorted ("%d %s").
 func verbs(s string) string {
 	var out []string
