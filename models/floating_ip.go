@@ -240,11 +240,24 @@ func (s *Store) routerFor(tx *gorm.DB, externalNetID, subnetID string) (string, 
 			return r.ID, nil
 		}
 	}
+	// The 409 names the parts; a failed lookup is a failure, not blank names.
 	var sn Subnet
-	var ext, net Network
-	_ = tx.Where("id = ?", subnetID).Take(&sn).Error
-	_ = tx.Where("id = ?", externalNetID).Take(&ext).Error
-	_ = tx.Where("id = ?", sn.NetworkID).Take(&net).Error
+	if err := tx.Where("id = ?", subnetID).Take(&sn).Error; err != nil {
+		return "", fmt.Errorf("subnet %s: %w", subnetID, err)
+	}
+	var nets []Network
+	if err := tx.Where("id IN ?", []string{externalNetID, sn.NetworkID}).Find(&nets).Error; err != nil {
+		return "", fmt.Errorf("networks of subnet %s: %w", subnetID, err)
+	}
+	ext, net := Network{ID: externalNetID}, Network{ID: sn.NetworkID}
+	for _, n := range nets {
+		switch n.ID {
+		case externalNetID:
+			ext = n
+		case sn.NetworkID:
+			net = n
+		}
+	}
 	extName, snName := displayName(ext.Name, ext.ID), displayName(sn.Name, sn.ID)
 	if len(routers) > 0 {
 		return "", conflict("router %s has an interface on subnet %s but no gateway on external network %s: set its external gateway to %s",
@@ -367,4 +380,50 @@ func (s *Store) DeleteFloatingIP(ctx context.Context, c Caller, ref string) erro
 		}
 		return deletePorts(tx, []string{f.FloatingPortID})
 	})
+}
+
+// FloatingIPTarget is a fixed IP of one of the project's instances: what a
+// floating IP may be associated with.
+type FloatingIPTarget struct {
+	PortID       string
+	FixedIP      string
+	InstanceID   string
+	InstanceName string
+	NetworkID    string
+	NetworkName  string
+	FloatingIP   string // the floating IP already pointing at it ("" when free)
+}
+
+// FloatingIPTargets lists the fixed IPs of the caller's project's instances
+// (of one instance when instanceID is set), each with the floating IP that
+// already points at it: what the associate forms offer. One query, by
+// instance name then address.
+func (s *Store) FloatingIPTargets(ctx context.Context, c Caller, instanceID string) ([]FloatingIPTarget, error) {
+	q := s.db.WithContext(ctx).Table("ports").
+		Select("ports.id AS port_id, ip_allocations.ip_address AS fixed_ip, instances.id AS instance_id, instances.name AS instance_name, "+
+			"networks.id AS network_id, networks.name AS network_name, floating_ips.floating_ip_address AS floating_ip").
+		Joins("JOIN ip_allocations ON ip_allocations.port_id = ports.id").
+		Joins("JOIN instances ON instances.id = ports.device_id AND instances.project_id = ports.project_id AND instances.deleted_at IS NULL").
+		Joins("JOIN networks ON networks.id = ports.network_id").
+		Joins("LEFT JOIN floating_ips ON floating_ips.port_id = ports.id AND floating_ips.fixed_ip_address = ip_allocations.ip_address").
+		Where("ports.project_id = ? AND ports.device_owner LIKE ?", c.ProjectID, DeviceOwnerComputePrefix+"%")
+	if instanceID != "" {
+		q = q.Where("ports.device_id = ?", instanceID)
+	}
+	var rows []struct {
+		PortID, FixedIP, InstanceID, InstanceName, NetworkID, NetworkName string
+		FloatingIP                                                        *string
+	}
+	if err := q.Order("instances.name, instances.id, ip_allocations.ip_address").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("floating IP targets: %w", err)
+	}
+	out := make([]FloatingIPTarget, len(rows))
+	for i, r := range rows {
+		out[i] = FloatingIPTarget{PortID: r.PortID, FixedIP: r.FixedIP, InstanceID: r.InstanceID, InstanceName: r.InstanceName,
+			NetworkID: r.NetworkID, NetworkName: displayName(r.NetworkName, r.NetworkID)}
+		if r.FloatingIP != nil {
+			out[i].FloatingIP = *r.FloatingIP
+		}
+	}
+	return out, nil
 }

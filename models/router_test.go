@@ -130,6 +130,18 @@ func TestRoutersAndFloatingIPs(t *testing.T) {
 		if a := addrs[insts[0].ID]["net1"]; len(a) != 2 || a[1].Type != "floating" || a[1].Addr != "203.0.113.2" {
 			t.Fatalf("addresses %+v: want the fixed then the floating one", a)
 		}
+		// The associate forms' choices: the instance's address, taken.
+		targets, err := s.FloatingIPTargets(ctx, b.member, "")
+		if err != nil || len(targets) != 1 || targets[0].PortID != vmPort.ID || targets[0].InstanceName != "vm" ||
+			targets[0].NetworkName != "net1" || targets[0].FloatingIP != "203.0.113.2" {
+			t.Fatalf("targets %+v %v: want vm's address on net1, taken by 203.0.113.2", targets, err)
+		}
+		if targets, _ := s.FloatingIPTargets(ctx, b.member, "no-such-instance"); len(targets) != 0 {
+			t.Fatalf("targets of another instance: %+v", targets)
+		}
+		if targets, _ := s.FloatingIPTargets(ctx, b.other, ""); len(targets) != 0 {
+			t.Fatalf("another project sees our addresses: %+v", targets)
+		}
 		// What stays in use may not go.
 		if err := s.DeleteSubnet(ctx, b.member, sn.ID); !isKind(err, models.ErrConflict) || !strings.Contains(err.Error(), "router r1") {
 			t.Fatalf("delete a subnet on a router: %v", err)
@@ -186,6 +198,9 @@ func TestRoutersAndFloatingIPs(t *testing.T) {
 		fip, err = s.UpdateFloatingIP(ctx, b.member, fip.ID, models.FloatingIPUpdate{PortID: models.Nullable{Set: true}})
 		if err != nil || fip.PortID != "" || fip.Status != models.FloatingIPDown {
 			t.Fatalf("disassociate: %+v %v", fip, err)
+		}
+		if targets, _ := s.FloatingIPTargets(ctx, b.member, insts[0].ID); len(targets) != 1 || targets[0].FloatingIP != "" {
+			t.Fatalf("targets after disassociating: %+v", targets)
 		}
 		fip2, err := s.CreateFloatingIP(ctx, b.member, models.FloatingIPInput{FloatingNetworkID: ext.ID, PortID: vmPort.ID})
 		if err != nil || fip2.PortID != vmPort.ID {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -101,70 +100,21 @@ type targets struct {
 }
 
 // addressTargets lists the fixed IPs of the project's instances (of one
-// instance when instanceID is set) that no floating IP points at yet.
+// instance when instanceID is set) that no floating IP points at yet, and
+// the instance of every port.
 func (h *Web) addressTargets(r *http.Request, instanceID string) (targets, error) {
 	ctx := r.Context()
-	c := callerOf(ctx)
 	out := targets{byPort: map[string]target{}}
-	ports, err := h.Store.ListPorts(ctx, c, models.PortFilter{DeviceID: instanceID, ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
+	all, err := h.Store.FloatingIPTargets(ctx, callerOf(ctx), instanceID)
 	if err != nil {
 		return out, err
 	}
-	var ids []string
-	var mine []models.Port
-	for _, pt := range ports.Items {
-		if strings.HasPrefix(pt.DeviceOwner, models.DeviceOwnerComputePrefix) && pt.DeviceID != "" {
-			ids = append(ids, pt.DeviceID)
-			mine = append(mine, pt)
+	for _, t := range all {
+		out.byPort[t.PortID] = target{id: t.InstanceID, name: t.InstanceName}
+		if t.FloatingIP == "" {
+			out.options = append(out.options, ui.Option{Value: t.PortID + "/" + t.FixedIP, Label: t.InstanceName + " · " + t.FixedIP + " (" + t.NetworkName + ")"})
 		}
 	}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	insts, err := h.Store.ListInstances(ctx, c, models.InstanceFilter{IDs: ids, ListOptions: models.ListOptions{Limit: len(ids)}})
-	if err != nil {
-		return out, err
-	}
-	names := map[string]string{}
-	for _, i := range insts.Items {
-		names[i.ID] = i.Name
-	}
-	taken := map[string]bool{}
-	fips, err := h.Store.ListFloatingIPs(ctx, c, models.FloatingIPFilter{ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
-	if err != nil {
-		return out, err
-	}
-	for _, f := range fips.Items {
-		if f.PortID != "" {
-			taken[f.PortID+"/"+f.FixedIPAddress] = true
-		}
-	}
-	// The networks' names, in one query rather than one per network.
-	visible, err := h.Store.ListNetworks(ctx, c, models.NetworkFilter{ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
-	if err != nil {
-		return out, err
-	}
-	nets := map[string]string{}
-	for _, n := range visible.Items {
-		nets[n.ID] = networkName(n)
-	}
-	for _, pt := range mine {
-		name, ok := names[pt.DeviceID]
-		if !ok {
-			continue // a deleted instance's port on its way out
-		}
-		out.byPort[pt.ID] = target{id: pt.DeviceID, name: name}
-		if nets[pt.NetworkID] == "" {
-			nets[pt.NetworkID] = shortID(pt.NetworkID) // past the first page of networks
-		}
-		for _, ip := range pt.FixedIPs {
-			v := pt.ID + "/" + ip.IPAddress
-			if !taken[v] {
-				out.options = append(out.options, ui.Option{Value: v, Label: name + " · " + ip.IPAddress + " (" + nets[pt.NetworkID] + ")"})
-			}
-		}
-	}
-	sort.SliceStable(out.options, func(i, j int) bool { return out.options[i].Label < out.options[j].Label })
 	return out, nil
 }
 
