@@ -20,7 +20,10 @@ run: ## start Stratus all-in-one on an embedded SQLite file (prints the URL and 
 build: ## build bin/stratus (static, no cgo)
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/stratus
 
-test: deps test-go e2e ## the whole suite: Go tests (SQLite; MariaDB too when STRATUS_TEST_MYSQL_DSN is set) and the browser test
+# The browser test runs beside the Go tests: the system tests spend most of
+# their 12 minutes waiting on guests, one lab at a time.
+test: deps ## the whole suite: Go tests (SQLite; MariaDB too when STRATUS_TEST_MYSQL_DSN is set) and the browser test, side by side
+	@$(MAKE) --no-print-directory -j2 test-go e2e
 
 test-go: ## Go unit, model, handler and system tests only
 	$(GO) test -count=1 -timeout 30m ./...
