@@ -361,13 +361,26 @@
     var xs = d.labels.map(function (_, i) { return i; });
     var size = function () { return { width: Math.max(el.clientWidth, 200), height: Math.max(el.clientHeight, 160) }; };
     var font = function (px, weight) { return (weight || "") + " " + Math.round(px * uPlot.pxRatio) + "px system-ui, sans-serif"; };
+    // Widths in CSS pixels, measured on a canvas of our own. With many
+    // quotas (or long labels) the names are slanted (upright on a phone)
+    // and the figures over the bars left out: the meters carry them.
+    var measure = document.createElement("canvas").getContext("2d");
+    var textWidth = function (text, px, weight) {
+      measure.font = (weight || "") + " " + px + "px system-ui, sans-serif";
+      return measure.measureText(text).width;
+    };
+    var widestLabel = d.labels.reduce(function (m, t) { return Math.max(m, textWidth(t, 12)); }, 0);
+    var slot = function (u) { return u.bbox && u.bbox.width ? u.bbox.width / uPlot.pxRatio / xs.length : el.clientWidth / xs.length; };
+    var crowded = function (u) { return widestLabel > slot(u) * 0.9; };
     var opts = Object.assign(size(), {
       legend: { show: false },
       cursor: { show: false },
       scales: { x: { time: false, range: [-0.5, xs.length - 0.5] }, y: { range: [0, 112] } },
       axes: [
         { splits: function () { return xs; }, values: function (u, v) { return v.map(function (i) { return d.labels[i] || ""; }); },
-          grid: { show: false }, ticks: { show: false }, stroke: "#475569", font: font(12) },
+          grid: { show: false }, ticks: { show: false }, stroke: "#475569", font: font(12),
+          rotate: function (u) { return !crowded(u) ? 0 : slot(u) < 20 ? 90 : 45; },
+          size: function (u) { return !crowded(u) ? 30 : Math.ceil(slot(u) < 20 ? widestLabel + 12 : (widestLabel + 12) * Math.SQRT1_2 + 12); } },
         { splits: function () { return [0, 25, 50, 75, 100]; }, values: function (u, v) { return v.map(function (x) { return x + "%"; }); },
           grid: { stroke: "#e2e8f0", width: 1 }, ticks: { show: false }, stroke: "#94a3b8", size: 44, font: font(11) },
       ],
@@ -386,6 +399,7 @@
             ctx.fillRect(x - w / 2, u.valToPos(100, "y", true), w, base - u.valToPos(100, "y", true));
             ctx.fillStyle = barColor(d.percent[i]);
             ctx.fillRect(x - w / 2, y, w, base - y);
+            if (textWidth(d.short[i], 11, "600") > slot(u) * 0.9) continue;
             ctx.fillStyle = "#334155";
             ctx.font = font(11, "600");
             ctx.fillText(d.short[i], x, Math.min(y, u.valToPos(100, "y", true)) - 6 * uPlot.pxRatio);

@@ -1235,7 +1235,7 @@ func quotaUsage(p OverviewProps) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 81, "</a></div></div><div class=\"grid grid-cols-1 gap-6 p-5 lg:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]\"><figure class=\"min-w-0\"><div class=\"quota-chart h-56 w-full\" data-chart=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 81, "</a></div></div><div class=\"grid grid-cols-1 gap-6 p-5 lg:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]\"><figure class=\"min-w-0\"><div class=\"quota-chart h-72 w-full\" data-chart=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
