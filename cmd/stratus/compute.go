@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
+	"net"
 
 	"stratus/models"
 	"stratus/workers"
 	"stratus/workers/allinone"
 	"stratus/workers/compute"
+	"stratus/workers/hostdrivers"
 )
 
 func runCompute(ctx context.Context, args []string, _ io.Writer) error {
@@ -64,6 +67,9 @@ func runCompute(ctx context.Context, args []string, _ io.Writer) error {
 	if cfg.TunnelAddress, err = cf.tunnelAddress(store); err != nil {
 		return err
 	}
+	if err := checkExternalInterface(drivers.Network(), cfg.ExternalInterface); err != nil {
+		return err
+	}
 	log.Info("host network driver", "driver", drivers.Network(), "why", drivers.NetworkWhy(), "tunnel_address", cfg.TunnelAddress)
 	agent, err := compute.New(cfg)
 	if err != nil {
@@ -83,4 +89,18 @@ func runCompute(ctx context.Context, args []string, _ io.Writer) error {
 	}
 	defer wake.Stop()
 	return agent.Run(ctx)
+}
+
+// checkExternalInterface refuses to start a Linux-networked host whose
+// --external-interface does not exist: routers would be placed on it and
+// fail only when their gateway is applied.
+func checkExternalInterface(netDriver, name string) error {
+	if netDriver != hostdrivers.Linux || name == "" {
+		return nil
+	}
+	if _, err := net.InterfaceByName(name); err != nil {
+		return fmt.Errorf("--external-interface %s: no such interface on this host (%v): name the bridge or NIC that reaches the external network, "+
+			"or create a bridge (ip link add %s type bridge)", name, err, name)
+	}
+	return nil
 }
