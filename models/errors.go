@@ -36,17 +36,15 @@ type Error struct {
 func (e *Error) Error() string { return e.Msg }
 func (e *Error) Unwrap() error { return e.Kind }
 
-func notFound(format string, args ...any) error {
-	return &Error{Kind: ErrNotFound, Msg: fmt.Sprintf(format, args...), Format: format, Args: args}
+// errorf is an *Error of kind made from a format, which it keeps for the
+// web console's translation.
+func errorf(kind error, format string, args ...any) *Error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
-func conflict(format string, args ...any) error {
-	return &Error{Kind: ErrConflict, Msg: fmt.Sprintf(format, args...), Format: format, Args: args}
-}
-
-func forbidden(format string, args ...any) error {
-	return &Error{Kind: ErrForbidden, Msg: fmt.Sprintf(format, args...), Format: format, Args: args}
-}
+func notFound(format string, args ...any) error  { return errorf(ErrNotFound, format, args...) }
+func conflict(format string, args ...any) error  { return errorf(ErrConflict, format, args...) }
+func forbidden(format string, args ...any) error { return errorf(ErrForbidden, format, args...) }
 
 // Message is a text for people made with fmt.Sprintf, kept as the format
 // and its arguments: String is the English the API shows; the web console

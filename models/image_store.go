@@ -113,7 +113,7 @@ func (s *Store) writeImageFile(path string, r io.Reader) (int64, string, string,
 	limit := s.opts.MaxImageBytes
 	n, err := io.Copy(io.MultiWriter(tmp, h, h5, head), io.LimitReader(r, limit+1))
 	if err == nil && n > limit {
-		err = &Error{Kind: ErrTooLarge, Msg: fmt.Sprintf("the image is larger than the %d MiB limit", limit>>20)}
+		err = errorf(ErrTooLarge, "the image is larger than the %d MiB limit", limit>>20)
 	}
 	if err == nil && n == 0 {
 		err = Invalid("file", "the image is empty")

@@ -129,7 +129,7 @@ type writtenBlob struct {
 }
 
 func (s *Store) tooLarge() *Error {
-	return &Error{Kind: ErrTooLarge, Msg: fmt.Sprintf("the object is larger than the %d-byte limit: upload it in segments (a static large object)", s.opts.MaxObjectBytes)}
+	return errorf(ErrTooLarge, "the object is larger than the %d-byte limit: upload it in segments (a static large object)", s.opts.MaxObjectBytes)
 }
 
 // putBlob streams body into a new blob. It refuses a body over limit
@@ -140,7 +140,7 @@ func (s *Store) putBlob(ctx context.Context, body io.Reader, declared int64, eta
 	if err != nil {
 		return writtenBlob{}, err
 	}
-	tooLarge := &Error{Kind: ErrTooLarge, Msg: fmt.Sprintf("the body is larger than the %d-byte limit", limit)}
+	tooLarge := errorf(ErrTooLarge, "the body is larger than the %d-byte limit", limit)
 	if limit == s.opts.MaxObjectBytes {
 		tooLarge = s.tooLarge()
 	}
@@ -160,7 +160,7 @@ func (s *Store) putBlob(ctx context.Context, body io.Reader, declared int64, eta
 	case declared >= 0 && n != declared:
 		err = Invalidf("Content-Length", "the body has %d bytes, not the %d declared", n, declared)
 	case etag != "" && !strings.EqualFold(strings.Trim(etag, `"`), sum):
-		err = &Error{Kind: ErrInvalid, Msg: fmt.Sprintf("ETag mismatch: the body's MD5 is %s, not %s; nothing was stored", sum, strings.Trim(etag, `"`))}
+		err = errorf(ErrInvalid, "ETag mismatch: the body's MD5 is %s, not %s; nothing was stored", sum, strings.Trim(etag, `"`))
 	}
 	if err != nil {
 		s.dropBlob(ctx, key)
@@ -219,7 +219,7 @@ func (s *Store) commitObjectTx(ctx context.Context, project, container string, o
 			return fmt.Errorf("find object: %w", err)
 		}
 		if found && ifNoneMatch && !old.Expired(now) {
-			return &Error{Kind: ErrPreconditionFailed, Msg: fmt.Sprintf("object %q exists (If-None-Match: *)", o.Name)}
+			return errorf(ErrPreconditionFailed, "object %q exists (If-None-Match: *)", o.Name)
 		}
 		addObjects, addBytes := int64(1), o.SizeBytes
 		if found {
@@ -270,9 +270,9 @@ type objectQuota struct {
 func (q *objectQuota) check(addObjects, addBytes int64) error {
 	switch {
 	case q.limitBytes != Unlimited && addBytes > 0 && q.usedBytes+addBytes > q.limitBytes:
-		return &Error{Kind: ErrQuotaExceeded, Msg: fmt.Sprintf("Upload exceeds quota: the project stores %d of its %d bytes, and this adds %d", q.usedBytes, q.limitBytes, addBytes)}
+		return errorf(ErrQuotaExceeded, "Upload exceeds quota: the project stores %d of its %d bytes, and this adds %d", q.usedBytes, q.limitBytes, addBytes)
 	case q.limitCount != Unlimited && addObjects > 0 && q.usedCount+addObjects > q.limitCount:
-		return &Error{Kind: ErrQuotaExceeded, Msg: fmt.Sprintf("Upload exceeds quota: the project has %d of its %d objects", q.usedCount, q.limitCount)}
+		return errorf(ErrQuotaExceeded, "Upload exceeds quota: the project has %d of its %d objects", q.usedCount, q.limitCount)
 	}
 	return nil
 }
@@ -282,10 +282,10 @@ func (q *objectQuota) check(addObjects, addBytes int64) error {
 // change; the caller holds the container's lock.
 func (c Container) checkQuota(addObjects, addBytes int64) error {
 	if v, err := strconv.ParseInt(c.Metadata["x-container-meta-quota-bytes"], 10, 64); err == nil && addBytes > 0 && c.BytesUsed+addBytes > v {
-		return &Error{Kind: ErrQuotaExceeded, Msg: fmt.Sprintf("Upload exceeds quota: container %q holds %d of its %d bytes", c.Name, c.BytesUsed, v)}
+		return errorf(ErrQuotaExceeded, "Upload exceeds quota: container %q holds %d of its %d bytes", c.Name, c.BytesUsed, v)
 	}
 	if v, err := strconv.ParseInt(c.Metadata["x-container-meta-quota-count"], 10, 64); err == nil && addObjects > 0 && c.ObjectCount+addObjects > v {
-		return &Error{Kind: ErrQuotaExceeded, Msg: fmt.Sprintf("Upload exceeds quota: container %q holds %d of its %d objects", c.Name, c.ObjectCount, v)}
+		return errorf(ErrQuotaExceeded, "Upload exceeds quota: container %q holds %d of its %d objects", c.Name, c.ObjectCount, v)
 	}
 	return nil
 }

@@ -31,7 +31,7 @@ func ParseManifest(r io.Reader) ([]ManifestSegment, error) {
 		return nil, fmt.Errorf("read manifest: %w", err)
 	}
 	if len(data) > MaxManifestBytes {
-		return nil, &Error{Kind: ErrTooLarge, Msg: fmt.Sprintf("the manifest is larger than %d bytes", MaxManifestBytes)}
+		return nil, errorf(ErrTooLarge, "the manifest is larger than %d bytes", MaxManifestBytes)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -114,7 +114,7 @@ func (s *Store) PutManifest(ctx context.Context, project, container, name string
 	}
 	sloETag := hex.EncodeToString(etags.Sum(nil))
 	if w.ETag != "" && !strings.EqualFold(strings.Trim(w.ETag, `"`), sloETag) {
-		return Object{}, &Error{Kind: ErrInvalid, Msg: fmt.Sprintf("ETag mismatch: the large object's ETag is %s, not %s; nothing was stored", sloETag, strings.Trim(w.ETag, `"`))}
+		return Object{}, errorf(ErrInvalid, "ETag mismatch: the large object's ETag is %s, not %s; nothing was stored", sloETag, strings.Trim(w.ETag, `"`))
 	}
 	manifest, err := json.Marshal(stored)
 	if err != nil {

@@ -236,11 +236,14 @@ func (s *Store) checkQuota(tx *gorm.DB, projectID string, add Usage) error {
 		return err
 	}
 	if ex, over := quotaOver(add, limits, used); over {
-		return &Error{Kind: ErrQuotaExceeded, Msg: fmt.Sprintf(
-			"quota exceeded for %s: requested %d, the project uses %d of %d", ex.Resource, ex.Want, ex.Used, ex.Limit)}
+		return errorf(ErrQuotaExceeded, "quota exceeded for %s: requested %d, the project uses %d of %d", QuotaName(ex.Resource), ex.Want, ex.Used, ex.Limit)
 	}
 	return nil
 }
+
+// QuotaName is a quota resource (QuotaInstances, …) as an argument of a
+// message: the API prints its code, the web console its label.
+type QuotaName string
 
 // quotaOver is the first resource a request of add would take over the
 // project's limit (used: what it uses now), if any: the one rule the quota

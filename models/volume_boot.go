@@ -141,7 +141,7 @@ func (s *Store) attachBootVolume(tx *gorm.DB, b *bootPlan, inst Instance) error 
 			return err
 		}
 		if plan.vol.Status == VolumeError {
-			return &Error{Kind: ErrConflict, Msg: "cannot create the boot volume: " + plan.vol.FaultMessage}
+			return errorf(ErrConflict, "cannot create the boot volume: %s", plan.vol.FaultMessage)
 		}
 		volID = plan.vol.ID
 	}

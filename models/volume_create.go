@@ -216,8 +216,7 @@ func (s *Store) insertVolume(tx *gorm.DB, plan *volumePlan) error {
 			return err
 		}
 		if !ok {
-			return &Error{Kind: ErrConflict, Msg: fmt.Sprintf(
-				"backend %s, where the source is, has no room for %d GB", plan.onSame, v.SizeGB)}
+			return errorf(ErrConflict, "backend %s, where the source is, has no room for %d GB", plan.onSame, v.SizeGB)
 		}
 		v.Backend = plan.onSame
 	} else if b, err := s.placeVolume(tx, plan.vtype, v.AvailabilityZone, v.SizeGB); err != nil {

@@ -127,7 +127,7 @@ func (s *Store) ExtendVolume(ctx context.Context, c Caller, ref string, newSizeG
 			return err
 		}
 		if !ok {
-			return &Error{Kind: ErrConflict, Msg: fmt.Sprintf("backend %s has no room for %d more GB", v.Backend, delta)}
+			return errorf(ErrConflict, "backend %s has no room for %d more GB", v.Backend, delta)
 		}
 		// The new size counts at once, so that concurrent requests see it
 		// in the quota; a failed extend gives it back.

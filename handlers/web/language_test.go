@@ -139,6 +139,18 @@ func TestComposedFieldErrorsInTheReadersLanguage(t *testing.T) {
 			t.Errorf("the resize refusal in Korean: %q", got)
 		}
 
+		// A refusal made with a format (errorf), its quota named by the
+		// label the overview shows.
+		if _, err := s.SetQuotas(context.Background(), c.adminC, "demo", map[string]int64{models.QuotaKeyPairs: 0}); err != nil {
+			t.Fatal(err)
+		}
+		br.get("/keypairs")
+		p = br.submit("/keypairs", url.Values{"name": {"k1"}, "mode": {"generate"}})
+		wantStatus(t, p, http.StatusForbidden)
+		if got := p.testID("form-error").Text(); !strings.Contains(got, "키 페어 할당량 초과: 1 요청") || strings.Contains(got, "keypairs") {
+			t.Errorf("the key pair quota refusal in Korean: %q", got)
+		}
+
 		// The API keeps the models' English, byte for byte.
 		_, err := s.MoveInstance(context.Background(), c.demoC, inst.ID, models.ActionResize, models.MoveRequest{Flavor: "m9.nope"})
 		var ve *models.ValidationError

@@ -244,6 +244,9 @@ func modelFormat(ctx context.Context, format string, args []any) string {
 			}
 		case models.Problem:
 			a = fieldMessage(ctx, v)
+		case models.QuotaName:
+			label, _ := pages.QuotaLabel(string(v))
+			a = i18n.Known(ctx, label)
 		}
 		out[i] = a
 	}

@@ -560,12 +560,13 @@ func label() string { return "Not yet" }
 }
 
 // modelMessages are the messages of the models a page may show: the
-// formats of their refusals (conflict, notFound, forbidden), the field
-// errors they give as literals (Invalid, Problems.Add, Problem{Text: …})
-// and the formats of those they compose (Invalidf, Problems.Addf,
-// problemf). composed lists the field errors that are composed some other
-// way (fmt.Sprintf or + in Invalid or Add, a format that is not a
-// literal): the console could only show them in English.
+// formats of their refusals (conflict, notFound, forbidden, errorf), the
+// field errors and refusals they give as literals (Invalid, Problems.Add,
+// Problem{Text: …}, Error{Msg: …}) and the formats of the field errors
+// they compose (Invalidf, Problems.Addf, problemf). composed lists the
+// messages that are composed some other way (fmt.Sprintf or + in Invalid,
+// Add or an Error's Msg, a format that is not a literal): the console
+// could only show them in English.
 func modelMessages(t *testing.T) (out map[string]string, composed []string) {
 	t.Helper()
 	out = map[string]string{}
@@ -586,12 +587,12 @@ func modelMessages(t *testing.T) (out map[string]string, composed []string) {
 			var arg ast.Expr
 			var format bool // arg must be a literal format
 			switch n := n.(type) {
-			case *ast.CompositeLit: // Problem{Text: "…"}
-				if id, ok := n.Type.(*ast.Ident); ok && id.Name == "Problem" {
+			case *ast.CompositeLit: // Problem{Text: "…"}, Error{Msg: "…"}
+				if id, ok := n.Type.(*ast.Ident); ok && (id.Name == "Problem" || id.Name == "Error") {
 					for _, e := range n.Elts {
 						if kv, ok := e.(*ast.KeyValueExpr); ok {
-							if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Text" {
-								arg = kv.Value
+							if k, ok := kv.Key.(*ast.Ident); ok && (k.Name == "Text" || k.Name == "Msg") {
+								arg, format = kv.Value, id.Name == "Error" // an Error's Msg: a literal, else errorf
 							}
 						}
 					}
@@ -607,7 +608,7 @@ func modelMessages(t *testing.T) (out map[string]string, composed []string) {
 				switch {
 				case (name == "conflict" || name == "notFound" || name == "forbidden" || name == "problemf") && len(n.Args) >= 1:
 					arg, format = n.Args[0], true
-				case (name == "Invalidf" || name == "Addf") && len(n.Args) >= 2:
+				case (name == "Invalidf" || name == "Addf" || name == "errorf") && len(n.Args) >= 2:
 					arg, format = n.Args[1], true
 				case (name == "Invalid" || name == "Add") && len(n.Args) == 2:
 					arg = n.Args[1]
