@@ -39,11 +39,40 @@ func (s *Store) FinishVolumeCreate(ctx context.Context, id string, conn VolumeCo
 }
 
 // FailVolumeCreate puts a volume whose data could not be made in error
-// with the reason. Its backend allocation stays until it is deleted.
+// with the reason. Its backend allocation stays until it is deleted. An
+// instance being built on it as its boot volume goes to ERROR at once: no
+// host could build it, so it is not rescheduled.
 func (s *Store) FailVolumeCreate(ctx context.Context, id, reason string) error {
-	return s.tx(ctx, func(tx *gorm.DB) error {
+	if err := s.tx(ctx, func(tx *gorm.DB) error {
 		return s.setVolumeStatus(tx, id, []VolumeStatus{VolumeCreating}, VolumeError, truncate(reason, 2000), nil)
-	})
+	}); err != nil {
+		return err
+	}
+	// A transaction of its own, so that the instance is locked before its
+	// volume as everywhere else.
+	var owners []string
+	if err := s.db.WithContext(ctx).Model(&VolumeAttachment{}).Where("volume_id = ? AND boot_index = 0", id).
+		Pluck("instance_id", &owners).Error; err != nil {
+		return fmt.Errorf("boot attachments of volume %s: %w", id, err)
+	}
+	for _, instanceID := range owners {
+		if err := s.tx(ctx, func(tx *gorm.DB) error {
+			inst, err := s.lockInstance(tx, instanceID)
+			if errors.Is(err, ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if inst.VMState != VMBuilding {
+				return nil
+			}
+			return s.setError(tx, inst, truncate("its boot volume could not be created: "+reason, 1024))
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // FinishVolumeDelete forgets a volume whose data is gone and gives its

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,6 +93,53 @@ func TestSnapshotOfVolumeBackedInstance(t *testing.T) {
 		head := make([]byte, len(data))
 		if _, err := f.ReadAt(head, 0); err != nil || !bytes.Equal(head, data) {
 			t.Fatalf("the new volume does not start with the first volume's data (%v): %q…", err, head[:16])
+		}
+	})
+}
+
+// TestBootVolumeFailureIsFinal: when the boot volume of a launch cannot be
+// made (here an image qemu-img cannot read), the instance goes to ERROR
+// saying so as soon as the volume does — not rescheduled host after host,
+// since no host could build it.
+func TestBootVolumeFailureIsFinal(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b, _ := volumeCloud(t, s)
+		ctx := context.Background()
+		// A qcow2 header (no backing file) of an unknown version.
+		bad := append([]byte{'Q', 'F', 'I', 0xfb, 0, 0, 0, 99}, make([]byte, 1<<20)...)
+		im, _ := s.CreateImage(ctx, b.member, models.ImageInput{Name: "broken", DiskFormat: "qcow2"})
+		if _, err := s.UploadImage(ctx, b.member, im.ID, bytes.NewReader(bad)); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		insts, err := s.CreateInstances(ctx, b.member, models.InstanceCreate{Name: "bfv", Flavor: "m1.nano",
+			BootVolume: &models.BootVolume{Source: "image", ID: im.ID, SizeGB: 1, DeleteOnTermination: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := insts[0].ID
+		var inst models.Instance
+		waitFor(t, 30*time.Second, "the instance in ERROR", func() (bool, string) {
+			inst = b.instance(t, id)
+			vols, _ := s.InstanceVolumes(ctx, b.member, id)
+			vs := ""
+			for _, v := range vols {
+				vs += " volume " + string(v.Status) + " " + v.FaultMessage
+			}
+			return inst.Status() == "ERROR", inst.Status() + " " + inst.FaultMessage + vs
+		})
+		t.Logf("launch → ERROR: %s", time.Since(start).Round(time.Millisecond))
+		if !strings.Contains(inst.FaultMessage, "its boot volume could not be created") {
+			t.Errorf("fault %q: want it to name the boot volume", inst.FaultMessage)
+		}
+		acts, _ := s.ListInstanceActions(ctx, b.member, id)
+		for _, a := range acts {
+			if a.Action == "reschedule" {
+				t.Errorf("rescheduled: %+v", a)
+			}
+		}
+		if acts[len(acts)-1].Action != "create" || acts[len(acts)-1].Result != models.ActionError {
+			t.Errorf("the create action: %+v", acts[len(acts)-1])
 		}
 	})
 }

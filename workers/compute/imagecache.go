@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"stratus/models"
+	"stratus/workers"
 )
 
 // ImageSource streams an image's bytes from wherever the cloud keeps them.
@@ -142,7 +143,13 @@ func (c *FileCache) Fetch(ctx context.Context, im models.Image) (string, error) 
 		prep = func(_ context.Context, _, src, dst string) error { return os.Rename(src, dst) }
 	}
 	if err := prep(ctx, im.DiskFormat, tmp, final); err != nil {
-		return "", fmt.Errorf("prepare image %s: %w", im.ID, err)
+		err = fmt.Errorf("prepare image %s: %w", im.ID, err)
+		if ctx.Err() == nil {
+			// Its verified bytes cannot be used (qemu-img cannot read
+			// them): fetching them again will not help.
+			err = workers.Terminal(err)
+		}
+		return "", err
 	}
 	if err := os.WriteFile(stamp, []byte(im.Checksum+"\n"), 0o644); err != nil {
 		return "", fmt.Errorf("image cache: %w", err)

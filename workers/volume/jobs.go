@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"stratus/models"
+	"stratus/workers"
 )
 
 // The service's job workers. Each reads its volume or snapshot first and
@@ -77,7 +78,11 @@ func (s *Service) source(ctx context.Context, v models.Volume) (Source, error) {
 		}
 		path, err := s.cfg.Images.Fetch(ctx, im)
 		if err != nil {
-			return src, transientError{fmt.Errorf("fetch image %s: %w", im.ID, err)}
+			err = fmt.Errorf("fetch image %s: %w", im.ID, err)
+			if _, unusable := errors.AsType[*workers.TerminalError](err); unusable {
+				return src, err // its bytes arrived but cannot be used: no retry helps
+			}
+			return src, transientError{err}
 		}
 		src.ImagePath, src.ImageFormat = path, "qcow2" // the cache prepares a qcow2 base
 		src.Progress = s.progress(ctx, v.ID)
