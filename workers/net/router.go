@@ -17,6 +17,8 @@ import (
 //   - for the gateway a veth: qg-<port[:11]> inside, with the router's
 //     external address and its floating IPs (/32, so that they answer ARP
 //     on the external network), and tap<port[:11]> on the external bridge;
+//   - each address that appears on a leg announced from it by gratuitous
+//     ARP, so that neighbours holding it at another MAC update at once;
 //   - the default route via the external subnet's gateway, the router's
 //     extra routes, and IP forwarding;
 //   - the nat table: DNAT of each floating IP to its fixed IP, SNAT of the

@@ -100,7 +100,7 @@ func (d *Driver) ensureDHCP(ctx context.Context, n hostnet.Network) error {
 	if nsEnd.Attrs().MTU != n.MTU {
 		_ = inner.LinkSetMTU(nsEnd, n.MTU)
 	}
-	if err := syncAddrs(inner, nsEnd, n.DHCP.Addrs); err != nil {
+	if _, err := syncAddrs(inner, nsEnd, n.DHCP.Addrs); err != nil {
 		return err
 	}
 	if err := inner.LinkSetUp(nsEnd); err != nil {
@@ -133,10 +133,12 @@ func (d *Driver) ensureDHCP(ctx context.Context, n hostnet.Network) error {
 	return nil
 }
 
-func syncAddrs(h *netlink.Handle, link netlink.Link, want []netip.Prefix) error {
+// syncAddrs makes link's IPv4 addresses exactly want, and says which it
+// added (a router's leg announces those).
+func syncAddrs(h *netlink.Handle, link netlink.Link, want []netip.Prefix) (added []netip.Addr, err error) {
 	have, err := h.AddrList(link, unix.AF_INET)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	wanted := map[string]bool{}
 	for _, p := range want {
@@ -157,13 +159,14 @@ func syncAddrs(h *netlink.Handle, link netlink.Link, want []netip.Prefix) error 
 		}
 		addr, err := netlink.ParseAddr(p.String())
 		if err != nil {
-			return err
+			return added, err
 		}
 		if err := h.AddrAdd(link, addr); err != nil {
-			return fmt.Errorf("DHCP address %s: %w", p, err)
+			return added, fmt.Errorf("address %s: %w", p, err)
 		}
+		added = append(added, p.Addr())
 	}
-	return nil
+	return added, nil
 }
 
 // dnsmasqArgs starts a DHCP-only dnsmasq (no DNS: port 0) answering only

@@ -60,6 +60,14 @@ type Driver struct {
 	// wrote in its namespace (empty after a start: all are rewritten).
 	routers        map[string]string
 	routersWritten int
+
+	// The gratuitous ARP bursts in flight: announcing holds each router's
+	// (cancelled when its namespace goes), all under stop (cancelled by
+	// Close, which waits for bursts).
+	stop       context.Context
+	stopAll    context.CancelFunc
+	announcing map[string]announcing
+	bursts     sync.WaitGroup
 }
 
 var _ hostnet.Driver = (*Driver)(nil)
@@ -89,7 +97,8 @@ func New(cfg Config) (*Driver, error) {
 		}
 	}
 	d := &Driver{cfg: cfg, log: cfg.Log, ns: netns.None(), written: map[string]string{}, sets: map[string]string{},
-		routers: map[string]string{}}
+		routers: map[string]string{}, announcing: map[string]announcing{}}
+	d.stop, d.stopAll = context.WithCancel(context.Background())
 	if cfg.NetNS != "" {
 		ns, err := netns.GetFromPath(cfg.NetNS)
 		if err != nil {
@@ -108,8 +117,13 @@ func New(cfg Config) (*Driver, error) {
 // Name is "linux".
 func (d *Driver) Name() string { return "linux" }
 
-// Close releases netlink and the namespace handle.
+// Close stops the gratuitous ARPs still being sent and releases netlink
+// and the namespace handle.
 func (d *Driver) Close() error {
+	d.mu.Lock()
+	d.stopAll()
+	d.mu.Unlock()
+	d.bursts.Wait()
 	d.h.Close()
 	if d.ns.IsOpen() {
 		return d.ns.Close()
@@ -143,6 +157,12 @@ func (d *Driver) inHostNS(fn func() error) error {
 	if !d.ns.IsOpen() {
 		return fn()
 	}
+	return inNS(d.ns, fn)
+}
+
+// inNS runs fn on an OS thread switched to namespace ns, and switches it
+// back.
+func inNS(ns netns.NsHandle, fn func() error) error {
 	runtime.LockOSThread()
 	orig, err := netns.Get()
 	if err != nil {
@@ -150,7 +170,7 @@ func (d *Driver) inHostNS(fn func() error) error {
 		return err
 	}
 	defer orig.Close()
-	if err := netns.Set(d.ns); err != nil {
+	if err := netns.Set(ns); err != nil {
 		runtime.UnlockOSThread()
 		return err
 	}

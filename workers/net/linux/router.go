@@ -154,8 +154,8 @@ func (d *Driver) ensureVeth(inner *netlink.Handle, ns netns.NsHandle, tap, name,
 	return dev, nil
 }
 
-// ensureRouter converges one router's namespace: its legs, addresses,
-// routes, forwarding and NAT.
+// ensureRouter converges one router's namespace: its legs, addresses (the
+// new ones announced by gratuitous ARP), routes, forwarding and NAT.
 func (d *Driver) ensureRouter(ctx context.Context, st hostnet.HostState, r hostnet.Router) error {
 	path := d.RouterNS(r.ID)
 	ns, made, err := openNS(ctx, path)
@@ -165,6 +165,7 @@ func (d *Driver) ensureRouter(ctx context.Context, st hostnet.HostState, r hostn
 	defer ns.Close()
 	if made {
 		delete(d.routers, r.ID) // no rules in it yet, whatever this driver wrote before
+		d.stopAnnouncing(r.ID)  // from legs in the namespace it replaces
 	}
 	inner, err := netlink.NewHandleAt(ns)
 	if err != nil {
@@ -197,7 +198,9 @@ func (d *Driver) ensureRouter(ctx context.Context, st hostnet.HostState, r hostn
 			errs = append(errs, fmt.Errorf("interface %s: %w", i.PortID, err))
 			continue
 		}
-		if err := syncAddrs(inner, dev, i.Addrs); err != nil {
+		added, err := syncAddrs(inner, dev, i.Addrs)
+		d.announce(r.ID, ns, inner, dev, added)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("interface %s: %w", i.PortID, err))
 		}
 	}
@@ -210,7 +213,9 @@ func (d *Driver) ensureRouter(ctx context.Context, st hostnet.HostState, r hostn
 			qg, err = d.ensureVeth(inner, ns, hostnet.TapName(g.PortID), name, g.MAC, br.Attrs().MTU, br)
 		}
 		if err == nil {
-			err = syncAddrs(inner, qg, hostnet.RouterGatewayAddrs(*g, r.FloatingIPs))
+			var added []netip.Addr
+			added, err = syncAddrs(inner, qg, hostnet.RouterGatewayAddrs(*g, r.FloatingIPs))
+			d.announce(r.ID, ns, inner, qg, added)
 		}
 		if err != nil {
 			qg = nil
@@ -354,6 +359,7 @@ func (d *Driver) removeRouter(id string) error {
 		ns.Close()
 	}
 	delete(d.routers, id)
+	d.stopAnnouncing(id)
 	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 		return err
 	}

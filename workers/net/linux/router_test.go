@@ -3,9 +3,11 @@ package linux_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,7 +116,8 @@ ip -n %[1]s addr add %[5]s/24 dev eth0
 ip -n %[1]s route add default via %[6]s`, guests[i], host, hostnet.TapName(g.port), g.mac, g.ip, g.gw))
 	}
 	stateDir := t.TempDir()
-	drv, err := linux.New(linux.Config{NetNS: "/run/netns/" + host, StateDir: stateDir})
+	var logs logBuf
+	drv, err := linux.New(linux.Config{NetNS: "/run/netns/" + host, StateDir: stateDir, Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,6 +261,30 @@ ip -n %[1]s route add 10.1.0.0/16 via %[3]s`, outside, gwB, gwA))
 			t.Fatalf("B's guest → A's floating IP: %v", err)
 		}
 	})
+	t.Run("gratuitous ARP", func(t *testing.T) {
+		// The floating IP goes, and the outside keeps an entry for it at
+		// another MAC — whatever answered for it before. Associated again,
+		// router A announces it: the outside's entry points at A's gateway
+		// leg at once, not once it has aged out. (Linux updates an entry it
+		// has from a gratuitous request even with arp_accept=0, the
+		// default.)
+		open := []int{8080, 8081, 8082}
+		t.Logf("the outside's arp_accept: %s", strings.TrimSpace(sh(t, "ip netns exec "+outside+" sysctl -n net.ipv4.conf.eth0.arp_accept")))
+		apply(drv, routerState("brext", -1, open, true))
+		staleNeigh(t, outside, "eth0", fipA)
+		bursts := logs.count(`msg="gratuitous ARP"`)
+		t0 := time.Now()
+		apply(drv, routerState("brext", 1, open, true))
+		waitNeigh(t, outside, "eth0", fipA, "fa:16:3e:0a:ee:01", t0, time.Now())
+		if n := logs.count(`msg="gratuitous ARP"`) - bursts; n != 1 {
+			t.Fatalf("%d bursts for one floating IP, want 1:\n%s", n, logs.String())
+		}
+		// What is on the legs already is not announced again.
+		apply(drv, routerState("brext", 1, open, true))
+		if n := logs.count(`msg="gratuitous ARP"`) - bursts; n != 1 {
+			t.Fatalf("an apply with nothing new announced again:\n%s", logs.String())
+		}
+	})
 	t.Run("restart and deletion", func(t *testing.T) {
 		st := routerState("brext", 1, []int{8080, 8081, 8082}, true)
 		beforeA, _ := drv.RouterSave(ctx, rtA)
@@ -292,11 +319,19 @@ ip -n %[1]s route add 10.1.0.0/16 via %[3]s`, outside, gwB, gwA))
 		}
 		// After a reboot the namespace files are there but nothing is bound
 		// on them: the next apply makes the namespaces anew.
+		// (As on a host the router moved to, its legs announce their
+		// addresses: the outside and the guests had them at another MAC.)
 		sh(t, "umount "+restarted.RouterNS(rtA))
+		staleNeigh(t, outside, "eth0", gwA)
+		staleNeigh(t, guests[1], "eth0", rguests[1].gw)
 		time.Sleep(300 * time.Millisecond)
+		t0 := time.Now()
 		if s := apply(restarted, st); s.RoutersWritten != 1 {
 			t.Fatalf("a router whose namespace was lost: %d routers rewritten, want 1", s.RoutersWritten)
 		}
+		t1 := time.Now()
+		waitNeigh(t, outside, "eth0", gwA, "fa:16:3e:0a:ee:01", t0, t1)
+		waitNeigh(t, guests[1], "eth0", rguests[1].gw, "fa:16:3e:0a:02:01", t0, t1)
 		if err := connect(outside, fipA, 8081); err != nil {
 			t.Fatalf("floating IP after the namespace was made anew: %v", err)
 		}
@@ -385,3 +420,50 @@ ip -n %[2]s addr add 203.0.113.1/24 dev eth0; ip -n %[2]s link set eth0 up`, hos
 		t.Fatalf("after the last router: namespaces %v, links:\n%s", d.RouterNamespaces(), out)
 	}
 }
+
+// staleNeigh gives namespace ns a stale neighbour entry for ip at a MAC
+// that is not the router's.
+func staleNeigh(t *testing.T, ns, dev, ip string) {
+	t.Helper()
+	sh(t, fmt.Sprintf("ip -n %s neigh replace %s lladdr %s dev %s nud stale", ns, ip, wrongMAC, dev))
+}
+
+const wrongMAC = "02:00:00:00:00:99"
+
+// waitNeigh waits up to 3 s for namespace ns's entry for ip to be at mac,
+// and logs how long after the apply (which began at t0 and returned at t1)
+// it was.
+func waitNeigh(t *testing.T, ns, dev, ip, mac string, t0, t1 time.Time) {
+	t.Helper()
+	var out string
+	for time.Since(t0) < 3*time.Second {
+		out = sh(t, fmt.Sprintf("ip -n %s neigh show %s dev %s", ns, ip, dev))
+		if strings.Contains(out, "lladdr "+mac) {
+			t.Logf("%s's entry for %s at the router's MAC %v after the apply began, %v after it returned", ns, ip,
+				time.Since(t0).Round(time.Millisecond), time.Since(t1).Round(time.Millisecond))
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s's entry for %s is not at %s 3 s after the apply: %s", ns, ip, mac, out)
+}
+
+// logBuf holds a driver's log for a test to read while it writes.
+type logBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuf) count(s string) int { return strings.Count(l.String(), s) }
