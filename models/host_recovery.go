@@ -22,7 +22,9 @@ import (
 //     delete does when the host is already down): their resources are
 //     released, and the agent destroys the domain if the host comes back;
 //   - ends the power actions waiting for the host with an error the user
-//     reads ("host h1 is down");
+//     reads ("host h1 is down"), and so the shelves and snapshots (their
+//     images killed, the instance idle for an evacuation) and the rebuilds
+//     (the instance in ERROR, which an evacuation rebuilds elsewhere);
 //   - cancels any other queued job of the host that its instance no longer
 //     needs;
 //   - moves the host's routers to live hosts with an external interface
@@ -36,6 +38,7 @@ type HostRecovery struct {
 	Rescheduled int      // builds sent to other hosts (or to ERROR after their last attempt)
 	Deleted     int      // instances whose delete was finished without the host
 	PowerFailed int      // power actions ended with "host … is down"
+	TasksFailed int      // shelves, snapshots and rebuilds ended the same way
 	Cancelled   int      // jobs cancelled in all
 	Routers     int      // routers moved to another host
 }
@@ -52,11 +55,11 @@ func (s *Store) RecoverDownHosts(ctx context.Context) (HostRecovery, error) {
 		return r, fmt.Errorf("list down hosts: %w", err)
 	}
 	for _, host := range down {
-		before := r.Rescheduled + r.Deleted + r.PowerFailed + r.Cancelled
+		before := r.Rescheduled + r.Deleted + r.PowerFailed + r.TasksFailed + r.Cancelled
 		if err := s.recoverHost(ctx, host, &r); err != nil {
 			return r, fmt.Errorf("recover host %s: %w", host, err)
 		}
-		if r.Rescheduled+r.Deleted+r.PowerFailed+r.Cancelled != before {
+		if r.Rescheduled+r.Deleted+r.PowerFailed+r.TasksFailed+r.Cancelled != before {
 			r.Hosts = append(r.Hosts, host)
 		}
 	}
@@ -189,6 +192,47 @@ func (s *Store) recoverJob(ctx context.Context, j Job, host string, r *HostRecov
 			r.Rescheduled++
 		case j.Kind == (SpawnInstance{}).Kind() && inst.VMState != VMBuilding:
 			reason = "not needed: its instance is no longer being built"
+		case j.Kind == (ShelveInstance{}).Kind() && inst.TaskState == TaskShelving,
+			j.Kind == (SnapshotInstance{}).Kind() && inst.TaskState == TaskImageSnapshot:
+			// Nothing of it can go on without the host's disk: the image
+			// is killed and the instance idle again, for the operator to
+			// evacuate or the owner to try again when the host is back.
+			var args struct {
+				ImageID string `json:"image_id"`
+			}
+			_ = json.Unmarshal(j.Args, &args)
+			action := ActionShelve
+			if j.Kind == (SnapshotInstance{}).Kind() {
+				action = "snapshot"
+			}
+			reason = fmt.Sprintf("host %s is down: %s was not done; evacuate the instance, or try again when the host is back", host, action)
+			if args.ImageID != "" {
+				if err := s.killImage(tx, args.ImageID); err != nil {
+					return err
+				}
+			}
+			if err := tx.Model(&Instance{}).Where("id = ?", inst.ID).
+				Updates(map[string]any{"task_state": TaskNone, "shelved_image_id": "", "updated_at": s.now()}).Error; err != nil {
+				return fmt.Errorf("end %s: %w", action, err)
+			}
+			if err := s.finishAction(tx, inst.ID, ActionError, reason); err != nil {
+				return err
+			}
+			r.TasksFailed++
+		case j.Kind == (RebuildInstance{}).Kind() && inst.TaskState == TaskRebuilding:
+			// The host may have replaced the root disk halfway: ERROR, from
+			// which an evacuation rebuilds it elsewhere from its new image.
+			reason = fmt.Sprintf("host %s is down: the rebuild was not done; evacuate the instance to rebuild it on another host", host)
+			now := s.now()
+			if err := tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(map[string]any{
+				"vm_state": VMError, "task_state": TaskNone, "fault_message": truncate(reason, 1024), "fault_at": now, "updated_at": now,
+			}).Error; err != nil {
+				return fmt.Errorf("end rebuild: %w", err)
+			}
+			if err := s.finishAction(tx, inst.ID, ActionError, reason); err != nil {
+				return err
+			}
+			r.TasksFailed++
 		default:
 			return nil // wanted when the host comes back
 		}

@@ -138,6 +138,84 @@ func TestRecoverDownHosts(t *testing.T) {
 	})
 }
 
+// A shelve, a snapshot or a rebuild waiting for a host that is down ends
+// with a reason instead of waiting for the host: the shelve and snapshot
+// images are killed and the instances idle, the rebuilt one in ERROR; an
+// operator can then evacuate them.
+func TestRecoverDownHostEndsItsTasks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b := computeSetup(t, s)
+		ctx := context.Background()
+		var offset atomic.Int64
+		s.SetClock(func() time.Time { return time.Now().Add(time.Duration(offset.Load())) })
+		inv := models.HostInventory{Driver: "fake", VCPUs: 64, RAMMB: 8192, DiskGB: 100, CPURatio: 4, RAMRatio: 1, DiskRatio: 1}
+		inv.Name = "h1"
+		h1, _ := s.RegisterHost(ctx, inv)
+		inv.Name = "h2"
+		if _, err := s.RegisterHost(ctx, inv); err != nil {
+			t.Fatal(err)
+		}
+		insts, err := s.CreateInstances(ctx, b.member, models.InstanceCreate{Name: "vm", Flavor: "m1.nano", Image: "cirros", Count: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, inst := range insts {
+			if err := s.PlaceInstance(ctx, inst, h1, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.FinishSpawn(ctx, inst.ID, "h1", models.PowerRunning); err != nil {
+				t.Fatal(err)
+			}
+		}
+		shelving, snapping, rebuilding := insts[0].ID, insts[1].ID, insts[2].ID
+		_, shelveImage, err := s.ShelveInstance(ctx, b.member, shelving)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, snapImage, err := s.SnapshotInstance(ctx, b.member, snapping, "snap")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RebuildInstance(ctx, b.member, rebuilding, models.RebuildRequest{Image: "cirros"}); err != nil {
+			t.Fatal(err)
+		}
+
+		offset.Store(int64(2 * time.Minute))
+		if err := s.HostHeartbeat(ctx, "h2", ""); err != nil {
+			t.Fatal(err)
+		}
+		if down, err := s.MarkHostsDown(ctx, time.Minute); err != nil || !slices.Equal(down, []string{"h1"}) {
+			t.Fatalf("marked down: %v %v", down, err)
+		}
+		r, err := s.RecoverDownHosts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.TasksFailed != 3 {
+			t.Fatalf("recovery: %+v, want 3 tasks ended", r)
+		}
+		for id, want := range map[string]models.VMState{shelving: models.VMActive, snapping: models.VMActive, rebuilding: models.VMError} {
+			inst, _ := s.InstanceByID(ctx, id)
+			acts, _ := s.ListInstanceActions(ctx, b.member, id)
+			if inst.TaskState != models.TaskNone || inst.VMState != want || acts[0].Result != models.ActionError ||
+				!strings.Contains(acts[0].Message, "host h1 is down") {
+				t.Errorf("%s: %s/%s, action %+v; want %s, idle, the action failed naming the host", inst.Name, inst.VMState, inst.TaskState, acts[0], want)
+			}
+			if _, err := s.MoveInstance(ctx, b.admin, id, models.ActionEvacuate, models.MoveRequest{}); err != nil {
+				t.Errorf("evacuate %s/%s: %v", inst.VMState, inst.TaskState, err)
+			}
+		}
+		for _, id := range []string{shelveImage.ID, snapImage.ID} {
+			if im, _ := s.GetImage(ctx, b.member, id); im.Status != models.ImageKilled {
+				t.Errorf("image %s is %s, want killed", im.Name, im.Status)
+			}
+		}
+		if r, err := s.RecoverDownHosts(ctx); err != nil || r.TasksFailed != 0 {
+			t.Fatalf("second run: %+v %v", r, err)
+		}
+	})
+}
+
 // A restarted agent supersedes its predecessor: it takes back the jobs of
 // its host held under other leases, and the predecessor's heartbeat is
 // refused from then on.
