@@ -128,7 +128,7 @@ func (s *Store) validateImage(tx *gorm.DB, c Caller, in *ImageInput) error {
 		case err != nil:
 			return fmt.Errorf("check %s: %w", part.key, err)
 		case im.DiskFormat != "" && im.DiskFormat != part.format:
-			p.Addf(part.key, "must be a %s image, not %s", part.format, im.DiskFormat)
+			p.Addf(part.key, "must be an image of format %s, not %s", part.format, im.DiskFormat)
 		}
 	}
 	checkTags(p, in.Tags)

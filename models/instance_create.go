@@ -232,6 +232,29 @@ func (s *Store) launchImage(db *gorm.DB, c Caller, ref string, p Problems) (Imag
 		p.Addf("image", "the image is %s, not active", image.Status)
 	case !image.Bootable():
 		p.Add("image", "a kernel or ramdisk image cannot boot alone: launch the disk image that names it")
+	default:
+		// The kernel and ramdisk it boots with must still be there: a host
+		// could not build it otherwise, and would say so only in its log.
+		gone := func(id string) (bool, error) {
+			if id == "" {
+				return false, nil
+			}
+			im, err := s.getImage(db, inProject, id)
+			if errors.Is(err, ErrNotFound) {
+				return true, nil
+			}
+			return err == nil && im.Status != ImageActive, err
+		}
+		if bad, err := gone(image.KernelID()); err != nil {
+			return image, err
+		} else if bad {
+			p.Addf("image", "its kernel image %s is deleted or not active", image.KernelID())
+		}
+		if bad, err := gone(image.RamdiskID()); err != nil {
+			return image, err
+		} else if bad {
+			p.Addf("image", "its ramdisk image %s is deleted or not active", image.RamdiskID())
+		}
 	}
 	return image, nil
 }

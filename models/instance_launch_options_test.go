@@ -59,6 +59,31 @@ func TestLaunchOptionsFollowTheLaunchRules(t *testing.T) {
 		if len(o.Quotas) != 3 || o.Quotas[1].Resource != models.QuotaVCPUs || o.Quotas[1].Limit != 1 {
 			t.Errorf("quotas %+v", o.Quotas)
 		}
+
+		// A disk image whose kernel was deleted is refused at launch,
+		// naming the kernel, rather than failing on every host.
+		if _, err := s.SetQuotas(ctx, b.admin, "demo", map[string]int64{models.QuotaVCPUs: 10, models.QuotaRAMMB: 10240}); err != nil {
+			t.Fatal(err)
+		}
+		disk, err := s.CreateImage(ctx, b.member, models.ImageInput{Name: "guest", DiskFormat: models.FormatRaw,
+			Properties: map[string]string{"kernel_id": kernel.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UploadImage(ctx, b.member, disk.ID, bytes.NewReader(make([]byte, 4096))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateInstances(ctx, b.member, models.InstanceCreate{Name: "g", Flavor: "m1.nano", Image: disk.ID}); err != nil {
+			t.Fatalf("launching a disk image with its kernel: %v", err)
+		}
+		if err := s.DeleteImage(ctx, b.member, kernel.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.CreateInstances(ctx, b.member, models.InstanceCreate{Name: "g2", Flavor: "m1.nano", Image: disk.ID})
+		var ve *models.ValidationError
+		if !errors.As(err, &ve) || ve.Fields["image"] != "its kernel image "+kernel.ID+" is deleted or not active" {
+			t.Errorf("launching a disk image whose kernel is deleted: %v", err)
+		}
 	})
 }
 

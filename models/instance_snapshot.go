@@ -150,7 +150,11 @@ func (s *Store) snapshotImage(tx *gorm.DB, inst Instance, name string) Image {
 	props["instance_uuid"] = inst.ID
 	props["base_image_ref"] = inst.ImageID
 	props["image_location"] = "snapshot"
-	props["owner_user_name"] = inst.UserID
+	props["user_id"] = inst.UserID
+	var owner []string
+	if tx.Model(&User{}).Where("id = ?", inst.UserID).Limit(1).Pluck("name", &owner).Error == nil && len(owner) == 1 {
+		props["owner_user_name"] = owner[0] // Nova's: a name, beside user_id
+	}
 	now := s.now()
 	return Image{ID: newID(), ProjectID: inst.ProjectID, Name: name, Status: ImageSaving, Visibility: VisibilityPrivate,
 		DiskFormat: FormatQCOW2, MinDiskGB: inst.DiskGB, MinRAMMB: minRAM, Properties: props, Tags: []string{},

@@ -83,7 +83,7 @@ func TestGophercloudServerLifecycle(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		if im.Status != images.ImageStatusActive || im.Visibility != images.ImageVisibilityPrivate || im.Properties["image_type"] != "snapshot" ||
-			im.Properties["instance_uuid"] != srv.ID {
+			im.Properties["instance_uuid"] != srv.ID || im.Properties["owner_user_name"] != "demo" || im.Properties["user_id"] == "" {
 			t.Fatalf("snapshot image %+v", im)
 		}
 		pages, err := instanceactions.List(cc, srv.ID, nil).AllPages(ctx)
