@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"stratus/models"
 	"stratus/models/storetest"
@@ -223,9 +224,15 @@ func TestPowerActionsRefuseConflictingTasks(t *testing.T) {
 		if inst.Status() != "SHUTOFF" {
 			t.Fatalf("status %s, want SHUTOFF", inst.Status())
 		}
+		// A look at the hypervisor taken before the instance last changed
+		// (here: before the stop finished) applies nothing.
+		stale := inst.UpdatedAt.Add(-time.Second)
+		if changed, err := s.SyncPowerState(ctx, id, "h1", models.PowerRunning, "power sync", stale); err != nil || changed {
+			t.Fatalf("a stale sync: %v %v, want nothing changed", changed, err)
+		}
 		// The hypervisor is the authority: a stopped instance found running
 		// becomes active, and the action log says who noticed.
-		changed, err := s.SyncPowerState(ctx, id, "h1", models.PowerRunning, "power sync")
+		changed, err := s.SyncPowerState(ctx, id, "h1", models.PowerRunning, "power sync", inst.UpdatedAt)
 		if err != nil || !changed {
 			t.Fatalf("sync: %v %v", changed, err)
 		}

@@ -128,7 +128,7 @@ func TestConsoleTokens(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.SyncPowerState(ctx, inst.ID, "h1", models.PowerShutdown, "test"); err != nil {
+		if _, err := s.SyncPowerState(ctx, inst.ID, "h1", models.PowerShutdown, "test", time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.UseConsoleToken(ctx, b.member, tok3.Token); !errors.Is(err, models.ErrUnauthenticated) {

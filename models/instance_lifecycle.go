@@ -229,7 +229,12 @@ func (s *Store) FailDelete(ctx context.Context, instanceID, reason string) error
 // becomes stopped (and the other way round), with an action log entry
 // saying it was Stratus that noticed. Instances with a task in progress are
 // left to that task.
-func (s *Store) SyncPowerState(ctx context.Context, instanceID, host string, power PowerState, why string) (changed bool, err error) {
+//
+// seen is the instance's UpdatedAt as the caller read it before it asked
+// the hypervisor (zero: no check). An instance changed since — a pause
+// finished between the look and this call — keeps its state: the look may
+// predate the change, and the next sync looks again.
+func (s *Store) SyncPowerState(ctx context.Context, instanceID, host string, power PowerState, why string, seen time.Time) (changed bool, err error) {
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		inst, err := s.lockInstance(tx, instanceID)
 		if err != nil {
@@ -237,6 +242,9 @@ func (s *Store) SyncPowerState(ctx context.Context, instanceID, host string, pow
 		}
 		if inst.Host != host {
 			return notFound("instance %q is not on host %s", instanceID, host)
+		}
+		if !seen.IsZero() && !inst.UpdatedAt.Equal(seen) {
+			return nil
 		}
 		if !(InstanceStates{VMState: inst.VMState, TaskState: inst.TaskState, PowerState: inst.PowerState}).PowerSyncWanted(power) {
 			return nil

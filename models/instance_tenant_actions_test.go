@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"stratus/models"
 	"stratus/models/storetest"
@@ -93,7 +94,7 @@ func TestPauseAndSuspendFollowNovasStates(t *testing.T) {
 		if err := s.FinishPower(ctx, id, models.PowerPause, models.PowerPaused, ""); err != nil {
 			t.Fatal(err)
 		}
-		if changed, err := s.SyncPowerState(ctx, id, "h1", models.PowerRunning, "power sync"); err != nil || !changed {
+		if changed, err := s.SyncPowerState(ctx, id, "h1", models.PowerRunning, "power sync", time.Time{}); err != nil || !changed {
 			t.Fatalf("sync: %v %v", changed, err)
 		}
 		if inst, _ := s.GetInstance(ctx, b.member, id); inst.Status() != "ACTIVE" {

@@ -309,14 +309,15 @@ type InstanceStates struct {
 	VMState    VMState
 	TaskState  TaskState
 	PowerState PowerState
+	UpdatedAt  time.Time // SyncPowerState's seen
 }
 
 // HostInstances lists the states of the live (not deleted) instances
-// placed on a host: four narrow columns read from ix_instances_host, not
-// whole rows with their user data.
+// placed on a host: five narrow columns, not whole rows with their user
+// data.
 func (s *Store) HostInstances(ctx context.Context, host string) ([]InstanceStates, error) {
 	var out []InstanceStates
-	if err := s.db.WithContext(ctx).Model(&Instance{}).Select("id", "vm_state", "task_state", "power_state").
+	if err := s.db.WithContext(ctx).Model(&Instance{}).Select("id", "vm_state", "task_state", "power_state", "updated_at").
 		Where("host = ? AND vm_state <> ?", host, VMDeleted).Scan(&out).Error; err != nil {
 		return nil, fmt.Errorf("host instances: %w", err)
 	}

@@ -305,9 +305,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	return err
 }
 
-// onEvent applies a lifecycle event to the instance's power state.
+// onEvent applies a lifecycle event to the instance's power state. An
+// event may be handled late — after an action that followed it finished
+// (a "resumed" handled after the next pause) — so it applies the domain's
+// state as it is now, and only to the instance as it was before looking.
 func (a *Agent) onEvent(ctx context.Context, ev virt.Event) {
-	changed, err := a.cfg.Store.SyncPowerState(ctx, ev.ID, a.cfg.Host, models.PowerState(ev.State), "lifecycle event: "+ev.Reason)
+	changed, err := a.applyEvent(ctx, ev)
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 	case err != nil:
@@ -320,6 +323,22 @@ func (a *Agent) onEvent(ctx context.Context, ev virt.Event) {
 	}
 }
 
+// applyEvent syncs the instance of an event with its domain's state now.
+func (a *Agent) applyEvent(ctx context.Context, ev virt.Event) (bool, error) {
+	inst, err := a.cfg.Store.InstanceByID(ctx, ev.ID)
+	if err != nil {
+		return false, err
+	}
+	st, err := a.cfg.Driver.State(ctx, ev.ID)
+	switch {
+	case errors.Is(err, virt.ErrNotFound):
+		st = virt.NoState
+	case err != nil:
+		st = ev.State // the event's word, when the driver cannot answer
+	}
+	return a.cfg.Store.SyncPowerState(ctx, ev.ID, a.cfg.Host, models.PowerState(st), "lifecycle event: "+ev.Reason, inst.UpdatedAt)
+}
+
 // SyncPower compares every domain with the database. Instances on this
 // host take the hypervisor's power state (a missing domain is nostate);
 // only those that changed are written, each in its own transaction.
@@ -329,13 +348,15 @@ func (a *Agent) onEvent(ctx context.Context, ev virt.Event) {
 // for a revert, the destination's being prepared); domains Stratus does not
 // know are reported, never destroyed.
 func (a *Agent) SyncPower(ctx context.Context, why string) error {
-	doms, err := a.cfg.Driver.List(ctx)
-	if err != nil {
-		return fmt.Errorf("list domains: %w", err)
-	}
+	// The instances first, then the domains: a state the hypervisor shows
+	// applies only to an instance that has not changed since it was read.
 	insts, err := a.cfg.Store.HostInstances(ctx, a.cfg.Host)
 	if err != nil {
 		return err
+	}
+	doms, err := a.cfg.Driver.List(ctx)
+	if err != nil {
+		return fmt.Errorf("list domains: %w", err)
 	}
 	states := make(map[string]virt.PowerState, len(doms))
 	for _, d := range doms {
@@ -351,7 +372,7 @@ func (a *Agent) SyncPower(ctx context.Context, why string) error {
 		if !inst.PowerSyncWanted(models.PowerState(st)) {
 			continue
 		}
-		if _, err := a.cfg.Store.SyncPowerState(ctx, inst.ID, a.cfg.Host, models.PowerState(st), why); err != nil {
+		if _, err := a.cfg.Store.SyncPowerState(ctx, inst.ID, a.cfg.Host, models.PowerState(st), why, inst.UpdatedAt); err != nil {
 			a.log.Warn("power sync", "instance", inst.ID, "err", err)
 		}
 	}
