@@ -156,8 +156,25 @@ func TestComputeDetails(t *testing.T) {
 			t.Errorf("set quota: %d %v", code, body)
 		}
 		_, _, body = c.call(http.MethodGet, "/compute/v2.1/limits", mv(demo, "2.79"), nil)
-		if dig(body, "limits", "absolute", "maxTotalCores") != float64(7) || dig(body, "limits", "absolute", "totalInstancesUsed") != float64(1) {
+		if dig(body, "limits", "absolute", "maxTotalCores") != float64(7) || dig(body, "limits", "absolute", "totalInstancesUsed") != float64(1) ||
+			dig(body, "limits", "absolute", "maxTotalFloatingIps") != nil {
 			t.Errorf("limits: %v", body)
+		}
+		// Block storage: no backups are served, and quota and limits agree.
+		vq := "/volume/v3/" + demoProject.ID
+		_, _, body = c.call(http.MethodGet, vq+"/os-quota-sets/"+demoProject.ID, mv(demo, "2.79"), nil)
+		_, _, lim := c.call(http.MethodGet, vq+"/limits", mv(demo, "2.79"), nil)
+		if dig(body, "quota_set", "backups") != float64(0) || dig(lim, "limits", "absolute", "maxTotalBackups") != float64(0) {
+			t.Errorf("backups: quota %v, limits %v; want 0 in both", dig(body, "quota_set", "backups"), dig(lim, "limits", "absolute", "maxTotalBackups"))
+		}
+		// Before 2.36 the network limits are the network quotas, as
+		// `openstack quota show` reads them.
+		if _, err := s.SetQuotas(ctx, models.Caller{UserName: "test", SystemRole: models.RoleAdmin}, demoProject.ID, map[string]int64{models.QuotaFloatingIPs: 3, models.QuotaSecurityGroups: 4}); err != nil {
+			t.Fatal(err)
+		}
+		_, _, body = c.call(http.MethodGet, "/compute/v2.1/limits", mv(demo, "2.35"), nil)
+		if dig(body, "limits", "absolute", "maxTotalFloatingIps") != float64(3) || dig(body, "limits", "absolute", "maxSecurityGroups") != float64(4) {
+			t.Errorf("limits at 2.35: %v, want the network quotas (3 floating IPs, 4 security groups)", body)
 		}
 
 		// Services and hypervisors: operators only; disabling needs 2.53.

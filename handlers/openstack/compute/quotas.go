@@ -161,10 +161,11 @@ func (c *Compute) limits(w http.ResponseWriter, r *http.Request, caller *models.
 		"totalServerGroupsUsed": 0,
 	}
 	if !versionOf(r).AtLeast(2, 36) {
-		for _, k := range []string{"maxSecurityGroups", "maxSecurityGroupRules", "maxTotalFloatingIps"} {
-			abs[k] = -1
-		}
-		abs["totalSecurityGroupsUsed"], abs["totalFloatingIpsUsed"] = 0, 0
+		// The network limits 2.36 dropped, from the network quotas (the
+		// ones `openstack quota show` reads), so the two agree.
+		abs["maxSecurityGroups"], abs["totalSecurityGroupsUsed"] = q[models.QuotaSecurityGroups].Limit, q[models.QuotaSecurityGroups].Used
+		abs["maxSecurityGroupRules"] = q[models.QuotaSecurityGroupRules].Limit
+		abs["maxTotalFloatingIps"], abs["totalFloatingIpsUsed"] = q[models.QuotaFloatingIPs].Limit, q[models.QuotaFloatingIPs].Used
 	}
 	service.WriteJSON(w, http.StatusOK, map[string]any{"limits": map[string]any{"rate": []any{}, "absolute": abs}})
 	return nil

@@ -654,11 +654,13 @@ func (v *Volume) quotaSet(w http.ResponseWriter, r *http.Request, c *models.Call
 			set[res] = q[res].Limit
 		}
 	}
-	for _, res := range []string{"backups", "backup_gigabytes", "groups", "per_volume_gigabytes"} {
+	// No backups or groups are served: none may be made, as the limits
+	// say; a single volume has no size limit of its own.
+	for res, limit := range map[string]int64{"backups": 0, "backup_gigabytes": 0, "groups": 0, "per_volume_gigabytes": -1} {
 		if usage {
-			set[res] = map[string]int64{"limit": -1, "in_use": 0, "reserved": 0, "allocated": 0}
+			set[res] = map[string]int64{"limit": limit, "in_use": 0, "reserved": 0, "allocated": 0}
 		} else {
-			set[res] = -1
+			set[res] = limit
 		}
 	}
 	service.WriteJSON(w, http.StatusOK, map[string]any{"quota_set": set})
