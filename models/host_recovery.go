@@ -25,6 +25,7 @@ import (
 //     reads ("host h1 is down"), and so the shelves and snapshots (their
 //     images killed, the instance idle for an evacuation) and the rebuilds
 //     (the instance in ERROR, which an evacuation rebuilds elsewhere);
+//   - fails the moves whose next step waits for the host (moveSteps);
 //   - cancels any other queued job of the host that its instance no longer
 //     needs;
 //   - moves the host's routers to live hosts with an external interface
@@ -96,6 +97,27 @@ func (s *Store) recoverHost(ctx context.Context, host string, r *HostRecovery) e
 			return err
 		}
 	}
+	// A move's step that was running when the host died used its attempts
+	// up (a migration has one): its lease expired and it failed, with the
+	// move still open.
+	kinds := make([]string, 0, len(moveSteps))
+	for k := range moveSteps {
+		kinds = append(kinds, k)
+	}
+	rows, err = s.db.WithContext(ctx).Raw("SELECT "+jobColumns+" FROM jobs WHERE state = ? AND target_host = ? AND last_error = ? "+
+		"AND kind IN ? ORDER BY id DESC LIMIT ?", string(JobFailed), host, LeaseExpiredError, kinds, recoveryBatch).Rows()
+	if err != nil {
+		return fmt.Errorf("find lost move steps: %w", err)
+	}
+	lost, err := scanJobs(rows, nil)
+	if err != nil {
+		return fmt.Errorf("find lost move steps: %w", err)
+	}
+	for _, j := range lost {
+		if err := s.recoverMoveStep(ctx, j, host, moveSteps[j.Kind], r); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -138,10 +160,59 @@ func (s *Store) rescheduleFromDownHost(ctx context.Context, id, host string, r *
 	})
 }
 
+// moveSteps are the steps of a move that a host's agent runs, each with
+// whether the instance is still whole where it was when the step never
+// runs: before the destination is prepared or the source has sent it, the
+// move is undone (the instance as before, on its source, which an
+// evacuation can leave if that is the host that is down); after, it goes
+// to ERROR, from which a hard reboot starts the copy the source kept or an
+// evacuation rebuilds it.
+var moveSteps = map[string]bool{
+	PrepareMove{}.Kind():      true,
+	MigrateInstance{}.Kind():  true,
+	FinishMove{}.Kind():       false,
+	EvacuateInstance{}.Kind(): false,
+}
+
+// recoverMoveStep fails the move whose step j waits for (or was lost
+// with) a host that is down, instead of leaving the instance in its move's
+// task until the host is back; a queued step is cancelled.
+func (s *Store) recoverMoveStep(ctx context.Context, j Job, host string, sourceIntact bool, r *HostRecovery) error {
+	var args struct {
+		MigrationID string `json:"migration_id"`
+	}
+	if err := json.Unmarshal(j.Args, &args); err != nil || args.MigrationID == "" {
+		return nil // not one of ours to read: left for the host's return
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if !s.hostIsDown(tx, host) {
+			return nil
+		}
+		reason := fmt.Sprintf("host %s is down: the move was not finished", host)
+		switch err := s.failMove(tx, args.MigrationID, reason, sourceIntact); {
+		case errors.Is(err, ErrNotFound):
+			reason = "not needed: its move is over"
+		case err != nil:
+			return err
+		default:
+			r.TasksFailed++
+		}
+		if j.State.Finished() {
+			return nil
+		}
+		n, err := s.cancelJobs(tx, []Job{j}, reason)
+		r.Cancelled += n
+		return err
+	})
+}
+
 // recoverJob settles one queued job of a down host.
 func (s *Store) recoverJob(ctx context.Context, j Job, host string, r *HostRecovery) error {
 	if j.ResourceType != "instance" {
 		return nil
+	}
+	if intact, ok := moveSteps[j.Kind]; ok {
+		return s.recoverMoveStep(ctx, j, host, intact, r)
 	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		if !s.hostIsDown(tx, host) {

@@ -216,6 +216,118 @@ func TestRecoverDownHostEndsItsTasks(t *testing.T) {
 	})
 }
 
+// A move whose next step waits for a host that is down — or whose step
+// died with its host — is failed instead of waiting for the host: a resize
+// whose destination died before preparing is undone (old flavor, on its
+// source), and a migration whose source died while sending is back on its
+// source, idle, for an operator to evacuate.
+func TestRecoverDownHostFailsItsMoves(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b := computeSetup(t, s)
+		ctx := context.Background()
+		var offset atomic.Int64
+		s.SetClock(func() time.Time { return time.Now().Add(time.Duration(offset.Load())) })
+		hosts := map[string]models.Host{}
+		for _, name := range []string{"h1", "h2", "h3"} {
+			h, err := s.RegisterHost(ctx, models.HostInventory{Name: name, Driver: "fake", VCPUs: 64, RAMMB: 8192, DiskGB: 100, CPURatio: 4, RAMRatio: 1, DiskRatio: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hosts[name] = h
+		}
+		insts, err := s.CreateInstances(ctx, b.member, models.InstanceCreate{Name: "vm", Flavor: "m1.nano", Image: "cirros", Count: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resizing, migrating := insts[0].ID, insts[1].ID
+		if err := s.PlaceInstance(ctx, insts[0], hosts["h1"], nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PlaceInstance(ctx, insts[1], hosts["h2"], nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, inst := range insts {
+			got, _ := s.InstanceByID(ctx, inst.ID)
+			if err := s.FinishSpawn(ctx, inst.ID, got.Host, models.PowerRunning); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// h1's instance resizes onto h2, which dies before preparing.
+		if _, err := s.MoveInstance(ctx, b.member, resizing, models.ActionResize, models.MoveRequest{Flavor: "m1.tiny"}); err != nil {
+			t.Fatal(err)
+		}
+		m1, _ := s.LatestMigration(ctx, b.admin, resizing)
+		if err := s.PlaceMove(ctx, m1.ID, hosts["h2"]); err != nil {
+			t.Fatal(err)
+		}
+		// h2's instance migrates to h3; h2 takes the migrate step and dies
+		// with it (a migration has one attempt).
+		if _, err := s.MoveInstance(ctx, b.admin, migrating, models.ActionMigrate, models.MoveRequest{Host: "h3"}); err != nil {
+			t.Fatal(err)
+		}
+		m2, _ := s.LatestMigration(ctx, b.admin, migrating)
+		if err := s.PlaceMove(ctx, m2.ID, hosts["h3"]); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetMoveTarget(ctx, m2.ID, "{}"); err != nil {
+			t.Fatal(err)
+		}
+		claimed, err := s.ClaimJobs(ctx, "compute-h2-dead", "h2", 10, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		took := false
+		for _, j := range claimed {
+			took = took || j.Kind == (models.MigrateInstance{}).Kind()
+		}
+		if !took {
+			t.Fatalf("h2 did not take the migrate step: %+v", claimed)
+		}
+
+		offset.Store(int64(2 * time.Minute))
+		for _, h := range []string{"h1", "h3"} {
+			if err := s.HostHeartbeat(ctx, h, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.RescueExpiredLeases(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if down, err := s.MarkHostsDown(ctx, time.Minute); err != nil || !slices.Equal(down, []string{"h2"}) {
+			t.Fatalf("marked down: %v %v", down, err)
+		}
+		r, err := s.RecoverDownHosts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.TasksFailed != 2 {
+			t.Fatalf("recovery: %+v, want 2 moves failed", r)
+		}
+		for id, host := range map[string]string{resizing: "h1", migrating: "h2"} {
+			inst, _ := s.InstanceByID(ctx, id)
+			acts, _ := s.ListInstanceActions(ctx, b.member, id)
+			if inst.VMState != models.VMActive || inst.TaskState != models.TaskNone || inst.Host != host || inst.FlavorName != "m1.nano" ||
+				acts[0].Result != models.ActionError || !strings.Contains(acts[0].Message, "host h2 is down") {
+				t.Errorf("%s: %s/%s on %s flavor %s, action %+v; want ACTIVE, idle, on %s with m1.nano, the move failed naming h2",
+					id, inst.VMState, inst.TaskState, inst.Host, inst.FlavorName, acts[0], host)
+			}
+		}
+		for _, m := range []models.InstanceMigration{m1, m2} {
+			got, _ := s.LatestMigration(ctx, b.admin, m.InstanceID)
+			if got.Status != models.MigrationError {
+				t.Errorf("migration %s is %s, want error", got.ID, got.Status)
+			}
+		}
+		// The migrated one's host is down: an operator evacuates it.
+		if _, err := s.MoveInstance(ctx, b.admin, migrating, models.ActionEvacuate, models.MoveRequest{}); err != nil {
+			t.Errorf("evacuate after the failed migration: %v", err)
+		}
+		if r, err := s.RecoverDownHosts(ctx); err != nil || r.TasksFailed != 0 {
+			t.Fatalf("second run: %+v %v", r, err)
+		}
+	})
+}
+
 // A restarted agent supersedes its predecessor: it takes back the jobs of
 // its host held under other leases, and the predecessor's heartbeat is
 // refused from then on.

@@ -301,47 +301,52 @@ func (s *Store) FinishEvacuate(ctx context.Context, migrationID string, power Po
 // destination stays there.
 func (s *Store) FailMove(ctx context.Context, migrationID, reason string, sourceIntact bool) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		m, inst, err := s.lockMove(tx, migrationID, migrationOpen...)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		if err != nil {
+		if err := s.failMove(tx, migrationID, reason, sourceIntact); !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		if err := s.setMigration(tx, m.ID, map[string]any{"status": MigrationError, "error_message": truncate(reason, 1024)}); err != nil {
+		return nil
+	})
+}
+
+// failMove is FailMove in tx: ErrNotFound when the move is no longer open.
+func (s *Store) failMove(tx *gorm.DB, migrationID, reason string, sourceIntact bool) error {
+	m, inst, err := s.lockMove(tx, migrationID, migrationOpen...)
+	if err != nil {
+		return err
+	}
+	if err := s.setMigration(tx, m.ID, map[string]any{"status": MigrationError, "error_message": truncate(reason, 1024)}); err != nil {
+		return err
+	}
+	if m.DestCompute != "" && slices.Contains(migrationPlugging, m.Status) {
+		// The destination unplugs the ports it plugged for the move.
+		if err := movedNetworking(tx, inst.ID); err != nil {
 			return err
 		}
-		if m.DestCompute != "" && slices.Contains(migrationPlugging, m.Status) {
-			// The destination unplugs the ports it plugged for the move.
-			if err := movedNetworking(tx, inst.ID); err != nil {
-				return err
-			}
-		}
-		set := map[string]any{"task_state": TaskNone, "updated_at": s.now()}
-		if m.Type == MigrationLive && m.Status == MigrationPostMigrating {
-			if err := tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(set).Error; err != nil {
-				return fmt.Errorf("fail move: %w", err)
-			}
-			return s.finishAction(tx, inst.ID, ActionError, reason)
-		}
-		if m.DestCompute != "" {
-			if err := s.releaseHostAllocation(tx, inst.ID, m.DestCompute); err != nil {
-				return err
-			}
-			if _, err := s.enqueue(tx, AbortMove{MigrationID: m.ID},
-				JobOptions{TargetHost: m.DestCompute, MaxAttempts: 10, ResourceType: "instance", ResourceID: inst.ID}); err != nil {
-				return err
-			}
-		}
-		restore := m.OldSize(inst)
-		set["flavor_id"], set["flavor_name"], set["vcpus"], set["ram_mb"], set["disk_gb"], set["ephemeral_gb"] =
-			restore.FlavorID, restore.FlavorName, restore.VCPUs, restore.RAMMB, restore.DiskGB, restore.EphemeralGB
-		if !sourceIntact {
-			set["vm_state"], set["fault_message"], set["fault_at"] = VMError, truncate(reason, 1024), s.now()
-		}
+	}
+	set := map[string]any{"task_state": TaskNone, "updated_at": s.now()}
+	if m.Type == MigrationLive && m.Status == MigrationPostMigrating {
 		if err := tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(set).Error; err != nil {
 			return fmt.Errorf("fail move: %w", err)
 		}
 		return s.finishAction(tx, inst.ID, ActionError, reason)
-	})
+	}
+	if m.DestCompute != "" {
+		if err := s.releaseHostAllocation(tx, inst.ID, m.DestCompute); err != nil {
+			return err
+		}
+		if _, err := s.enqueue(tx, AbortMove{MigrationID: m.ID},
+			JobOptions{TargetHost: m.DestCompute, MaxAttempts: 10, ResourceType: "instance", ResourceID: inst.ID}); err != nil {
+			return err
+		}
+	}
+	restore := m.OldSize(inst)
+	set["flavor_id"], set["flavor_name"], set["vcpus"], set["ram_mb"], set["disk_gb"], set["ephemeral_gb"] =
+		restore.FlavorID, restore.FlavorName, restore.VCPUs, restore.RAMMB, restore.DiskGB, restore.EphemeralGB
+	if !sourceIntact {
+		set["vm_state"], set["fault_message"], set["fault_at"] = VMError, truncate(reason, 1024), s.now()
+	}
+	if err := tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(set).Error; err != nil {
+		return fmt.Errorf("fail move: %w", err)
+	}
+	return s.finishAction(tx, inst.ID, ActionError, reason)
 }
