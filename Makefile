@@ -14,8 +14,9 @@ BENCH_MYSQL_DSN ?= $(or $(STRATUS_TEST_MYSQL_DSN),root@tcp(127.0.0.1:3306)/test)
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-run: ## start Stratus all-in-one on an embedded SQLite file (prints the URL and the logins)
-	CGO_ENABLED=0 $(GO) run -ldflags "$(LDFLAGS)" ./cmd/stratus dev
+# The binary, not `go run`: Ctrl-C then ends it cleanly (go run exits 1).
+run: build ## start Stratus all-in-one on an embedded SQLite file (prints the URL and the logins)
+	$(BIN) dev
 
 build: ## build bin/stratus (static, no cgo)
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/stratus
