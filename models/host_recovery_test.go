@@ -14,6 +14,49 @@ import (
 	"stratus/models/storetest"
 )
 
+// hostDrill is a store whose clock a test moves on, with fake hosts
+// registered, to let some of them go down.
+type hostDrill struct {
+	s      *models.Store
+	offset atomic.Int64
+	hosts  map[string]models.Host
+}
+
+func newHostDrill(t *testing.T, s *models.Store, names ...string) *hostDrill {
+	t.Helper()
+	d := &hostDrill{s: s, hosts: map[string]models.Host{}}
+	s.SetClock(func() time.Time { return time.Now().Add(time.Duration(d.offset.Load())) })
+	for _, name := range names {
+		h, err := s.RegisterHost(context.Background(), models.HostInventory{Name: name, Driver: "fake", VCPUs: 64, RAMMB: 8192, DiskGB: 100,
+			CPURatio: 4, RAMRatio: 1, DiskRatio: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.hosts[name] = h
+	}
+	return d
+}
+
+// down moves the clock two minutes on, keeps the alive hosts beating,
+// rescues the leases that expired meanwhile and has the dead host marked
+// down.
+func (d *hostDrill) down(t *testing.T, dead string, alive ...string) {
+	t.Helper()
+	ctx := context.Background()
+	d.offset.Store(int64(2 * time.Minute))
+	for _, h := range alive {
+		if err := d.s.HostHeartbeat(ctx, h, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := d.s.RescueExpiredLeases(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if down, err := d.s.MarkHostsDown(ctx, time.Minute); err != nil || !slices.Equal(down, []string{dead}) {
+		t.Fatalf("marked down: %v %v, want %s", down, err, dead)
+	}
+}
+
 // When a host is down, its builds go to other hosts, a delete waiting for
 // it is done without it, a power action waiting for it ends with a reason,
 // and none of their jobs stays queued for the dead host.
@@ -21,13 +64,9 @@ func TestRecoverDownHosts(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *models.Store) {
 		b := computeSetup(t, s)
 		ctx := context.Background()
-		var offset atomic.Int64
-		s.SetClock(func() time.Time { return time.Now().Add(time.Duration(offset.Load())) })
+		d := newHostDrill(t, s, "h1", "h2")
+		h1 := d.hosts["h1"]
 		if _, err := s.SetQuotas(ctx, b.admin, "demo", map[string]int64{models.QuotaInstances: -1, models.QuotaVCPUs: -1, models.QuotaRAMMB: -1}); err != nil {
-			t.Fatal(err)
-		}
-		h1, _ := s.RegisterHost(ctx, models.HostInventory{Name: "h1", Driver: "fake", VCPUs: 64, RAMMB: 8192, DiskGB: 100, CPURatio: 4, RAMRatio: 1, DiskRatio: 1})
-		if _, err := s.RegisterHost(ctx, models.HostInventory{Name: "h2", Driver: "fake", VCPUs: 64, RAMMB: 8192, DiskGB: 100, CPURatio: 4, RAMRatio: 1, DiskRatio: 1}); err != nil {
 			t.Fatal(err)
 		}
 		insts, err := s.CreateInstances(ctx, b.member, models.InstanceCreate{Name: "vm", Flavor: "m1.nano", Image: "cirros", Count: 5})
@@ -64,13 +103,7 @@ func TestRecoverDownHosts(t *testing.T) {
 		if r, err := s.RecoverDownHosts(ctx); err != nil || len(r.Hosts) != 0 {
 			t.Fatalf("with every host up: %+v %v", r, err)
 		}
-		offset.Store(int64(2 * time.Minute))
-		if err := s.HostHeartbeat(ctx, "h2", ""); err != nil {
-			t.Fatal(err)
-		}
-		if down, err := s.MarkHostsDown(ctx, time.Minute); err != nil || !slices.Equal(down, []string{"h1"}) {
-			t.Fatalf("marked down: %v %v", down, err)
-		}
+		d.down(t, "h1", "h2")
 		r, err := s.RecoverDownHosts(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -146,15 +179,8 @@ func TestRecoverDownHostEndsItsTasks(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *models.Store) {
 		b := computeSetup(t, s)
 		ctx := context.Background()
-		var offset atomic.Int64
-		s.SetClock(func() time.Time { return time.Now().Add(time.Duration(offset.Load())) })
-		inv := models.HostInventory{Driver: "fake", VCPUs: 64, RAMMB: 8192, DiskGB: 100, CPURatio: 4, RAMRatio: 1, DiskRatio: 1}
-		inv.Name = "h1"
-		h1, _ := s.RegisterHost(ctx, inv)
-		inv.Name = "h2"
-		if _, err := s.RegisterHost(ctx, inv); err != nil {
-			t.Fatal(err)
-		}
+		d := newHostDrill(t, s, "h1", "h2")
+		h1 := d.hosts["h1"]
 		insts, err := s.CreateInstances(ctx, b.member, models.InstanceCreate{Name: "vm", Flavor: "m1.nano", Image: "cirros", Count: 3})
 		if err != nil {
 			t.Fatal(err)
@@ -180,13 +206,7 @@ func TestRecoverDownHostEndsItsTasks(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		offset.Store(int64(2 * time.Minute))
-		if err := s.HostHeartbeat(ctx, "h2", ""); err != nil {
-			t.Fatal(err)
-		}
-		if down, err := s.MarkHostsDown(ctx, time.Minute); err != nil || !slices.Equal(down, []string{"h1"}) {
-			t.Fatalf("marked down: %v %v", down, err)
-		}
+		d.down(t, "h1", "h2")
 		r, err := s.RecoverDownHosts(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -225,16 +245,8 @@ func TestRecoverDownHostFailsItsMoves(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *models.Store) {
 		b := computeSetup(t, s)
 		ctx := context.Background()
-		var offset atomic.Int64
-		s.SetClock(func() time.Time { return time.Now().Add(time.Duration(offset.Load())) })
-		hosts := map[string]models.Host{}
-		for _, name := range []string{"h1", "h2", "h3"} {
-			h, err := s.RegisterHost(ctx, models.HostInventory{Name: name, Driver: "fake", VCPUs: 64, RAMMB: 8192, DiskGB: 100, CPURatio: 4, RAMRatio: 1, DiskRatio: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			hosts[name] = h
-		}
+		d := newHostDrill(t, s, "h1", "h2", "h3")
+		hosts := d.hosts
 		insts, err := s.CreateInstances(ctx, b.member, models.InstanceCreate{Name: "vm", Flavor: "m1.nano", Image: "cirros", Count: 2})
 		if err != nil {
 			t.Fatal(err)
@@ -284,18 +296,7 @@ func TestRecoverDownHostFailsItsMoves(t *testing.T) {
 			t.Fatalf("h2 did not take the migrate step: %+v", claimed)
 		}
 
-		offset.Store(int64(2 * time.Minute))
-		for _, h := range []string{"h1", "h3"} {
-			if err := s.HostHeartbeat(ctx, h, ""); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, err := s.RescueExpiredLeases(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if down, err := s.MarkHostsDown(ctx, time.Minute); err != nil || !slices.Equal(down, []string{"h2"}) {
-			t.Fatalf("marked down: %v %v", down, err)
-		}
+		d.down(t, "h2", "h1", "h3")
 		r, err := s.RecoverDownHosts(ctx)
 		if err != nil {
 			t.Fatal(err)
