@@ -74,6 +74,16 @@ func TestLanguageFromBrowserThenUsersChoice(t *testing.T) {
 	})
 }
 
+// koreanDemo is demo's browser, switched to Korean from the user menu.
+func (b *bundle) koreanDemo(t *testing.T) *browser {
+	t.Helper()
+	br := b.browser(t)
+	br.login("demo", demoPassword)
+	br.get("/")
+	wantStatus(t, br.submit("/language", url.Values{"language": {"ko"}}), http.StatusSeeOther)
+	return br
+}
+
 // The models' messages reach a Korean reader in Korean — a field error
 // beside its field, a refusal (a 409 whose message has arguments, the
 // state among them translated like its badge) as a flash — while the API
@@ -83,10 +93,7 @@ func TestModelMessagesInTheReadersLanguage(t *testing.T) {
 		c := computeSetup(t, s)
 		act := c.launch(t, c.demoC, "act", 1)[0]
 		c.activate(t, act)
-		br := c.browser(t)
-		br.login("demo", demoPassword)
-		br.get("/")
-		wantStatus(t, br.submit("/language", url.Values{"language": {"ko"}}), http.StatusSeeOther)
+		br := c.koreanDemo(t)
 
 		br.get("/keypairs")
 		p := br.submit("/keypairs", url.Values{"name": {"laptop"}, "public_key": {"ssh-rsa AAAA-not-base64"}, "mode": {"import"}})
@@ -119,10 +126,7 @@ func TestComposedFieldErrorsInTheReadersLanguage(t *testing.T) {
 		c := computeSetup(t, s)
 		inst := c.launch(t, c.demoC, "web", 1)[0]
 		c.activate(t, inst)
-		br := c.browser(t)
-		br.login("demo", demoPassword)
-		br.get("/")
-		wantStatus(t, br.submit("/language", url.Values{"language": {"ko"}}), http.StatusSeeOther)
+		br := c.koreanDemo(t)
 
 		br.get("/tokens")
 		p := br.submit("/tokens", url.Values{"name": {"ci"}, "expires_in_days": {"400"}})
