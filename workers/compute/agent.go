@@ -348,15 +348,16 @@ func (a *Agent) applyEvent(ctx context.Context, ev virt.Event) (bool, error) {
 // for a revert, the destination's being prepared); domains Stratus does not
 // know are reported, never destroyed.
 func (a *Agent) SyncPower(ctx context.Context, why string) error {
-	// The instances first, then the domains: a state the hypervisor shows
-	// applies only to an instance that has not changed since it was read.
-	insts, err := a.cfg.Store.HostInstances(ctx, a.cfg.Host)
-	if err != nil {
-		return err
-	}
+	// The domains first, then the instances: every domain listed was
+	// placed here before it was built, so a domain whose instance is not
+	// among them really belongs elsewhere (or nowhere).
 	doms, err := a.cfg.Driver.List(ctx)
 	if err != nil {
 		return fmt.Errorf("list domains: %w", err)
+	}
+	insts, err := a.cfg.Store.HostInstances(ctx, a.cfg.Host)
+	if err != nil {
+		return err
 	}
 	states := make(map[string]virt.PowerState, len(doms))
 	for _, d := range doms {
@@ -368,6 +369,21 @@ func (a *Agent) SyncPower(ctx context.Context, why string) error {
 		st, ok := states[inst.ID]
 		if !ok {
 			st = virt.NoState
+		}
+		if !inst.PowerSyncWanted(models.PowerState(st)) {
+			continue
+		}
+		// The list may predate an action that finished before the
+		// instance was read (a pause): ask the hypervisor again, now, and
+		// apply its answer only to the instance as read.
+		switch fresh, err := a.cfg.Driver.State(ctx, inst.ID); {
+		case err == nil:
+			st = fresh
+		case errors.Is(err, virt.ErrNotFound):
+			st = virt.NoState
+		default:
+			a.log.Warn("power sync", "instance", inst.ID, "err", err)
+			continue
 		}
 		if !inst.PowerSyncWanted(models.PowerState(st)) {
 			continue

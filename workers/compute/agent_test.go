@@ -173,3 +173,56 @@ func consoleCaller(t *testing.T, s *models.Store) models.Caller {
 	}
 	return c
 }
+
+// listHook is the fake hypervisor running hook as List begins: work that
+// lands while a power sync looks.
+type listHook struct {
+	*fake.Driver
+	hook func()
+}
+
+func (d listHook) List(ctx context.Context) ([]virt.Domain, error) {
+	if d.hook != nil {
+		d.hook()
+	}
+	return d.Driver.List(ctx)
+}
+
+// A build that lands on the host while a power sync runs — placed here,
+// its domain made just before the sync lists the domains — is this host's:
+// the sync must not take its domain for one that left the host and destroy
+// it.
+func TestPowerSyncKeepsABuildThatLandsDuringIt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		drv := fake.New(fake.DefaultConfig())
+		activeOnHost(t, s, drv, "h1", 1)
+		demo, _ := s.GetUser(ctx, "demo")
+		project, _ := s.GetProject(ctx, "demo")
+		member, _ := s.ResolveCaller(ctx, demo.ID, project.ID)
+		insts, err := s.CreateInstances(ctx, member, models.InstanceCreate{Name: "late", Flavor: "m1.nano", Image: "cirros"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		late := insts[0]
+		h, _ := s.GetHost(ctx, "h1")
+		hooked := listHook{Driver: drv, hook: func() {
+			if err := s.PlaceInstance(ctx, late, h, nil); err != nil {
+				t.Error(err)
+			}
+			if err := drv.Spawn(ctx, virt.InstanceSpec{ID: late.ID, RAMMB: late.RAMMB, DiskGB: late.DiskGB}); err != nil {
+				t.Error(err)
+			}
+		}}
+		a, err := New(Config{Store: s, Driver: hooked, Network: netfake.New(), Host: "h1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.SyncPower(ctx, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := drv.State(ctx, late.ID); err != nil {
+			t.Errorf("the domain of the build that landed during the sync: %v", err)
+		}
+	})
+}
