@@ -144,6 +144,13 @@ func (s *Store) SetPortsStatus(ctx context.Context, host string, portIDs []strin
 // "dhcp<host uuid>-<network id>"; one port per network and host).
 func dhcpDeviceID(host string) string { return "dhcp-" + host }
 
+// dhcpNetworksSQL selects the networks host's DHCP serves: those where it
+// has ports other than the network's own (DHCP, router) and a subnet with
+// DHCP enabled. EnsureDHCPPorts and its read-only check share it, so that
+// the check cannot want what the write never makes.
+const dhcpNetworksSQL = `SELECT DISTINCT p.network_id FROM ports p JOIN subnets sn ON sn.network_id = p.network_id
+	WHERE p.binding_host_id = ? AND p.device_owner NOT LIKE 'network:%' AND sn.enable_dhcp = ?`
+
 // EnsureDHCPPorts gives host one DHCP port on each network where it has
 // instance ports and a subnet with DHCP enabled (with an address on every
 // such subnet), and removes its DHCP ports from networks it no longer
@@ -157,8 +164,7 @@ func (s *Store) EnsureDHCPPorts(ctx context.Context, host string) error {
 	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		var want []string
-		err := tx.Raw(`SELECT DISTINCT p.network_id FROM ports p JOIN subnets sn ON sn.network_id = p.network_id
-			WHERE p.binding_host_id = ? AND p.device_owner NOT LIKE 'network:%' AND sn.enable_dhcp = ?`, host, true).Scan(&want).Error
+		err := tx.Raw(dhcpNetworksSQL, host, true).Scan(&want).Error
 		if err != nil {
 			return fmt.Errorf("networks served: %w", err)
 		}
@@ -229,8 +235,7 @@ func (s *Store) EnsureDHCPPorts(ctx context.Context, host string) error {
 func (s *Store) dhcpPortsInPlace(ctx context.Context, host string) (bool, error) {
 	db := s.db.WithContext(ctx)
 	var want []string
-	err := db.Raw(`SELECT DISTINCT p.network_id FROM ports p JOIN subnets sn ON sn.network_id = p.network_id
-		WHERE p.binding_host_id = ? AND p.device_owner <> ? AND sn.enable_dhcp = ?`, host, DeviceOwnerDHCP, true).Scan(&want).Error
+	err := db.Raw(dhcpNetworksSQL, host, true).Scan(&want).Error
 	if err != nil {
 		return false, fmt.Errorf("networks served: %w", err)
 	}
