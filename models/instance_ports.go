@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -66,7 +67,7 @@ func (s *Store) planNICs(tx *gorm.DB, c Caller, reqs []NetworkRequest, count int
 				continue
 			}
 			pt, err := s.getPort(s.forUpdate(tx), c, r.Port)
-			if errIsNotFound(err) {
+			if errors.Is(err, ErrNotFound) {
 				p.Add(field+".port", "no such port in this project")
 				continue
 			} else if err != nil {
@@ -83,7 +84,7 @@ func (s *Store) planNICs(tx *gorm.DB, c Caller, reqs []NetworkRequest, count int
 			out = append(out, nicPlan{network: n, port: &pt, field: field})
 		case r.Network != "":
 			n, err := s.getNetwork(tx, c, r.Network)
-			if errIsNotFound(err) {
+			if errors.Is(err, ErrNotFound) {
 				p.Add(field+".network", "no such network")
 				continue
 			} else if err != nil {

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -280,6 +279,3 @@ func (s *Store) DeleteSecurityGroup(ctx context.Context, c Caller, ref string) e
 		return bumpNetworkRevision(tx)
 	})
 }
-
-// errIsNotFound is errors.Is(err, ErrNotFound).
-func errIsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
