@@ -19,6 +19,7 @@ package net
 import (
 	"context"
 	"net/netip"
+	"strconv"
 )
 
 // Names of the devices a host has for networks and ports. Linux limits
@@ -31,27 +32,13 @@ func BridgeName(networkID string) string { return "brq" + short(networkID) }
 func TapName(portID string) string { return "tap" + short(portID) }
 
 // VXLANName is the VXLAN device of a network's segment on every host.
-func VXLANName(vni int) string { return "vxlan-" + itoa(vni) }
+func VXLANName(vni int) string { return "vxlan-" + strconv.Itoa(vni) }
 
 func short(id string) string {
 	if len(id) > 11 {
 		return id[:11]
 	}
 	return id
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
 }
 
 // HostState is everything a host's networking should be.
