@@ -60,7 +60,7 @@ func (c *Compute) writeImages(w http.ResponseWriter, r *http.Request, caller *mo
 		out = append(out, c.novaImage(r, im, detail))
 	}
 	body := map[string]any{"images": out}
-	if l := c.nextLinks(r, "images", p.NextMarker); l != nil {
+	if l := c.nextLinks(r, p.NextMarker); l != nil {
 		body["images_links"] = l
 	}
 	service.WriteJSON(w, http.StatusOK, body)

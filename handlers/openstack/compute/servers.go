@@ -85,7 +85,7 @@ func (c *Compute) pageOfServers(r *http.Request, caller *models.Caller) (models.
 }
 
 // nextLinks is Nova's servers_links: the next page, when there is one.
-func (c *Compute) nextLinks(r *http.Request, kind, marker string) []map[string]string {
+func (c *Compute) nextLinks(r *http.Request, marker string) []map[string]string {
 	if marker == "" {
 		return nil
 	}
@@ -125,7 +125,7 @@ func (c *Compute) writeServers(w http.ResponseWriter, r *http.Request, caller *m
 		out = brief
 	}
 	body := map[string]any{"servers": out}
-	if l := c.nextLinks(r, "servers", p.NextMarker); l != nil {
+	if l := c.nextLinks(r, p.NextMarker); l != nil {
 		body["servers_links"] = l
 	}
 	service.WriteJSON(w, http.StatusOK, body)
