@@ -21,12 +21,9 @@ import (
 // locked, tags…) are ignored, as Nova ignores unknown ones before 2.75.
 func (c *Compute) listFilter(r *http.Request, caller *models.Caller) (models.InstanceFilter, error) {
 	q := service.QueryOf(r)
-	limit, err := q.Int("limit", models.MaxPageSize, 0, 1<<30)
+	limit, err := q.Limit(models.MaxPageSize)
 	if err != nil {
 		return models.InstanceFilter{}, err
-	}
-	if limit == 0 || limit > models.MaxPageSize {
-		limit = models.MaxPageSize
 	}
 	f := models.InstanceFilter{
 		ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker"), Name: strings.Trim(q.Get("name"), "^$")},

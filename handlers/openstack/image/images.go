@@ -94,12 +94,9 @@ func checkVisibility(v string) error {
 // other than name are accepted and the list stays by name.
 func (im *Image) listImages(w http.ResponseWriter, r *http.Request, c *models.Caller) error {
 	q := service.QueryOf(r)
-	limit, err := q.Int("limit", 25, 0, 1<<30)
+	limit, err := q.Limit(25)
 	if err != nil {
 		return err
-	}
-	if limit == 0 || limit > models.MaxPageSize {
-		limit = models.MaxPageSize
 	}
 	f := models.ImageFilter{ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker"), Name: q.Get("name")},
 		Status: q.Get("status"), Owner: q.Get("owner"), Tag: q.Get("tag")}

@@ -110,12 +110,9 @@ type listQuery struct {
 
 func queryOf(r *http.Request) (listQuery, error) {
 	sq := service.QueryOf(r)
-	limit, err := sq.Int("limit", models.MaxPageSize, 0, 1<<30)
+	limit, err := sq.Limit(models.MaxPageSize)
 	if err != nil {
 		return listQuery{}, err
-	}
-	if limit == 0 || limit > models.MaxPageSize {
-		limit = models.MaxPageSize
 	}
 	q := r.URL.Query()
 	lq := listQuery{opts: models.ListOptions{Limit: limit, Marker: q.Get("marker")}, name: q.Get("name"), id: q.Get("id"),

@@ -93,6 +93,19 @@ func (q Query) Int(name string, def, min, max int) (int, error) {
 	return n, nil
 }
 
+// Limit is the limit parameter of a list (def when absent); 0, or more
+// than a page holds, is a full page.
+func (q Query) Limit(def int) (int, error) {
+	n, err := q.Int("limit", def, 0, 1<<30)
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 || n > models.MaxPageSize {
+		n = models.MaxPageSize
+	}
+	return n, nil
+}
+
 // Bool parses a boolean parameter as OpenStack does (true/1/yes/on).
 func (q Query) Bool(name string) bool {
 	switch strings.ToLower(q.Get(name)) {

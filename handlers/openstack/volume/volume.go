@@ -170,12 +170,9 @@ func nullable(s string) any {
 // operators, all_tenants and project_id.
 func (v *Volume) listFilter(r *http.Request, c *models.Caller) (models.VolumeFilter, error) {
 	q := service.QueryOf(r)
-	limit, err := q.Int("limit", models.MaxPageSize, 0, 1<<30)
+	limit, err := q.Limit(models.MaxPageSize)
 	if err != nil {
 		return models.VolumeFilter{}, err
-	}
-	if limit == 0 || limit > models.MaxPageSize {
-		limit = models.MaxPageSize
 	}
 	f := models.VolumeFilter{ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker")},
 		Status: models.VolumeStatus(q.Get("status"))}
@@ -410,12 +407,9 @@ func (v *Volume) listSnapshots(w http.ResponseWriter, r *http.Request, c *models
 		return err
 	}
 	q := service.QueryOf(r)
-	limit, err := q.Int("limit", models.MaxPageSize, 0, 1<<30)
+	limit, err := q.Limit(models.MaxPageSize)
 	if err != nil {
 		return err
-	}
-	if limit == 0 || limit > models.MaxPageSize {
-		limit = models.MaxPageSize
 	}
 	page, err := v.Store.ListSnapshots(r.Context(), *c, models.SnapshotFilter{VolumeID: q.Get("volume_id"),
 		ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker")}})
