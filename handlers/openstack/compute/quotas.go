@@ -22,23 +22,6 @@ var fixedQuota = map[string]int64{
 	"server_groups": 10, "server_group_members": 10,
 }
 
-// quotaProject is the {project} of a quota route: the caller's own project
-// needs only a reader's role; another project needs an operator.
-func (c *Compute) quotaProject(r *http.Request, caller *models.Caller) (string, error) {
-	ref := chi.URLParam(r, "project")
-	if ref == caller.ProjectID {
-		return ref, nil
-	}
-	if !c.Policy.Allowed(caller, "compute:quota:get") {
-		return "", service.Forbidden("Policy doesn't allow os_compute_api:os-quota-sets:show to be performed.")
-	}
-	p, err := c.Store.GetProject(r.Context(), ref)
-	if errors.Is(err, models.ErrNotFound) {
-		return "", service.NotFound("Project " + ref + " could not be found.")
-	}
-	return p.ID, err
-}
-
 // quotaSet renders lines as Nova's quota_set; detail adds in_use.
 func quotaSet(r *http.Request, projectID string, lines []models.QuotaLine, detail bool) map[string]any {
 	byRes := map[string]models.QuotaLine{}
@@ -68,7 +51,8 @@ func quotaSet(r *http.Request, projectID string, lines []models.QuotaLine, detai
 }
 
 func (c *Compute) writeQuotaSet(w http.ResponseWriter, r *http.Request, caller *models.Caller, detail bool) error {
-	pid, err := c.quotaProject(r, caller)
+	pid, err := c.QuotaProject(r, caller, chi.URLParam(r, "project"),
+		"Policy doesn't allow os_compute_api:os-quota-sets:show to be performed.")
 	if err != nil {
 		return err
 	}

@@ -15,23 +15,6 @@ var neutronQuota = map[string]string{
 	"router": models.QuotaRouters, "floatingip": models.QuotaFloatingIPs,
 }
 
-// quotaProject is the {project} of a quota route: the caller's own, or any
-// for an operator.
-func (n *Network) quotaProject(r *http.Request, c *models.Caller) (string, error) {
-	ref := urlParam(r, "project")
-	if ref == c.ProjectID {
-		return ref, nil
-	}
-	if !n.Policy.Allowed(c, "compute:quota:get") {
-		return "", service.Forbidden("Only operators may see other projects' quotas.")
-	}
-	p, err := n.Store.GetProject(r.Context(), ref)
-	if errors.Is(err, models.ErrNotFound) {
-		return "", service.NotFound("Project " + ref + " could not be found.")
-	}
-	return p.ID, err
-}
-
 func quotaBody(lines []models.QuotaLine, detail bool) map[string]any {
 	byRes := map[string]models.QuotaLine{}
 	for _, l := range lines {
@@ -49,7 +32,7 @@ func quotaBody(lines []models.QuotaLine, detail bool) map[string]any {
 }
 
 func (n *Network) writeQuota(w http.ResponseWriter, r *http.Request, c *models.Caller, detail bool) error {
-	pid, err := n.quotaProject(r, c)
+	pid, err := n.QuotaProject(r, c, urlParam(r, "project"), "Only operators may see other projects' quotas.")
 	if err != nil {
 		return err
 	}
