@@ -57,5 +57,3 @@ func (d *Driver) Links() ([]string, error) {
 	}
 	return out, nil
 }
-
-var _ = hostnet.BridgeName
