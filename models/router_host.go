@@ -130,17 +130,20 @@ func hostRouters(db *gorm.DB, host string) ([]HostRouter, error) {
 	return out, nil
 }
 
-// placeRouter moves a router (its record and the binding of its ports) to
-// host.
-func placeRouter(tx *gorm.DB, routerID, host string, now time.Time) error {
-	if err := tx.Model(&Router{}).Where("id = ?", routerID).Updates(map[string]any{"host": host, "updated_at": now}).Error; err != nil {
+// placeRouters moves routers (their records and the binding of their
+// ports) to host.
+func placeRouters(tx *gorm.DB, routerIDs []string, host string, now time.Time) error {
+	if len(routerIDs) == 0 {
+		return nil
+	}
+	if err := tx.Model(&Router{}).Where("id IN ?", routerIDs).Updates(map[string]any{"host": host, "updated_at": now}).Error; err != nil {
 		return fmt.Errorf("place router: %w", err)
 	}
 	status := PortActive
 	if host == "" {
 		status = PortDown
 	}
-	err := tx.Model(&Port{}).Where("device_id = ? AND device_owner IN ?", routerID, []string{DeviceOwnerRouterInterface, DeviceOwnerRouterGateway}).
+	err := tx.Model(&Port{}).Where("device_id IN ? AND device_owner IN ?", routerIDs, []string{DeviceOwnerRouterInterface, DeviceOwnerRouterGateway}).
 		Updates(map[string]any{"binding_host_id": host, "status": status, "updated_at": now}).Error
 	if err != nil {
 		return fmt.Errorf("bind router ports: %w", err)
@@ -157,12 +160,7 @@ func (s *Store) adoptRouters(tx *gorm.DB, host string) error {
 	if err != nil {
 		return fmt.Errorf("orphan routers: %w", err)
 	}
-	for _, id := range ids {
-		if err := placeRouter(tx, id, host, s.now()); err != nil {
-			return err
-		}
-	}
-	return nil
+	return placeRouters(tx, ids, host, s.now())
 }
 
 // RehomeRouters moves the routers of hosts that are down to live hosts
@@ -182,7 +180,7 @@ func (s *Store) RehomeRouters(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			if err := placeRouter(tx, r.ID, host, s.now()); err != nil {
+			if err := placeRouters(tx, []string{r.ID}, host, s.now()); err != nil {
 				return err
 			}
 			if host != "" {
