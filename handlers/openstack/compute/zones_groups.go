@@ -32,6 +32,7 @@ func (c *Compute) listZonesDetail(w http.ResponseWriter, r *http.Request, _ *mod
 		return err
 	}
 	zones := map[string]map[string]any{}
+	avail := map[string]bool{}
 	var order []string
 	for _, h := range hosts {
 		z, ok := zones[h.AvailabilityZone]
@@ -40,17 +41,15 @@ func (c *Compute) listZonesDetail(w http.ResponseWriter, r *http.Request, _ *mod
 			zones[h.AvailabilityZone] = z
 			order = append(order, h.AvailabilityZone)
 		}
+		up := h.Up && h.Enabled
+		avail[h.AvailabilityZone] = avail[h.AvailabilityZone] || up
 		z[h.Name] = map[string]any{"nova-compute": map[string]any{
-			"available": h.Up && h.Enabled, "active": h.Enabled, "updated_at": h.LastHeartbeat.UTC().Format("2006-01-02T15:04:05.000000"),
+			"available": up, "active": h.Enabled, "updated_at": h.LastHeartbeat.UTC().Format("2006-01-02T15:04:05.000000"),
 		}}
 	}
 	out := make([]map[string]any, 0, len(order))
 	for _, name := range order {
-		avail := false
-		for _, svc := range zones[name] {
-			avail = avail || svc.(map[string]any)["nova-compute"].(map[string]any)["available"].(bool)
-		}
-		out = append(out, map[string]any{"zoneName": name, "zoneState": map[string]bool{"available": avail}, "hosts": zones[name]})
+		out = append(out, map[string]any{"zoneName": name, "zoneState": map[string]bool{"available": avail[name]}, "hosts": zones[name]})
 	}
 	service.WriteJSON(w, http.StatusOK, map[string]any{"availabilityZoneInfo": out})
 	return nil
