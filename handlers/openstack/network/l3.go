@@ -39,7 +39,7 @@ func (n *Network) listRouters(w http.ResponseWriter, r *http.Request, c *models.
 	if err != nil {
 		return err
 	}
-	p, err := n.Store.ListRouters(r.Context(), *c, models.RouterFilter{ListOptions: lq.opts, AllProjects: c.IsSystemAdmin()})
+	p, err := n.Store.ListRouters(r.Context(), *c, models.RouterFilter{ListOptions: lq.opts, AllProjects: n.Policy.Allowed(c, "network:network:list_all")})
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func (n *Network) listFloatingIPs(w http.ResponseWriter, r *http.Request, c *mod
 		return err
 	}
 	p, err := n.Store.ListFloatingIPs(r.Context(), *c, models.FloatingIPFilter{ListOptions: lq.opts, PortID: lq.q.Get("port_id"),
-		AllProjects: c.IsSystemAdmin()})
+		AllProjects: n.Policy.Allowed(c, "network:network:list_all")})
 	if err != nil {
 		return err
 	}

@@ -211,7 +211,7 @@ func (n *Network) listNetworks(w http.ResponseWriter, r *http.Request, c *models
 		return err
 	}
 	f := models.NetworkFilter{ListOptions: lq.opts, Shared: lq.boolParam("shared"), RouterExternal: lq.boolParam("router:external"),
-		AllProjects: c.IsSystemAdmin()}
+		AllProjects: n.Policy.Allowed(c, "network:network:list_all")}
 	p, err := n.Store.ListNetworks(r.Context(), *c, f)
 	if err != nil {
 		return err
@@ -341,7 +341,7 @@ func (n *Network) listPorts(w http.ResponseWriter, r *http.Request, c *models.Ca
 		return err
 	}
 	f := models.PortFilter{ListOptions: lq.opts, NetworkID: lq.q.Get("network_id"), DeviceID: lq.q.Get("device_id"),
-		DeviceOwner: lq.q.Get("device_owner"), AllProjects: c.IsSystemAdmin()}
+		DeviceOwner: lq.q.Get("device_owner"), AllProjects: n.Policy.Allowed(c, "network:network:list_all")}
 	p, err := n.Store.ListPorts(r.Context(), *c, f)
 	if err != nil {
 		return err
