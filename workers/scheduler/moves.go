@@ -2,9 +2,7 @@ package scheduler
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math/rand/v2"
 
 	"stratus/models"
 	"stratus/workers"
@@ -42,42 +40,21 @@ func (s *Scheduler) WorkMove(ctx context.Context, _ *models.Job, args models.Sch
 		req.Driver = src.Driver
 	}
 	for round := 0; round < 2; round++ {
-		hosts, err := s.hostView(ctx, round > 0)
-		if err != nil {
+		out, d, err := s.tryPlace(ctx, req, round > 0, func(h models.Host) error {
+			err := s.cfg.Store.PlaceMove(ctx, m.ID, h)
+			if err == nil {
+				s.cfg.Log.Info("move placed", "instance", inst.ID, "type", m.Type, "from", m.SourceCompute, "to", h.Name)
+			}
 			return err
-		}
-		for attempt := 0; attempt < s.cfg.Alternates; attempt++ {
-			s.mu.Lock()
-			req.Now = s.cfg.Store.Now()
-			d := Select(hosts, req, s.filters, s.weighers)
-			best := d.Pick(s.cfg.HostSubsetSize, rand.IntN)
-			if best == nil {
-				s.mu.Unlock()
-				if round == 0 {
-					break
-				}
-				s.cfg.Log.Info("no valid host for a move", "instance", inst.ID, "type", m.Type, "fault", d.NoValidHost())
-				return s.cfg.Store.FailMove(ctx, m.ID, d.NoValidHost(), true)
-			}
-			charge(best, inst, 1)
-			host := *best
-			s.mu.Unlock()
-			err := s.cfg.Store.PlaceMove(ctx, m.ID, host)
-			switch {
-			case err == nil:
-				s.cfg.Log.Info("move placed", "instance", inst.ID, "type", m.Type, "from", m.SourceCompute, "to", host.Name)
-				return nil
-			case errors.Is(err, models.ErrNotFound):
-				s.uncharge(best, inst)
-				return nil
-			case errors.Is(err, models.ErrConflict):
-				if hosts, err = s.hostView(ctx, true); err != nil {
-					return err
-				}
-			default:
-				s.uncharge(best, inst)
-				return err
-			}
+		})
+		switch {
+		case err != nil:
+			return err
+		case out == placed:
+			return nil
+		case out == noHost && round == 1:
+			s.cfg.Log.Info("no valid host for a move", "instance", inst.ID, "type", m.Type, "fault", d.NoValidHost())
+			return s.cfg.Store.FailMove(ctx, m.ID, d.NoValidHost(), true)
 		}
 	}
 	return fmt.Errorf("move of instance %s: every candidate host filled up while we claimed; retrying", inst.ID)
