@@ -28,11 +28,10 @@ type NetworkRow struct {
 // NetworkNewProps is the form that creates a network with its first
 // subnet.
 type NetworkNewProps struct {
-	Form      ui.Form
-	CanShare  bool // operators may share a network with every project
-	Quotas    []QuotaMeter
-	CSRF      string
-	SubnetTip string
+	Form     ui.Form
+	CanShare bool // operators may share a network with every project
+	Quotas   []QuotaMeter
+	CSRF     string
 }
 
 // NetworkDetailProps is one network's page: subnets, ports, actions.
