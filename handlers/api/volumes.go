@@ -32,24 +32,17 @@ type Volume struct {
 	UpdatedAt           time.Time                 `json:"updated_at"`
 }
 
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 func volumeView(c models.Caller, v models.Volume) Volume {
 	out := Volume{ID: v.ID, Name: v.Name, Description: v.Description, SizeGB: v.SizeGB, Status: v.Status,
 		VolumeType: v.VolumeTypeName, AvailabilityZone: v.AvailabilityZone, Bootable: v.Bootable,
-		ImageID: optional(v.SourceImageID), SnapshotID: optional(v.SourceSnapshotID), SourceVolID: optional(v.SourceVolumeID),
+		ImageID: nonEmpty(v.SourceImageID), SnapshotID: nonEmpty(v.SourceSnapshotID), SourceVolID: nonEmpty(v.SourceVolumeID),
 		VolumeImageMetadata: v.ImageMeta, Progress: v.Progress, Attachments: nonNil(v.Attachments),
-		Fault: optional(v.FaultMessage), ProjectID: v.ProjectID, UserID: v.UserID, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
+		Fault: nonEmpty(v.FaultMessage), ProjectID: v.ProjectID, UserID: v.UserID, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
 	if out.VolumeImageMetadata == nil {
 		out.VolumeImageMetadata = map[string]string{}
 	}
 	if c.IsSystemAdmin() {
-		out.Backend = optional(v.Backend)
+		out.Backend = nonEmpty(v.Backend)
 	}
 	return out
 }
