@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"stratus/models"
@@ -68,7 +69,7 @@ func (a *API) listVolumes(r *http.Request, c models.Caller, in volumeQuery) (Vol
 		return VolumeList{}, &models.Error{Kind: models.ErrForbidden, Msg: "only operators may list every project's volumes"}
 	}
 	p := models.Problems{}
-	if in.Status != "" && !validVolumeStatus(in.Status) {
+	if in.Status != "" && !slices.Contains(models.VolumeStatuses(), in.Status) {
 		p.Add("status", "unknown status")
 	}
 	if !in.AllProjects && (in.ProjectID != "" || in.Backend != "") {
@@ -87,15 +88,6 @@ func (a *API) listVolumes(r *http.Request, c models.Caller, in volumeQuery) (Vol
 		out[i] = volumeView(c, v)
 	}
 	return VolumeList{Volumes: out, Next: nextLink(r, page.NextMarker)}, nil
-}
-
-func validVolumeStatus(st models.VolumeStatus) bool {
-	for _, s := range models.VolumeStatuses() {
-		if s == st {
-			return true
-		}
-	}
-	return false
 }
 
 // createVolume is POST /volumes: 202 with the volume creating; poll until
