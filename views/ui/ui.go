@@ -108,22 +108,6 @@ type PagerLinks struct {
 	Next  string
 }
 
-// When formats a time for tables: UTC, to the minute.
-func When(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.UTC().Format("2006-01-02 15:04 UTC")
-}
-
-// WhenPtr formats an optional time; never is what a nil one shows.
-func WhenPtr(t *time.Time, never string) string {
-	if t == nil || t.IsZero() {
-		return never
-	}
-	return When(*t)
-}
-
 // ISO is the machine-readable form of a time for <time datetime>.
 func ISO(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
