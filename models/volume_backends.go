@@ -127,13 +127,12 @@ func (s *Store) SetVolumeBackendEnabled(ctx context.Context, c Caller, name stri
 	if res.RowsAffected == 0 {
 		return VolumeBackend{}, notFound("volume backend %q not found", name)
 	}
-	all, err := s.ListVolumeBackends(ctx, ListOptions{Limit: MaxPageSize, Name: name})
-	for _, b := range all.Items {
-		if b.Name == name {
-			return b, err
-		}
+	b, err := takeRef[VolumeBackend](s.db.WithContext(ctx).Where("name = ?", name), "volume backend", name)
+	if err != nil {
+		return b, err
 	}
-	return VolumeBackend{}, err
+	b.Up = b.LastHeartbeat.After(s.now().Add(-VolumeServiceDownTime))
+	return b, nil
 }
 
 // placeVolume is the volume scheduler: among the enabled, live backends

@@ -65,16 +65,22 @@ func (s *Store) ListVolumeTypes(ctx context.Context, c Caller, o ListOptions) (P
 }
 
 func (s *Store) loadTypeAccess(db *gorm.DB, types []VolumeType) error {
+	if len(types) == 0 {
+		return nil
+	}
+	ids := make([]string, len(types))
+	byID := make(map[string]int, len(types))
+	for i, t := range types {
+		ids[i] = t.ID
+		byID[t.ID] = i
+	}
 	var rows []struct{ VolumeTypeID, ProjectID string }
-	if err := db.Table("volume_type_access").Find(&rows).Error; err != nil {
+	if err := db.Table("volume_type_access").Where("volume_type_id IN ?", ids).Find(&rows).Error; err != nil {
 		return fmt.Errorf("read volume type access: %w", err)
 	}
-	for i := range types {
-		for _, r := range rows {
-			if r.VolumeTypeID == types[i].ID {
-				types[i].Projects = append(types[i].Projects, r.ProjectID)
-			}
-		}
+	for _, r := range rows {
+		i := byID[r.VolumeTypeID]
+		types[i].Projects = append(types[i].Projects, r.ProjectID)
 	}
 	return nil
 }
