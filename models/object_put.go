@@ -303,8 +303,10 @@ func (s *Store) lockObjectQuota(tx *gorm.DB, project string) (*objectQuota, erro
 	if q.limitBytes == Unlimited && q.limitCount == Unlimited {
 		return nil, nil
 	}
-	if err := s.lockProject(tx, project); err != nil {
-		return nil, notFound("account not found")
+	if err := s.lockProject(tx, project); errors.Is(err, ErrForbidden) {
+		return nil, notFound("account not found") // no such project
+	} else if err != nil {
+		return nil, err
 	}
 	if _, q.usedCount, q.usedBytes, err = objectTotals(tx, project); err != nil {
 		return nil, err
