@@ -358,13 +358,11 @@ func (s *Store) HostNetworkState(ctx context.Context, host string) (HostNetworkS
 	for _, p := range peers {
 		peerOf[p.NetworkID] = append(peerOf[p.NetworkID], p.TunnelAddress)
 	}
-	bySubnetNet := map[string][]Subnet{}
-	for _, sn := range subnets {
-		bySubnetNet[sn.NetworkID] = append(bySubnetNet[sn.NetworkID], sn)
-	}
 	for _, id := range netIDs {
-		sns := bySubnetNet[id]
-		sort.Slice(sns, func(i, j int) bool { return sns[i].CreatedAt.Before(sns[j].CreatedAt) })
+		var sns []Subnet // in the network's order: created_at, id
+		for _, sid := range nets[id].Subnets {
+			sns = append(sns, subnets[sid])
+		}
 		ps := peerOf[id]
 		sort.Strings(ps)
 		st.Networks = append(st.Networks, HostNetwork{Network: nets[id], Subnets: sns, Peers: ps})
