@@ -198,6 +198,10 @@ func (s *Store) recoverMoveStep(ctx context.Context, j Job, host string, sourceI
 			r.TasksFailed++
 		}
 		if j.State.Finished() {
+			// Marked as seen, so that later runs do not take it up again.
+			if err := tx.Exec("UPDATE jobs SET last_error = ? WHERE id = ?", truncateError(LeaseExpiredError+"; "+reason), j.ID).Error; err != nil {
+				return fmt.Errorf("mark lost move step: %w", err)
+			}
 			return nil
 		}
 		n, err := s.cancelJobs(tx, []Job{j}, reason)

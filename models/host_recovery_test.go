@@ -323,8 +323,13 @@ func TestRecoverDownHostFailsItsMoves(t *testing.T) {
 		if _, err := s.MoveInstance(ctx, b.admin, migrating, models.ActionEvacuate, models.MoveRequest{}); err != nil {
 			t.Errorf("evacuate after the failed migration: %v", err)
 		}
+		// A second run finds nothing to do, not even the lost step again.
+		queries := s.CountQueries()
 		if r, err := s.RecoverDownHosts(ctx); err != nil || r.TasksFailed != 0 {
 			t.Fatalf("second run: %+v %v", r, err)
+		}
+		if n := queries(); n > 8 {
+			t.Errorf("a second recovery ran %d queries, want the few that find nothing", n)
 		}
 	})
 }
