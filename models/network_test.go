@@ -209,6 +209,17 @@ func TestPortFixedIPs(t *testing.T) {
 		if err != nil || p2.FixedIPs[0] != (models.FixedIP{SubnetID: sn.ID, IPAddress: "10.0.0.5"}) {
 			t.Fatalf("asked-for address: %+v %v", p2, err)
 		}
+		// Two automatic addresses on one subnet, and an automatic one
+		// before the address a later entry names: each a different one.
+		p4, err := s.CreatePort(ctx, b.member, models.PortInput{NetworkID: n.ID, FixedIPs: []models.FixedIPRequest{
+			{SubnetID: sn.ID}, {SubnetID: sn.ID}, {IPAddress: "10.0.0.3"}}})
+		if err != nil || len(p4.FixedIPs) != 3 || p4.FixedIPs[0].IPAddress != "10.0.0.4" || p4.FixedIPs[1].IPAddress != "10.0.0.6" ||
+			p4.FixedIPs[2].IPAddress != "10.0.0.3" {
+			t.Fatalf("two automatic addresses and a named one: %+v %v, want .4 .6 then the named .3", p4.FixedIPs, err)
+		}
+		if err := s.DeletePort(ctx, b.member, p4.ID); err != nil {
+			t.Fatal(err)
+		}
 		for name, ip := range map[string]string{"taken": "10.0.0.5", "outside": "10.9.0.5", "gateway": "10.0.0.1",
 			"broadcast": "10.0.0.7", "not an IP": "x"} {
 			_, err := s.CreatePort(ctx, b.member, models.PortInput{NetworkID: n.ID, FixedIPs: []models.FixedIPRequest{{IPAddress: ip}}})

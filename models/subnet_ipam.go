@@ -51,7 +51,7 @@ func (s *Store) allocateIPs(tx *gorm.DB, n Network, portID string, want []FixedI
 			return []FixedIP{}, nil
 		}
 		for i, sn := range subnets {
-			a, err := s.nextFree(tx, sn)
+			a, err := s.nextFree(tx, sn, nil)
 			if err == errSubnetFull && i < len(subnets)-1 {
 				continue
 			}
@@ -70,7 +70,14 @@ func (s *Store) allocateIPs(tx *gorm.DB, n Network, portID string, want []FixedI
 	}
 	p := Problems{}
 	out := make([]FixedIP, 0, len(want))
-	asked := map[string]bool{}
+	asked := map[string]bool{} // the addresses this request takes
+	// An automatic address never takes one the request names further on.
+	named := map[string]bool{}
+	for _, w := range want {
+		if a, err := netip.ParseAddr(strings.TrimSpace(w.IPAddress)); err == nil {
+			named[a.String()] = true
+		}
+	}
 	for i, w := range want {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		var sn Subnet
@@ -104,13 +111,14 @@ func (s *Store) allocateIPs(tx *gorm.DB, n Network, portID string, want []FixedI
 			continue
 		}
 		if !addr.IsValid() {
-			a, err := s.nextFree(tx, sn)
+			a, err := s.nextFree(tx, sn, func(a string) bool { return asked[a] || named[a] })
 			if err == errSubnetFull {
 				return nil, conflict("subnet %s (%s) has no free address", displayName(sn.Name, sn.ID), sn.CIDR)
 			}
 			if err != nil {
 				return nil, err
 			}
+			asked[a.String()] = true
 			out = append(out, FixedIP{SubnetID: sn.ID, IPAddress: a.String()})
 			continue
 		}
@@ -163,9 +171,10 @@ func (s *Store) insertIPs(tx *gorm.DB, n Network, portID string, ips []FixedIP, 
 
 var errSubnetFull = fmt.Errorf("subnet full")
 
-// nextFree finds the lowest free address of a subnet's pools. The caller
+// nextFree finds the lowest free address of a subnet's pools that skip
+// (when set) does not claim for the request at hand. The caller
 // holds the subnet's lock.
-func (s *Store) nextFree(tx *gorm.DB, sn Subnet) (netip.Addr, error) {
+func (s *Store) nextFree(tx *gorm.DB, sn Subnet, skip func(string) bool) (netip.Addr, error) {
 	var used []string
 	if err := tx.Model(&ipAllocation{}).Where("subnet_id = ?", sn.ID).Pluck("ip_address", &used).Error; err != nil {
 		return netip.Addr{}, fmt.Errorf("read addresses: %w", err)
@@ -183,7 +192,7 @@ func (s *Store) nextFree(tx *gorm.DB, sn Subnet) (netip.Addr, error) {
 			continue
 		}
 		for a := lo; !hi.Less(a); a = a.Next() {
-			if !taken[a] {
+			if !taken[a] && (skip == nil || !skip(a.String())) {
 				return a, nil
 			}
 		}
