@@ -626,14 +626,15 @@ func (v *Volume) limits(w http.ResponseWriter, r *http.Request, c *models.Caller
 }
 
 // quotaSet is os-quota-sets/{project}: a member sees their own project,
-// an operator any.
+// an operator any (by ID or name); one that does not exist is a 404.
 func (v *Volume) quotaSet(w http.ResponseWriter, r *http.Request, c *models.Caller) error {
 	if err := scope(r, c); err != nil {
 		return err
 	}
-	project := chi.URLParam(r, "project")
-	if project != c.ProjectID && !c.IsSystemAdmin() {
-		return service.Forbidden("Policy doesn't allow volume_extension:quotas:show to be performed.")
+	project, err := v.QuotaProject(r, c, chi.URLParam(r, "project"),
+		"Policy doesn't allow volume_extension:quotas:show to be performed.")
+	if err != nil {
+		return err
 	}
 	q, err := v.quotaLines(r, project)
 	if err != nil {
