@@ -224,7 +224,6 @@ func (s *Store) GetImage(ctx context.Context, c Caller, idOrName string) (Image,
 
 func (s *Store) getImage(tx *gorm.DB, c Caller, idOrName string) (Image, error) {
 	q := tx.Model(&Image{})
-	var ims []Image
 	if IsUUID(idOrName) {
 		q = q.Where("images.id = ?", idOrName)
 		// Operators, and the compute hosts' service accounts (system
@@ -237,16 +236,8 @@ func (s *Store) getImage(tx *gorm.DB, c Caller, idOrName string) (Image, error) 
 	} else {
 		q = visibleImages(q.Where("images.name = ?", idOrName), c.ProjectID)
 	}
-	if err := q.Limit(2).Find(&ims).Error; err != nil {
-		return Image{}, fmt.Errorf("get image: %w", err)
-	}
-	switch len(ims) {
-	case 0:
-		return Image{}, notFound("image %q not found", idOrName)
-	case 2:
-		return Image{}, conflict("several images are named %q: use the ID", idOrName)
-	}
-	return ims[0], nil
+	return takeNamed[Image](q, "image", notFound("image %q not found", idOrName),
+		conflict("several images are named %q: use the ID", idOrName))
 }
 
 // ImageRights are what a caller may do with an image: the one rule the

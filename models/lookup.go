@@ -44,6 +44,26 @@ func projectRef(tx *gorm.DB, field, ref string) (Project, error) {
 	return pr, err
 }
 
+// takeNamed reads the one row q finds when a user named it: a name need
+// not be unique, so up to two rows are read. None is missing, two are
+// several: the caller's not-found and conflict errors, each a literal
+// format the console can translate ("several snapshots are named %q: use
+// the ID").
+func takeNamed[T any](q *gorm.DB, what string, missing, several error) (T, error) {
+	var found []T
+	var none T
+	if err := q.Limit(2).Find(&found).Error; err != nil {
+		return none, fmt.Errorf("get %s: %w", what, err)
+	}
+	switch len(found) {
+	case 0:
+		return none, missing
+	case 1:
+		return found[0], nil
+	}
+	return none, several
+}
+
 // takeRef reads the one row q finds into a T; no row is a not-found error
 // that names what was looked for ("host", "key pair" …) and the reference.
 func takeRef[T any](q *gorm.DB, what, ref string) (T, error) {

@@ -304,6 +304,9 @@ func (s *Store) getNetwork(tx *gorm.DB, c Caller, ref string) (Network, error) {
 		}
 		return takeRef[Network](q, "network", ref)
 	}
+	// Not takeNamed: a name is looked for among the project's own networks
+	// and the shared ones, and only two of one project are ambiguous (the
+	// caller's own wins over a shared one of another project).
 	var found []Network
 	if err := visibleNetworks(tx.Where("networks.name = ?", ref), c, false).
 		Order(gorm.Expr("CASE WHEN networks.project_id = ? THEN 0 ELSE 1 END", c.ProjectID)).Limit(3).Find(&found).Error; err != nil {

@@ -192,17 +192,8 @@ func (s *Store) getSecurityGroup(tx *gorm.DB, c Caller, ref string) (SecurityGro
 	if IsUUID(ref) {
 		return takeRef[SecurityGroup](q.Where("security_groups.id = ?", ref), "security group", ref)
 	}
-	var found []SecurityGroup
-	if err := q.Where("security_groups.name = ?", ref).Limit(2).Find(&found).Error; err != nil {
-		return SecurityGroup{}, fmt.Errorf("get security group: %w", err)
-	}
-	switch len(found) {
-	case 0:
-		return SecurityGroup{}, notFound("security group %q not found", ref)
-	case 1:
-		return found[0], nil
-	}
-	return SecurityGroup{}, conflict("several security groups are named %q: give the ID", ref)
+	return takeNamed[SecurityGroup](q.Where("security_groups.name = ?", ref), "security group",
+		notFound("security group %q not found", ref), conflict("several security groups are named %q: give the ID", ref))
 }
 
 // UpdateSecurityGroup renames a group (the default group keeps its name).

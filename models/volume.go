@@ -236,13 +236,8 @@ func (s *Store) getVolume(tx *gorm.DB, c Caller, ref string) (Volume, error) {
 		}
 	} else {
 		q = q.Where("project_id = ? AND name = ?", c.ProjectID, ref)
-		var n int64
-		if err := q.Session(&gorm.Session{}).Count(&n).Error; err != nil {
-			return Volume{}, fmt.Errorf("find volume: %w", err)
-		}
-		if n > 1 {
-			return Volume{}, conflict("%d volumes are named %q: use the ID", n, ref)
-		}
+		return takeNamed[Volume](q, "volume", notFound("volume %q not found", ref),
+			conflict("several volumes are named %q: use the ID", ref))
 	}
 	return takeRef[Volume](q, "volume", ref)
 }

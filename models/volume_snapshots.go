@@ -111,6 +111,8 @@ func (s *Store) getSnapshot(db *gorm.DB, c Caller, ref string) (Snapshot, error)
 		}
 	} else {
 		q = q.Where("project_id = ? AND name = ?", c.ProjectID, ref)
+		return takeNamed[Snapshot](q, "snapshot", notFound("snapshot %q not found", ref),
+			conflict("several snapshots are named %q: use the ID", ref))
 	}
 	return takeRef[Snapshot](q, "snapshot", ref)
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"stratus/models"
 	"stratus/models/storetest"
@@ -47,6 +48,65 @@ func TestCinderQuotaSetNamesAProject(t *testing.T) {
 		code, _, _ = c.call(http.MethodGet, "/volume/v3/"+demoProject.ID+"/os-quota-sets/"+adminProject.ID, map[string]string{"X-Auth-Token": demo}, nil)
 		if code != http.StatusForbidden {
 			t.Errorf("a member reading another project's quotas: %d, want 403", code)
+		}
+	})
+}
+
+// waitFor polls path until the value at key (e.g. "volume", "status")
+// is want, and gives the last body.
+func (c *cloud) waitFor(tok, path string, want string, key ...string) map[string]any {
+	c.t.Helper()
+	var body map[string]any
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		_, _, body = c.call(http.MethodGet, path, map[string]string{"X-Auth-Token": tok}, nil)
+		if dig(body, key...) == want {
+			return body
+		}
+	}
+	c.t.Fatalf("%s: %v is %v, want %s", path, key, dig(body, key...), want)
+	return nil
+}
+
+// TestCinderSnapshotNamedTwice: a snapshot may be named where an ID goes,
+// but a name two snapshots share is refused with 409 naming it, as a
+// shared volume, image, network or security group name is, instead of
+// answering one of them.
+func TestCinderSnapshotNamedTwice(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		c := newCloudWith(t, s, fileVolumes(t, s), "h1")
+		demo := c.token("demo", demoPassword, "demo")
+		demoProject, _ := s.GetProject(ctx, "demo")
+		base := "/volume/v3/" + demoProject.ID
+		auth := map[string]string{"X-Auth-Token": demo}
+		code, _, body := c.call(http.MethodPost, base+"/volumes", auth, map[string]any{"volume": map[string]any{"name": "data", "size": 1}})
+		volID, _ := dig(body, "volume", "id").(string)
+		if code != http.StatusAccepted || volID == "" {
+			t.Fatalf("create a volume: %d %v", code, body)
+		}
+		c.waitFor(demo, base+"/volumes/"+volID, "available", "volume", "status")
+		var ids []string
+		for range 2 {
+			code, _, body = c.call(http.MethodPost, base+"/snapshots", auth, map[string]any{"snapshot": map[string]any{"volume_id": volID, "name": "nightly"}})
+			id, _ := dig(body, "snapshot", "id").(string)
+			if code != http.StatusAccepted || id == "" {
+				t.Fatalf("create a snapshot: %d %v", code, body)
+			}
+			c.waitFor(demo, base+"/snapshots/"+id, "available", "snapshot", "status")
+			ids = append(ids, id)
+		}
+
+		code, _, body = c.call(http.MethodGet, base+"/snapshots/nightly", auth, nil)
+		if msg, _ := dig(body, "conflictingRequest", "message").(string); code != http.StatusConflict || !strings.Contains(msg, `"nightly"`) {
+			t.Errorf("a snapshot by a name two share: %d %v, want 409 naming it", code, body)
+		}
+		code, _, body = c.call(http.MethodPut, base+"/snapshots/"+ids[1], auth, map[string]any{"snapshot": map[string]any{"name": "weekly"}})
+		if code != http.StatusOK {
+			t.Fatalf("rename a snapshot: %d %v", code, body)
+		}
+		code, _, body = c.call(http.MethodGet, base+"/snapshots/weekly", auth, nil)
+		if code != http.StatusOK || dig(body, "snapshot", "id") != ids[1] {
+			t.Errorf("a snapshot by its own name: %d %v, want %s", code, body, ids[1])
 		}
 	})
 }
