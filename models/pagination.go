@@ -16,9 +16,10 @@ const (
 // ListOptions are the paging and filter inputs every list takes. Marker is
 // the ID of the last item of the previous page (OpenStack's convention).
 type ListOptions struct {
-	Limit  int
-	Marker string
-	Name   string // case-insensitive substring of the name
+	Limit     int
+	Marker    string
+	Name      string // case-insensitive substring of the name
+	ExactName string // the whole name, as it is (OpenStack's name filters)
 }
 
 // Page is one page of a list. NextMarker is empty on the last page.
@@ -49,8 +50,12 @@ func likeEscape(s string) string {
 	return strings.NewReplacer(`!`, `!!`, `%`, `!%`, `_`, `!_`).Replace(s)
 }
 
-// nameFilter applies ListOptions.Name to a query on table.
+// nameFilter applies ListOptions.Name and ExactName to a query on table,
+// before any page of it is cut.
 func nameFilter(q *gorm.DB, table string, o ListOptions) *gorm.DB {
+	if o.ExactName != "" {
+		q = q.Where(table+".name = ?", o.ExactName)
+	}
 	if o.Name == "" {
 		return q
 	}

@@ -110,3 +110,61 @@ func TestCinderSnapshotNamedTwice(t *testing.T) {
 		}
 	})
 }
+
+// TestNameFiltersComeBeforeThePage: the exact name filters of the Neutron,
+// Glance and Cinder lists choose the rows before a page of them is cut, so
+// that limit=1 answers the one match, not an empty page because another
+// row came first.
+func TestNameFiltersComeBeforeThePage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		c := newCloudWith(t, s, fileVolumes(t, s), "h1")
+		demo := c.token("demo", demoPassword, "demo")
+		demoProject, _ := s.GetProject(ctx, "demo")
+		auth := map[string]string{"X-Auth-Token": demo}
+		create := func(path, key string, body map[string]any) string { // key "": Glance's unwrapped body
+			t.Helper()
+			var in any = body
+			if key != "" {
+				in = map[string]any{key: body}
+			}
+			code, _, out := c.call(http.MethodPost, path, auth, in)
+			id, _ := dig(out, key, "id").(string)
+			if key == "" {
+				id, _ = out["id"].(string)
+			}
+			if code >= 300 || id == "" {
+				t.Fatalf("POST %s: %d %v", path, code, out)
+			}
+			return id
+		}
+		only := func(path, collection, wantID string) {
+			t.Helper()
+			code, _, out := c.call(http.MethodGet, path, auth, nil)
+			items, _ := out[collection].([]any)
+			if code != http.StatusOK || len(items) != 1 || dig(items[0].(map[string]any), "id") != wantID {
+				t.Errorf("GET %s: %d %v, want only %s", path, code, out, wantID)
+			}
+		}
+
+		// Neutron and Glance page by name: "a-…" sorts first.
+		create("/network/v2.0/networks", "network", map[string]any{"name": "a-net"})
+		netID := create("/network/v2.0/networks", "network", map[string]any{"name": "target"})
+		only("/network/v2.0/networks?name=target&limit=1", "networks", netID)
+		create("/image/v2/images", "", map[string]any{"name": "a-cirros", "disk_format": "raw", "container_format": "bare"})
+		imageID := create("/image/v2/images", "", map[string]any{"name": "cirros", "disk_format": "raw", "container_format": "bare"})
+		only("/image/v2/images?name=cirros&limit=1", "images", imageID)
+
+		// Cinder pages newest first: the match is made first.
+		base := "/volume/v3/" + demoProject.ID
+		volID := create(base+"/volumes", "volume", map[string]any{"name": "target", "size": 1})
+		c.waitFor(demo, base+"/volumes/"+volID, "available", "volume", "status")
+		snapID := create(base+"/snapshots", "snapshot", map[string]any{"name": "target", "volume_id": volID})
+		c.waitFor(demo, base+"/snapshots/"+snapID, "available", "snapshot", "status")
+		create(base+"/volumes", "volume", map[string]any{"name": "other", "size": 1})
+		create(base+"/snapshots", "snapshot", map[string]any{"name": "other", "volume_id": volID})
+		only(base+"/volumes?name=target&limit=1", "volumes", volID)
+		only(base+"/volumes/detail?name=target&limit=1", "volumes", volID)
+		only(base+"/snapshots?name=target&limit=1", "snapshots", snapID)
+	})
+}

@@ -98,7 +98,7 @@ func (im *Image) listImages(w http.ResponseWriter, r *http.Request, c *models.Ca
 	if err != nil {
 		return err
 	}
-	f := models.ImageFilter{ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker"), Name: q.Get("name")},
+	f := models.ImageFilter{ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker"), ExactName: q.Get("name")},
 		Status: q.Get("status"), Owner: q.Get("owner"), Tag: q.Get("tag")}
 	switch v := q.Get("visibility"); v {
 	case "", "all":
@@ -120,9 +120,6 @@ func (im *Image) listImages(w http.ResponseWriter, r *http.Request, c *models.Ca
 	}
 	out := []map[string]any{}
 	for _, m := range p.Items {
-		if f.Name != "" && m.Name != f.Name { // Glance's name filter is exact
-			continue
-		}
 		out = append(out, view(m))
 	}
 	body := map[string]any{"images": out, "first": "/v2/images", "schema": "/v2/schemas/images"}

@@ -45,7 +45,7 @@ func (n *Network) listRouters(w http.ResponseWriter, r *http.Request, c *models.
 	}
 	out := []routerView{}
 	for _, x := range p.Items {
-		if lq.keep(x.Name, x.ID, x.ProjectID) {
+		if lq.keep(x.ID, x.ProjectID) {
 			out = append(out, rtrView(c, x))
 		}
 	}
@@ -134,7 +134,8 @@ func (n *Network) listFloatingIPs(w http.ResponseWriter, r *http.Request, c *mod
 	}
 	out := []floatingIPView{}
 	for _, x := range p.Items {
-		if lq.keep("", x.ID, x.ProjectID) && (lq.q.Get("floating_ip_address") == "" || lq.q.Get("floating_ip_address") == x.FloatingIPAddress) {
+		// A floating IP has no name: a name filter matches none.
+		if lq.opts.ExactName == "" && lq.keep(x.ID, x.ProjectID) && (lq.q.Get("floating_ip_address") == "" || lq.q.Get("floating_ip_address") == x.FloatingIPAddress) {
 			out = append(out, fipView(x))
 		}
 	}

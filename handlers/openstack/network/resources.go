@@ -98,11 +98,11 @@ func grpView(g models.SecurityGroup) groupView {
 }
 
 // listQuery is Neutron's paging (limit, marker) and the filters every
-// collection takes: name and id (exact), project_id/tenant_id. Stratus'
-// lists are by name; the name filter is applied exactly here.
+// collection takes: name and id (exact), project_id/tenant_id. The name
+// goes down to the model's list with the paging (opts.ExactName), so that
+// a page holds matches only.
 type listQuery struct {
 	opts    models.ListOptions
-	name    string
 	id      string
 	project string
 	q       url.Values
@@ -115,13 +115,13 @@ func queryOf(r *http.Request) (listQuery, error) {
 		return listQuery{}, err
 	}
 	q := r.URL.Query()
-	lq := listQuery{opts: models.ListOptions{Limit: limit, Marker: q.Get("marker")}, name: q.Get("name"), id: q.Get("id"),
+	lq := listQuery{opts: models.ListOptions{Limit: limit, Marker: q.Get("marker"), ExactName: q.Get("name")}, id: q.Get("id"),
 		project: q.Get("project_id") + q.Get("tenant_id"), q: q}
 	return lq, nil
 }
 
-func (lq listQuery) keep(name, id, project string) bool {
-	return (lq.name == "" || lq.name == name) && (lq.id == "" || lq.id == id) && (lq.project == "" || lq.project == project)
+func (lq listQuery) keep(id, project string) bool {
+	return (lq.id == "" || lq.id == id) && (lq.project == "" || lq.project == project)
 }
 
 // boolParam is a true/false filter (nil when absent).
@@ -218,7 +218,7 @@ func (n *Network) listNetworks(w http.ResponseWriter, r *http.Request, c *models
 	}
 	out := []networkView{}
 	for _, x := range p.Items {
-		if lq.keep(x.Name, x.ID, x.ProjectID) {
+		if lq.keep(x.ID, x.ProjectID) {
 			out = append(out, netView(c, x))
 		}
 	}
@@ -282,7 +282,7 @@ func (n *Network) listSubnets(w http.ResponseWriter, r *http.Request, c *models.
 	}
 	out := []subnetView{}
 	for _, x := range p.Items {
-		if lq.keep(x.Name, x.ID, x.ProjectID) && (lq.q.Get("cidr") == "" || lq.q.Get("cidr") == x.CIDR) {
+		if lq.keep(x.ID, x.ProjectID) && (lq.q.Get("cidr") == "" || lq.q.Get("cidr") == x.CIDR) {
 			out = append(out, subView(x))
 		}
 	}
@@ -348,7 +348,7 @@ func (n *Network) listPorts(w http.ResponseWriter, r *http.Request, c *models.Ca
 	}
 	out := []portView{}
 	for _, x := range p.Items {
-		if lq.keep(x.Name, x.ID, x.ProjectID) && (lq.q.Get("mac_address") == "" || lq.q.Get("mac_address") == x.MACAddress) {
+		if lq.keep(x.ID, x.ProjectID) && (lq.q.Get("mac_address") == "" || lq.q.Get("mac_address") == x.MACAddress) {
 			out = append(out, prtView(c, x))
 		}
 	}
@@ -412,7 +412,7 @@ func (n *Network) listSecurityGroups(w http.ResponseWriter, r *http.Request, c *
 	}
 	out := []groupView{}
 	for _, x := range p.Items {
-		if lq.keep(x.Name, x.ID, x.ProjectID) {
+		if lq.keep(x.ID, x.ProjectID) {
 			out = append(out, grpView(x))
 		}
 	}

@@ -174,7 +174,7 @@ func (v *Volume) listFilter(r *http.Request, c *models.Caller) (models.VolumeFil
 	if err != nil {
 		return models.VolumeFilter{}, err
 	}
-	f := models.VolumeFilter{ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker")},
+	f := models.VolumeFilter{ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker"), ExactName: q.Get("name")},
 		Status: models.VolumeStatus(q.Get("status"))}
 	if q.Bool("all_tenants") || r.URL.Query().Has("all_tenants") && q.Get("all_tenants") == "" {
 		if !v.Policy.Allowed(c, "volume:list_all") {
@@ -197,12 +197,8 @@ func (v *Volume) list(w http.ResponseWriter, r *http.Request, c *models.Caller, 
 	if err != nil {
 		return err
 	}
-	name := service.QueryOf(r).Get("name")
 	out := make([]map[string]any, 0, len(page.Items))
 	for _, vol := range page.Items {
-		if name != "" && vol.Name != name {
-			continue // Cinder's name filter is exact
-		}
 		if detail {
 			out = append(out, v.volumeView(r, c, vol))
 		} else {
@@ -210,9 +206,11 @@ func (v *Volume) list(w http.ResponseWriter, r *http.Request, c *models.Caller, 
 		}
 	}
 	body := map[string]any{"volumes": out}
-	if page.NextMarker != "" {
-		body["volumes_links"] = []map[string]string{{"rel": "next",
-			"href": v.BaseURL(r) + r.URL.Path + "?marker=" + page.NextMarker + "&limit=" + strconv.Itoa(f.Limit)}}
+	if page.NextMarker != "" { // the next page keeps the filters
+		nq := r.URL.Query()
+		nq.Set("marker", page.NextMarker)
+		nq.Set("limit", strconv.Itoa(f.Limit))
+		body["volumes_links"] = []map[string]string{{"rel": "next", "href": v.BaseURL(r) + r.URL.Path + "?" + nq.Encode()}}
 	}
 	service.WriteJSON(w, http.StatusOK, body)
 	return nil
@@ -412,16 +410,13 @@ func (v *Volume) listSnapshots(w http.ResponseWriter, r *http.Request, c *models
 		return err
 	}
 	page, err := v.Store.ListSnapshots(r.Context(), *c, models.SnapshotFilter{VolumeID: q.Get("volume_id"),
-		ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker")}})
+		ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker"), ExactName: q.Get("name")}})
 	if err != nil {
 		return err
 	}
-	name := q.Get("name")
 	out := make([]map[string]any, 0, len(page.Items))
 	for _, sn := range page.Items {
-		if name == "" || sn.Name == name {
-			out = append(out, v.snapshotView(r, sn))
-		}
+		out = append(out, v.snapshotView(r, sn))
 	}
 	service.WriteJSON(w, http.StatusOK, map[string]any{"snapshots": out})
 	return nil
