@@ -18,6 +18,20 @@ import (
 // detached in.
 var attachableStates = []VMState{VMActive, VMStopped, VMPaused, VMSuspended}
 
+// VolumeAttachAllowed says whether an instance's state lets a volume be
+// attached to it now: idle, placed on a host, in an attachable state. The
+// intent checks by it, and pages offer the attach form by it.
+func VolumeAttachAllowed(i Instance) bool {
+	return VolumeDetachAllowed(i) && i.Host != ""
+}
+
+// VolumeDetachAllowed says whether an instance's state lets one of its
+// volumes be detached now (the intent checks by it; pages offer Detach by
+// it). A forced detach by an operator does not ask.
+func VolumeDetachAllowed(i Instance) bool {
+	return i.TaskState == TaskNone && slices.Contains(attachableStates, i.VMState)
+}
+
 // AttachVolume attaches one of the project's available volumes to one of
 // its instances. Another project's instance or volume is a 404.
 func (s *Store) AttachVolume(ctx context.Context, c Caller, instanceID, volumeRef string) (VolumeAttachment, error) {
@@ -33,7 +47,7 @@ func (s *Store) AttachVolume(ctx context.Context, c Caller, instanceID, volumeRe
 		if inst.VMState == VMDeleted {
 			return notFound("instance %q not found", instanceID)
 		}
-		if inst.TaskState != TaskNone || !slices.Contains(attachableStates, inst.VMState) || inst.Host == "" {
+		if !VolumeAttachAllowed(inst) {
 			return conflict("cannot attach a volume to instance %s while it is %s", inst.Name, busyWord(inst))
 		}
 		v, err := s.lockVolume(tx, c, volumeRef)
@@ -141,7 +155,7 @@ func (s *Store) DetachVolume(ctx context.Context, c Caller, instanceID, volumeID
 		if v.Status != VolumeInUse || att.Status != AttachmentAttached {
 			return conflict("volume %s is %s: only an in-use volume can be detached", v.DisplayName(), v.Status)
 		}
-		if inst.TaskState != TaskNone || !slices.Contains(attachableStates, inst.VMState) {
+		if !VolumeDetachAllowed(inst) {
 			return conflict("cannot detach a volume from instance %s while it is %s", inst.Name, busyWord(inst))
 		}
 		if err := s.checkNoSnapshotInProgress(tx, v); err != nil {

@@ -202,6 +202,7 @@ func (h *Web) renderVolume(w http.ResponseWriter, r *http.Request, status int, s
 	if id := v.AttachedTo(); id != "" {
 		if inst, err := h.Store.GetInstance(ctx, c, id); err == nil {
 			p.Instance = &inst
+			p.CanDetach = p.CanAct && models.VolumeDetachAllowed(inst)
 		}
 		p.ForceDetach = h.allowed(ctx, "volume:force_detach")
 	} else if v.Status == models.VolumeAvailable && p.CanAct {
@@ -211,7 +212,7 @@ func (h *Web) renderVolume(w http.ResponseWriter, r *http.Request, status int, s
 			return
 		}
 		for _, i := range insts.Items {
-			if i.TaskState == models.TaskNone && i.Host != "" && (i.VMState == models.VMActive || i.VMState == models.VMStopped) {
+			if models.VolumeAttachAllowed(i) {
 				p.Attachable = append(p.Attachable, i)
 			}
 		}
@@ -373,14 +374,15 @@ func (h *Web) deleteSnapshot(w http.ResponseWriter, r *http.Request) {
 func (h *Web) instanceVolumes(r *http.Request, inst models.Instance, here string) (pages.InstanceVolumesProps, error) {
 	ctx := r.Context()
 	c := callerOf(ctx)
+	mayAttach := h.allowed(ctx, "volume:attach") && inst.ProjectID == c.ProjectID
 	p := pages.InstanceVolumesProps{InstanceID: inst.ID, CSRF: h.csrfToken(r), Here: here,
-		CanAttach: h.allowed(ctx, "volume:attach") && inst.ProjectID == c.ProjectID}
+		CanAttach: mayAttach && models.VolumeAttachAllowed(inst), CanDetach: mayAttach && models.VolumeDetachAllowed(inst)}
 	vols, err := h.Store.InstanceVolumes(ctx, c, inst.ID)
 	if err != nil {
 		return p, err
 	}
 	p.Rows = vols
-	if p.CanAttach && inst.TaskState == models.TaskNone && inst.Host != "" {
+	if p.CanAttach {
 		avail, err := h.Store.ListVolumes(ctx, c, models.VolumeFilter{Status: models.VolumeAvailable,
 			ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
 		if err != nil {

@@ -44,6 +44,7 @@ type VolumeDetailProps struct {
 	CanAct       bool
 	CanDelete    bool
 	CanSnapshot  bool
+	CanDetach    bool // the instance's state lets the volume go (models.VolumeDetachAllowed)
 	ForceDetach  bool // operators
 	CSRF         string
 	Here         string
@@ -69,7 +70,8 @@ type InstanceVolumesProps struct {
 	InstanceID string
 	Rows       []models.Volume
 	Attachable []models.Volume // the project's available volumes
-	CanAttach  bool
+	CanAttach  bool            // policy, and models.VolumeAttachAllowed
+	CanDetach  bool            // policy, and models.VolumeDetachAllowed
 	CSRF       string
 	Here       string
 }

@@ -2028,7 +2028,7 @@ func VolumeLive(p VolumeDetailProps) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					if p.CanAct && p.Vol.Status == models.VolumeInUse && p.Vol.Attachments[0].BootIndex != 0 {
+					if p.CanDetach && p.Vol.Status == models.VolumeInUse && p.Vol.Attachments[0].BootIndex != 0 {
 						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 123, "<form method=\"post\" action=\"")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
@@ -2123,9 +2123,9 @@ func VolumeLive(p VolumeDetailProps) templ.Component {
 							return templ_7745c5c3_Err
 						}
 						var templ_7745c5c3_Var103 string
-						templ_7745c5c3_Var103, templ_7745c5c3_Err = templ.JoinStringErrs(i18n.T(ctx, "No running or stopped instance to attach it to."))
+						templ_7745c5c3_Var103, templ_7745c5c3_Err = templ.JoinStringErrs(i18n.T(ctx, "No instance it can be attached to now."))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/volumes.templ`, Line: 301, Col: 106}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/volumes.templ`, Line: 301, Col: 97}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var103))
 						if templ_7745c5c3_Err != nil {
@@ -3414,7 +3414,7 @@ func InstanceVolumesCard(p InstanceVolumesProps) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					if p.CanAttach && v.Status == models.VolumeInUse && v.Attachments[0].BootIndex != 0 {
+					if p.CanDetach && v.Status == models.VolumeInUse && v.Attachments[0].BootIndex != 0 {
 						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 224, "<form method=\"post\" action=\"")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err

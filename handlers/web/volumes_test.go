@@ -1,0 +1,138 @@
+package web_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"stratus/models"
+	"stratus/models/storetest"
+)
+
+// volumeSetup is computeSetup with a volume backend up, so that demo's
+// volumes can be created.
+func volumeSetup(t *testing.T, s *models.Store) *compute {
+	t.Helper()
+	c := computeSetup(t, s)
+	if _, err := s.RegisterVolumeBackend(context.Background(), models.VolumeBackendReport{Name: "file", Driver: "file",
+		CapacityGB: 100, FreeGB: 100}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// volume creates one of caller's volumes and plays the volume service's
+// part: it is available.
+func (c *compute) volume(t *testing.T, caller models.Caller, name string) models.Volume {
+	t.Helper()
+	ctx := context.Background()
+	v, err := c.store.CreateVolume(ctx, caller, models.VolumeCreate{Name: name, SizeGB: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.store.FinishVolumeCreate(ctx, v.ID, models.VolumeConnection{Driver: "file", Path: "/v/volume-" + v.ID, Format: "qcow2"}); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// attached attaches v to inst and plays the host's part: v is in use.
+func (c *compute) attached(t *testing.T, inst models.Instance, v models.Volume) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := c.store.AttachVolume(ctx, c.demoC, inst.ID, v.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.store.FinishAttach(ctx, v.ID, inst.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestVolumeFormsFollowTheModelsRule: the volume page's attach list, the
+// instance page's attach form and both Detach buttons are offered for the
+// instance states the model attaches and detaches in (a paused instance
+// among them), and not for those it refuses (an instance in ERROR, one
+// rebooting) — the pages ask the model's rule rather than keep a copy.
+func TestVolumeFormsFollowTheModelsRule(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		c := volumeSetup(t, s)
+		ctx := context.Background()
+		insts := c.launch(t, c.demoC, "vm", 3)
+		act, paused, broken := insts[0], insts[1], insts[2]
+		for _, inst := range insts {
+			c.activate(t, inst)
+		}
+		if _, err := s.PowerAction(ctx, c.demoC, paused.ID, models.PowerPause); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishPower(ctx, paused.ID, models.PowerPause, models.PowerPaused, ""); err != nil {
+			t.Fatal(err)
+		}
+		// A failed rebuild leaves the instance in ERROR on its host.
+		if _, err := s.RebuildInstance(ctx, c.demoC, broken.ID, models.RebuildRequest{Image: c.image.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishRebuild(ctx, broken.ID, c.host.Name, models.PowerShutdown, "disk copy failed"); err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[string]models.VMState{act.ID: models.VMActive, paused.ID: models.VMPaused, broken.ID: models.VMError} {
+			if got := c.instance(t, id); got.VMState != want || got.TaskState != models.TaskNone || got.Host == "" {
+				t.Fatalf("instance %s: %s/%q on %q, want %s, idle, placed", got.Name, got.VMState, got.TaskState, got.Host, want)
+			}
+		}
+		free := c.volume(t, c.demoC, "free")
+		br := c.browser(t)
+		br.login("demo", demoPassword)
+
+		offered := map[string]bool{}
+		br.get("/volumes/" + free.ID).testID("volume-attach-instance").Find("option").Each(func(_ int, o *goquery.Selection) {
+			offered[o.AttrOr("value", "")] = true
+		})
+		if !offered[act.ID] || !offered[paused.ID] || offered[broken.ID] || len(offered) != 2 {
+			t.Errorf("the volume page offers %v; want the active (%s) and the paused (%s) instance, not the one in ERROR (%s)",
+				offered, act.ID, paused.ID, broken.ID)
+		}
+		if p := br.get("/instances/" + paused.ID); p.testID("instance-attach-volume").Find(`option[value="`+free.ID+`"]`).Length() != 1 {
+			t.Errorf("a paused instance's page offers no attach of %s: %v", free.ID, testIDs(p.testID("instance-volumes")))
+		}
+		if p := br.get("/instances/" + broken.ID); p.testID("instance-attach-form").Length() != 0 {
+			t.Error("an instance in ERROR offers to attach a volume")
+		}
+		if _, err := s.AttachVolume(ctx, c.demoC, broken.ID, free.ID); !errors.Is(err, models.ErrConflict) {
+			t.Fatalf("the model attaches to an instance in ERROR: %v", err)
+		}
+
+		// Attached to the paused instance: both pages offer Detach.
+		c.attached(t, paused, free)
+		if p := br.get("/volumes/" + free.ID); p.testID("volume-detach").Length() != 1 {
+			t.Errorf("a paused instance's volume page offers no Detach: %v", testIDs(p.testID("volume-attachment")))
+		}
+		if p := br.get("/instances/" + paused.ID); p.testID("instance-volume-detach").Length() != 1 {
+			t.Errorf("a paused instance's page offers no Detach: %v", testIDs(p.testID("instance-volumes")))
+		}
+
+		// Attached to an instance that is rebooting: neither page offers
+		// Detach, nor the instance's page an attach, as the model refuses.
+		busy := c.volume(t, c.demoC, "busy")
+		c.attached(t, act, busy)
+		c.volume(t, c.demoC, "spare")
+		if _, err := s.PowerAction(ctx, c.demoC, act.ID, models.PowerReboot); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DetachVolume(ctx, c.demoC, act.ID, busy.ID, false); !errors.Is(err, models.ErrConflict) {
+			t.Fatalf("the model detaches from a rebooting instance: %v", err)
+		}
+		if p := br.get("/volumes/" + busy.ID); p.testID("volume-detach").Length() != 0 {
+			t.Error("the volume page of a rebooting instance's volume offers Detach")
+		}
+		p := br.get("/instances/" + act.ID)
+		if p.testID("instance-volume-"+busy.Name).Length() != 1 {
+			t.Fatalf("the rebooting instance's page does not list %s: %v", busy.Name, testIDs(p.testID("instance-volumes")))
+		}
+		if p.testID("instance-volume-detach").Length() != 0 || p.testID("instance-attach-form").Length() != 0 {
+			t.Errorf("a rebooting instance's page offers %v", testIDs(p.testID("instance-volumes")))
+		}
+	})
+}
