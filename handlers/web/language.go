@@ -29,8 +29,9 @@ func (h *Web) setLanguage(w http.ResponseWriter, r *http.Request) {
 		back = "/"
 	}
 	if tag != "" && !h.Locales.Supported(tag) {
-		h.flashError(r, i18n.T(ctx, "That language is not available."))
-		redirect(w, r, back)
+		// The menu offers only the console's languages: another value is a
+		// bad request, refused as one, and the user's choice stays.
+		h.fail(w, r, models.Invalid("language", i18n.N("must be one of the console's languages")))
 		return
 	}
 	if err := h.Store.SetLocale(ctx, callerOf(ctx), tag); err != nil {

@@ -56,12 +56,10 @@ func TestLanguageFromBrowserThenUsersChoice(t *testing.T) {
 			t.Errorf("new session: lang %q, want the user's ko", got)
 		}
 
-		// A language without a catalogue is refused and nothing changes.
+		// A language without a catalogue is refused and nothing changes
+		// (TestUnknownLanguageIsRefused).
 		br.get("/")
-		wantStatus(t, br.submit("/language", url.Values{"language": {"xx"}}), http.StatusSeeOther)
-		if got := br.get("/").testID("flash-error").Text(); got == "" {
-			t.Error("no flash error for an unknown language")
-		}
+		wantStatus(t, br.submit("/language", url.Values{"language": {"xx"}}), http.StatusUnprocessableEntity)
 		if got := lang(br.get("/")); got != "ko" {
 			t.Errorf("after an unknown language: lang %q, want ko kept", got)
 		}
@@ -70,6 +68,36 @@ func TestLanguageFromBrowserThenUsersChoice(t *testing.T) {
 		wantStatus(t, br.submit("/language", url.Values{"language": {""}}), http.StatusSeeOther)
 		if got := lang(br.get("/", "Accept-Language", "en-GB")); got != "en" {
 			t.Errorf("following the browser again: lang %q, want en", got)
+		}
+	})
+}
+
+// TestUnknownLanguageIsRefused: a language value the menu does not offer
+// (one without a catalogue, a malformed tag, a tag not in its canonical
+// form) is a 422 naming the field, and the user's stored choice stays.
+func TestUnknownLanguageIsRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b := setup(t, s)
+		br := b.browser(t)
+		br.login("demo", demoPassword)
+		br.get("/")
+		wantStatus(t, br.submit("/language", url.Values{"language": {"ko"}}), http.StatusSeeOther)
+		for _, value := range []string{"xx", "fr", "ko-KR", "KO", "<script>", strings.Repeat("k", 300)} {
+			t.Run(value[:min(len(value), 10)], func(t *testing.T) {
+				br.get("/")
+				p := br.submit("/language", url.Values{"language": {value}, "next": {"/keypairs"}})
+				wantStatus(t, p, http.StatusUnprocessableEntity)
+				if msg := p.testID("error-message").Text(); !strings.Contains(msg, "language") {
+					t.Errorf("the refusal does not name the field: %q", msg)
+				}
+				u, err := s.GetUser(context.Background(), "demo")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if u.Locale != "ko" {
+					t.Errorf("the stored language is %q, want ko kept", u.Locale)
+				}
+			})
 		}
 	})
 }
