@@ -24,3 +24,15 @@ func (s *Store) CountQueries() func() int64 {
 	_ = cb.Delete().After("gorm:delete").Register(name, inc)
 	return n.Load
 }
+
+// CountRowsRead is CountQueries for the rows the store's queries return
+// (what gorm scans into structs): a page that reads only what it shows
+// reads as many rows in a project of five volumes as in one of five
+// hundred.
+func (s *Store) CountRowsRead() func() int64 {
+	var n atomic.Int64
+	_ = s.db.Callback().Query().After("gorm:query").Register("stratus:rows", func(db *gorm.DB) {
+		n.Add(db.Statement.RowsAffected)
+	})
+	return n.Load
+}

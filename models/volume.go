@@ -150,6 +150,7 @@ type VolumeFilter struct {
 	AllProjects bool   // operators: every project
 	ProjectID   string // operators, with AllProjects
 	Backend     string // operators, with AllProjects
+	IDs         []string
 }
 
 // ListVolumes lists the caller's project's volumes, newest first, with
@@ -168,6 +169,9 @@ func (s *Store) ListVolumes(ctx context.Context, c Caller, f VolumeFilter) (Page
 	}
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
+	}
+	if len(f.IDs) > 0 {
+		q = q.Where("id IN ?", f.IDs)
 	}
 	q = nameFilter(q, "volumes", f.ListOptions)
 	if f.Marker != "" {

@@ -344,17 +344,24 @@ func (h *Web) snapshots(w http.ResponseWriter, r *http.Request) {
 	p := pages.SnapshotsProps{Rows: page.Items, Pager: lq.pager(page.NextMarker), CSRF: h.csrfToken(r), Now: h.Store.Now(),
 		CanCreate: h.allowed(ctx, "volume:create"), CanDelete: h.allowed(ctx, "volume:snapshot:delete"),
 		Here: r.URL.RequestURI(), Volumes: map[string]string{}}
-	vols, err := h.Store.ListVolumes(ctx, c, models.VolumeFilter{ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	for _, v := range vols.Items {
-		p.Volumes[v.ID] = v.DisplayName()
-	}
+	var ids []string
 	for _, sn := range page.Items {
 		if sn.Status.InTransition() {
 			p.Polling = true
+		}
+		if !slices.Contains(ids, sn.VolumeID) {
+			ids = append(ids, sn.VolumeID)
+		}
+	}
+	// Only the volumes the page names, not every volume of the project.
+	if len(ids) > 0 {
+		vols, err := h.Store.ListVolumes(ctx, c, models.VolumeFilter{IDs: ids, ListOptions: models.ListOptions{Limit: len(ids)}})
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		for _, v := range vols.Items {
+			p.Volumes[v.ID] = v.DisplayName()
 		}
 	}
 	h.render(w, r, http.StatusOK, pages.SnapshotsPage(h.shell(r, i18n.T(r.Context(), "Snapshots"), "snapshots"), p))

@@ -3,6 +3,9 @@ package web_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
@@ -133,6 +136,46 @@ func TestVolumeFormsFollowTheModelsRule(t *testing.T) {
 		}
 		if p.testID("instance-volume-detach").Length() != 0 || p.testID("instance-attach-form").Length() != 0 {
 			t.Errorf("a rebooting instance's page offers %v", testIDs(p.testID("instance-volumes")))
+		}
+	})
+}
+
+// TestSnapshotsPageReadsOnlyItsVolumes: the snapshots page names each
+// snapshot's volume, and to do so reads those volumes only — as many rows
+// whatever the number of the project's other volumes (it read every one,
+// up to a thousand, and lost the names past them).
+func TestSnapshotsPageReadsOnlyItsVolumes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		c := volumeSetup(t, s)
+		ctx := context.Background()
+		v := c.volume(t, c.demoC, "data")
+		sn, err := s.CreateSnapshot(ctx, c.demoC, models.SnapshotCreate{VolumeID: v.ID, Name: "nightly"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishSnapshot(ctx, sn.ID, "/v/snapshot-"+sn.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		br := c.browser(t)
+		br.login("demo", demoPassword)
+		rows := s.CountRowsRead()
+		read := func() int64 {
+			t.Helper()
+			br.get("/snapshots") // warm: the session's first write
+			before := rows()
+			p := br.get("/snapshots")
+			wantStatus(t, p, http.StatusOK)
+			if got := strings.TrimSpace(p.testID("snapshot-row-nightly").Find(`a[href="/volumes/` + v.ID + `"]`).Text()); got != "data" {
+				t.Fatalf("the snapshot's volume is shown as %q, want data", got)
+			}
+			return rows() - before
+		}
+		few := read()
+		for i := range 6 {
+			c.volume(t, c.demoC, fmt.Sprintf("other-%d", i))
+		}
+		if many := read(); many != few {
+			t.Errorf("the snapshots page reads %d rows with 1 volume in the project, %d with 7", few, many)
 		}
 	})
 }
