@@ -170,6 +170,9 @@ type InstanceFilter struct {
 	IDs         []string
 	FlavorID    string // launched with this flavor
 	ImageID     string // launched from this image
+	// VolumeAttachable lists only the instances a volume may be attached
+	// to now (VolumeAttachAllowed).
+	VolumeAttachable bool
 	// ChangedSince lists only instances changed since then, deleted ones
 	// included (Nova's changes-since: how a client catches up).
 	ChangedSince *time.Time
@@ -202,6 +205,9 @@ func (s *Store) ListInstances(ctx context.Context, c Caller, f InstanceFilter) (
 	}
 	if len(f.IDs) > 0 {
 		q = q.Where("id IN ?", f.IDs)
+	}
+	if f.VolumeAttachable {
+		q = q.Where(volumeAttachableCondition, TaskNone, attachableStates)
 	}
 	if f.Status != "" {
 		cond, args, ok := statusCondition(f.Status)

@@ -25,6 +25,11 @@ func VolumeAttachAllowed(i Instance) bool {
 	return VolumeDetachAllowed(i) && i.Host != ""
 }
 
+// volumeAttachableCondition is VolumeAttachAllowed in SQL (arguments:
+// TaskNone, attachableStates), for listing the instances a volume may be
+// attached to.
+const volumeAttachableCondition = "task_state = ? AND host <> '' AND vm_state IN ?"
+
 // VolumeDetachAllowed says whether an instance's state lets one of its
 // volumes be detached now (the intent checks by it; pages offer Detach by
 // it). A forced detach by an operator does not ask.

@@ -206,16 +206,13 @@ func (h *Web) renderVolume(w http.ResponseWriter, r *http.Request, status int, s
 		}
 		p.ForceDetach = h.allowed(ctx, "volume:force_detach")
 	} else if v.Status == models.VolumeAvailable && p.CanAct {
-		insts, err := h.Store.ListInstances(ctx, c, models.InstanceFilter{ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
+		insts, err := h.Store.ListInstances(ctx, c, models.InstanceFilter{VolumeAttachable: true,
+			ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
 		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		for _, i := range insts.Items {
-			if models.VolumeAttachAllowed(i) {
-				p.Attachable = append(p.Attachable, i)
-			}
-		}
+		p.Attachable = insts.Items
 	}
 	snaps, err := h.Store.ListSnapshots(ctx, c, models.SnapshotFilter{VolumeID: v.ID, AllProjects: true,
 		ListOptions: models.ListOptions{Limit: models.MaxPageSize}})

@@ -120,9 +120,13 @@ func TestVolumeFormsFollowTheModelsRule(t *testing.T) {
 		// Detach, nor the instance's page an attach, as the model refuses.
 		busy := c.volume(t, c.demoC, "busy")
 		c.attached(t, act, busy)
-		c.volume(t, c.demoC, "spare")
+		spare := c.volume(t, c.demoC, "spare")
 		if _, err := s.PowerAction(ctx, c.demoC, act.ID, models.PowerReboot); err != nil {
 			t.Fatal(err)
+		}
+		opts := br.get("/volumes/" + spare.ID).testID("volume-attach-instance").Find("option")
+		if opts.Length() != 1 || opts.AttrOr("value", "") != paused.ID {
+			t.Errorf("with one instance rebooting, the volume page offers %d instances (%s), want the paused one only", opts.Length(), opts.Text())
 		}
 		if _, err := s.DetachVolume(ctx, c.demoC, act.ID, busy.ID, false); !errors.Is(err, models.ErrConflict) {
 			t.Fatalf("the model detaches from a rebooting instance: %v", err)
@@ -176,6 +180,38 @@ func TestSnapshotsPageReadsOnlyItsVolumes(t *testing.T) {
 		}
 		if many := read(); many != few {
 			t.Errorf("the snapshots page reads %d rows with 1 volume in the project, %d with 7", few, many)
+		}
+	})
+}
+
+// TestVolumePageReadsOnlyAttachableInstances: a volume's attach list is
+// the instances the model would attach it to, read as such — the
+// project's other instances (here: still building) are not read and
+// dropped.
+func TestVolumePageReadsOnlyAttachableInstances(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		c := volumeSetup(t, s)
+		act := c.launch(t, c.demoC, "act", 1)[0]
+		c.activate(t, act)
+		v := c.volume(t, c.demoC, "data")
+		br := c.browser(t)
+		br.login("demo", demoPassword)
+		rows := s.CountRowsRead()
+		read := func() int64 {
+			t.Helper()
+			br.get("/volumes/" + v.ID) // warm: the session's first write
+			before := rows()
+			p := br.get("/volumes/" + v.ID)
+			wantStatus(t, p, http.StatusOK)
+			if opts := p.testID("volume-attach-instance").Find("option"); opts.Length() != 1 || opts.AttrOr("value", "") != act.ID {
+				t.Fatalf("the volume page offers %d instances (%s), want act only", opts.Length(), opts.Text())
+			}
+			return rows() - before
+		}
+		few := read()
+		c.launch(t, c.demoC, "building", 5)
+		if many := read(); many != few {
+			t.Errorf("the volume page reads %d rows with 1 instance in the project, %d with 5 more building", few, many)
 		}
 	})
 }
