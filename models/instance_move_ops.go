@@ -378,7 +378,12 @@ func (s *Store) AutoConfirmResizes(ctx context.Context, window time.Duration) (i
 	for _, id := range ids {
 		err := s.tx(ctx, func(tx *gorm.DB) error {
 			inst, err := s.lockInstance(tx, id)
-			if err != nil || inst.VMState != VMResized || inst.TaskState != TaskNone {
+			switch {
+			case errors.Is(err, ErrNotFound):
+				return nil // deleted meanwhile
+			case err != nil:
+				return err
+			case inst.VMState != VMResized || inst.TaskState != TaskNone:
 				return nil // changed meanwhile
 			}
 			err = s.confirmLocked(tx, systemActor(), &inst, fmt.Sprintf("confirmed automatically after %s", window))
@@ -391,7 +396,7 @@ func (s *Store) AutoConfirmResizes(ctx context.Context, window time.Duration) (i
 			return nil
 		})
 		if err != nil {
-			return n, err
+			return n, fmt.Errorf("confirm the resize of instance %s: %w", id, err)
 		}
 	}
 	return n, nil

@@ -205,15 +205,23 @@ func (s *Store) FinishSnapshotCopy(ctx context.Context, instanceID, imageID, err
 func (s *Store) FailSnapshotUpload(ctx context.Context, instanceID, imageID, reason string) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		var im Image
-		if err := tx.Where("id = ?", imageID).Take(&im).Error; err != nil || im.Status != ImageSaving {
-			return nil // gone, or finished meanwhile
+		switch err := tx.Where("id = ?", imageID).Take(&im).Error; {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			return nil // gone
+		case err != nil:
+			return fmt.Errorf("fail snapshot upload: %w", err)
+		case im.Status != ImageSaving:
+			return nil // finished meanwhile
 		}
 		if err := s.killImage(tx, imageID); err != nil {
 			return err
 		}
 		inst, err := s.lockInstance(tx, instanceID)
+		if errors.Is(err, ErrNotFound) {
+			return nil // deleted meanwhile: no action log to write to
+		}
 		if err != nil {
-			return nil
+			return err
 		}
 		return s.recordAction(tx, systemActor(), inst, "snapshot", ActionError, "upload of image "+imageID+" failed: "+reason)
 	})
