@@ -26,6 +26,10 @@ import (
 //     images killed, the instance idle for an evacuation) and the rebuilds
 //     (the instance in ERROR, which an evacuation rebuilds elsewhere);
 //   - fails the moves whose next step waits for the host (moveSteps);
+//   - goes on with a resize's revert without its down destination (the
+//     source starts the copy it kept; the destination's agent destroys its
+//     own if the host comes back), and ends one whose down source was to
+//     start that copy with the instance in ERROR, for an evacuation;
 //   - cancels any other queued job of the host that its instance no longer
 //     needs;
 //   - moves the host's routers to live hosts with an external interface
@@ -39,7 +43,7 @@ type HostRecovery struct {
 	Rescheduled int      // builds sent to other hosts (or to ERROR after their last attempt)
 	Deleted     int      // instances whose delete was finished without the host
 	PowerFailed int      // power actions ended with "host … is down"
-	TasksFailed int      // shelves, snapshots and rebuilds ended the same way
+	TasksFailed int      // shelves, snapshots, rebuilds and reverts ended the same way
 	Cancelled   int      // jobs cancelled in all
 	Routers     int      // routers moved to another host
 }
@@ -291,6 +295,35 @@ func (s *Store) recoverJob(ctx context.Context, j Job, host string, r *HostRecov
 				return fmt.Errorf("end %s: %w", action, err)
 			}
 			if err := s.finishAction(tx, inst.ID, ActionError, reason); err != nil {
+				return err
+			}
+			r.TasksFailed++
+		case j.Kind == (RevertMove{}).Kind() && inst.TaskState == TaskResizeReverting,
+			j.Kind == (FinishRevert{}).Kind() && inst.TaskState == TaskResizeReverting:
+			var args RevertMove // FinishRevert's arguments are the same
+			_ = json.Unmarshal(j.Args, &args)
+			m, _, err := s.lockMove(tx, args.MigrationID, MigrationReverting)
+			if errors.Is(err, ErrNotFound) {
+				reason = "not needed: its revert is over"
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if j.Kind == (RevertMove{}).Kind() {
+				// Only the destination's copy waits for the host: the
+				// source starts its own without it.
+				reason = fmt.Sprintf("host %s is down: the resized copy is destroyed if it comes back; reverting on %s", host, m.SourceCompute)
+				if err := s.revertedOnDest(tx, m, inst); err != nil {
+					return err
+				}
+				break
+			}
+			// The source that was to start its kept copy is down: ERROR,
+			// from which an evacuation rebuilds it elsewhere (or a hard
+			// reboot starts the kept copy when the host is back).
+			reason = fmt.Sprintf("host %s is down: the revert was not finished; evacuate the instance, or hard reboot it when the host is back", host)
+			if err := s.finishRevert(tx, m, inst, PowerNoState, reason); err != nil {
 				return err
 			}
 			r.TasksFailed++

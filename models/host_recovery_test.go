@@ -386,3 +386,126 @@ func TestAgentTakesOverItsHost(t *testing.T) {
 		}
 	})
 }
+
+// jobsOf lists the unfinished jobs of an instance as "kind@host".
+func jobsOf(t *testing.T, s *models.Store, instanceID string) []string {
+	t.Helper()
+	jobs, _, err := s.ListJobs(context.Background(), models.JobFilter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, j := range jobs {
+		if j.ResourceID == instanceID && !j.State.Finished() {
+			out = append(out, j.Kind+"@"+j.TargetHost)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// A revert does not wait for a resize's destination that is down: asked
+// for then, or when the destination dies before destroying its copy, the
+// destination's claim is given back and the source starts the copy it
+// kept (the destination's agent destroys its own if the host comes back).
+func TestRevertResizeWithoutItsDestination(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b := computeSetup(t, s)
+		ctx := context.Background()
+		d := newHostDrill(t, s, "h1", "h2")
+		later, _ := resizedOn(t, b, d, "h1", "h2")
+		early, _ := resizedOn(t, b, d, "h1", "h2")
+		// early's revert is asked while h2 is up; h2 dies before doing it.
+		if _, err := s.MoveInstance(ctx, b.member, early.ID, models.ActionRevertResize, models.MoveRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		d.down(t, "h2", "h1")
+		if _, err := s.MoveInstance(ctx, b.member, later.ID, models.ActionRevertResize, models.MoveRequest{}); err != nil {
+			t.Fatalf("revert with the destination down: %v", err)
+		}
+		r, err := s.RecoverDownHosts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Cancelled != 1 || r.TasksFailed != 0 {
+			t.Errorf("recovery: %+v, want early's revert step cancelled", r)
+		}
+		for _, inst := range []models.Instance{early, later} {
+			got, _ := s.InstanceByID(ctx, inst.ID)
+			if got.Host != "h1" || got.FlavorName != "m1.nano" || got.TaskState != models.TaskResizeReverting {
+				t.Errorf("%s: on %s with %s, %s; want on h1 with m1.nano, still reverting", inst.ID, got.Host, got.FlavorName, got.TaskState)
+			}
+			if jobs := jobsOf(t, s, inst.ID); !slices.Equal(jobs, []string{"instance.move.finish_revert@h1"}) {
+				t.Errorf("%s's jobs: %v, want only the source's start of its kept copy", inst.ID, jobs)
+			}
+			m, _ := s.LatestMigration(ctx, b.admin, inst.ID)
+			if err := s.FinishRevert(ctx, m.ID, models.PowerRunning, ""); err != nil {
+				t.Fatal(err)
+			}
+			got, _ = s.InstanceByID(ctx, inst.ID)
+			if got.VMState != models.VMActive || got.TaskState != models.TaskNone || got.Host != "h1" {
+				t.Errorf("%s after the source started it: %s/%s on %s", inst.ID, got.VMState, got.TaskState, got.Host)
+			}
+		}
+		if h, _ := s.GetHost(ctx, "h2"); h.InstanceCount != 0 || h.UsedVCPUs != 0 {
+			t.Errorf("the down destination still counts %d instances, %d VCPUs", h.InstanceCount, h.UsedVCPUs)
+		}
+		if r, err := s.RecoverDownHosts(ctx); err != nil || r.Cancelled != 0 {
+			t.Fatalf("second run: %+v %v", r, err)
+		}
+	})
+}
+
+// A revert whose source dies before starting the copy it kept ends with
+// a reason, the instance in ERROR for an evacuation, instead of waiting
+// for the host. A confirm needs no host: with the source down it is done
+// at once, the source's claim given back, and the source's cleaning step
+// is dropped (its agent destroys the old copy if the host comes back).
+func TestRevertAndConfirmResizeWithoutTheirSource(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b := computeSetup(t, s)
+		ctx := context.Background()
+		d := newHostDrill(t, s, "h1", "h2")
+		reverting, rm := resizedOn(t, b, d, "h1", "h2")
+		confirming, _ := resizedOn(t, b, d, "h1", "h2")
+		if _, err := s.MoveInstance(ctx, b.member, reverting.ID, models.ActionRevertResize, models.MoveRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RevertedOnDest(ctx, rm.ID); err != nil {
+			t.Fatal(err)
+		}
+		d.down(t, "h1", "h2")
+		if _, err := s.MoveInstance(ctx, b.member, confirming.ID, models.ActionConfirmResize, models.MoveRequest{}); err != nil {
+			t.Fatalf("confirm with the source down: %v", err)
+		}
+		r, err := s.RecoverDownHosts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.TasksFailed != 1 || r.Cancelled != 2 {
+			t.Errorf("recovery: %+v, want the revert ended and its and the confirm's steps cancelled", r)
+		}
+		inst, _ := s.InstanceByID(ctx, reverting.ID)
+		acts, _ := s.ListInstanceActions(ctx, b.member, reverting.ID)
+		if inst.VMState != models.VMError || inst.TaskState != models.TaskNone || inst.Host != "h1" ||
+			acts[0].Result != models.ActionError || !strings.Contains(acts[0].Message, "host h1 is down") {
+			t.Errorf("revert waiting for the down source: %s/%s on %s, action %+v", inst.VMState, inst.TaskState, inst.Host, acts[0])
+		}
+		if m, _ := s.LatestMigration(ctx, b.admin, reverting.ID); m.Status != models.MigrationReverted {
+			t.Errorf("migration %s, want reverted", m.Status)
+		}
+		if _, err := s.MoveInstance(ctx, b.admin, reverting.ID, models.ActionEvacuate, models.MoveRequest{}); err != nil {
+			t.Errorf("evacuate after the ended revert: %v", err)
+		}
+		inst, _ = s.InstanceByID(ctx, confirming.ID)
+		if inst.VMState != models.VMActive || inst.TaskState != models.TaskNone || inst.Host != "h2" || len(jobsOf(t, s, confirming.ID)) != 0 {
+			t.Errorf("confirmed with the source down: %s/%s on %s, jobs %v", inst.VMState, inst.TaskState, inst.Host, jobsOf(t, s, confirming.ID))
+		}
+		if h, _ := s.GetHost(ctx, "h1"); h.InstanceCount != 1 { // the reverted one, until evacuated
+			t.Errorf("the down source counts %d instances, want 1", h.InstanceCount)
+		}
+		if r, err := s.RecoverDownHosts(ctx); err != nil || r.TasksFailed != 0 {
+			t.Fatalf("second run: %+v %v", r, err)
+		}
+	})
+}

@@ -11,7 +11,8 @@ import (
 )
 
 // resizedOn resizes a new instance of b's member from host from to host to
-// and has the destination finish it: the instance waits in VERIFY_RESIZE.
+// and has the destination finish it: the instance waits in VERIFY_RESIZE,
+// with no job left.
 func resizedOn(t *testing.T, b computeBundle, d *hostDrill, from, to string) (models.Instance, models.InstanceMigration) {
 	t.Helper()
 	s, ctx := b.store, context.Background()
@@ -44,6 +45,20 @@ func resizedOn(t *testing.T, b computeBundle, d *hostDrill, from, to string) (mo
 	}
 	if err := s.FinishMove(ctx, m.ID, models.PowerRunning); err != nil {
 		t.Fatal(err)
+	}
+	// The agents and the scheduler ran the move's jobs: none is left.
+	for _, host := range []string{"", from, to} {
+		jobs, err := s.ClaimJobs(ctx, "test", host, 100, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]int64, len(jobs))
+		for i, j := range jobs {
+			ids[i] = j.ID
+		}
+		if _, err := s.CompleteJobs(ctx, "test", ids); err != nil {
+			t.Fatal(err)
+		}
 	}
 	inst, err := s.InstanceByID(ctx, id)
 	if err != nil || inst.VMState != models.VMResized {

@@ -357,6 +357,19 @@ func (s *Store) revertResize(ctx context.Context, c Caller, id string) (Instance
 		if err := s.startAction(tx, c, inst, "revertResize"); err != nil {
 			return err
 		}
+		if _, up, err := hostState(tx, m.DestCompute); err != nil {
+			return err
+		} else if !up {
+			// Nothing waits for the destination: the source starts the
+			// copy it kept, and the destination's agent destroys its own
+			// when it comes back (the instance is no longer its own).
+			if err := s.revertedOnDest(tx, m, inst); err != nil {
+				return err
+			}
+			inst = m.OldSize(inst)
+			inst.Host = m.SourceCompute
+			return nil
+		}
 		_, err = s.enqueue(tx, RevertMove{MigrationID: m.ID},
 			JobOptions{TargetHost: m.DestCompute, ResourceType: "instance", ResourceID: inst.ID})
 		return err

@@ -223,19 +223,26 @@ func (s *Store) RevertedOnDest(ctx context.Context, migrationID string) error {
 		if err != nil {
 			return err
 		}
-		if err := s.releaseHostAllocation(tx, inst.ID, m.DestCompute); err != nil {
-			return err
-		}
-		restore := m.OldSize(inst)
-		if err := s.moveToHost(tx, inst, m.SourceCompute, map[string]any{"flavor_id": restore.FlavorID,
-			"flavor_name": restore.FlavorName, "vcpus": restore.VCPUs, "ram_mb": restore.RAMMB,
-			"disk_gb": restore.DiskGB, "ephemeral_gb": restore.EphemeralGB}); err != nil {
-			return err
-		}
-		_, err = s.enqueue(tx, FinishRevert{MigrationID: m.ID},
-			JobOptions{TargetHost: m.SourceCompute, MaxAttempts: 5, ResourceType: "instance", ResourceID: inst.ID})
-		return err
+		return s.revertedOnDest(tx, m, inst)
 	})
+}
+
+// revertedOnDest is RevertedOnDest in tx, on a locked reverting move: the
+// destination's claim is given back and the instance, with its old size,
+// is the source's again, whose agent starts the copy it kept.
+func (s *Store) revertedOnDest(tx *gorm.DB, m InstanceMigration, inst Instance) error {
+	if err := s.releaseHostAllocation(tx, inst.ID, m.DestCompute); err != nil {
+		return err
+	}
+	restore := m.OldSize(inst)
+	if err := s.moveToHost(tx, inst, m.SourceCompute, map[string]any{"flavor_id": restore.FlavorID,
+		"flavor_name": restore.FlavorName, "vcpus": restore.VCPUs, "ram_mb": restore.RAMMB,
+		"disk_gb": restore.DiskGB, "ephemeral_gb": restore.EphemeralGB}); err != nil {
+		return err
+	}
+	_, err := s.enqueue(tx, FinishRevert{MigrationID: m.ID},
+		JobOptions{TargetHost: m.SourceCompute, MaxAttempts: 5, ResourceType: "instance", ResourceID: inst.ID})
+	return err
 }
 
 // FinishRevert records that the source runs the instance again as it was
@@ -246,20 +253,25 @@ func (s *Store) FinishRevert(ctx context.Context, migrationID string, power Powe
 		if err != nil {
 			return err
 		}
-		if err := s.setMigration(tx, m.ID, map[string]any{"status": MigrationReverted}); err != nil {
-			return err
-		}
-		set := map[string]any{"vm_state": restingState(m.PowerOn), "task_state": TaskNone, "power_state": power, "updated_at": s.now()}
-		result, msg := ActionSuccess, fmt.Sprintf("back on %s with flavor %s", m.SourceCompute, m.OldFlavorName)
-		if errMsg != "" {
-			set["vm_state"], set["fault_message"], set["fault_at"] = VMError, truncate("revert: "+errMsg, 1024), s.now()
-			result, msg = ActionError, errMsg
-		}
-		if err := tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(set).Error; err != nil {
-			return fmt.Errorf("finish revert: %w", err)
-		}
-		return s.finishAction(tx, inst.ID, result, msg)
+		return s.finishRevert(tx, m, inst, power, errMsg)
 	})
+}
+
+// finishRevert is FinishRevert in tx, on a locked reverting move.
+func (s *Store) finishRevert(tx *gorm.DB, m InstanceMigration, inst Instance, power PowerState, errMsg string) error {
+	if err := s.setMigration(tx, m.ID, map[string]any{"status": MigrationReverted}); err != nil {
+		return err
+	}
+	set := map[string]any{"vm_state": restingState(m.PowerOn), "task_state": TaskNone, "power_state": power, "updated_at": s.now()}
+	result, msg := ActionSuccess, fmt.Sprintf("back on %s with flavor %s", m.SourceCompute, m.OldFlavorName)
+	if errMsg != "" {
+		set["vm_state"], set["fault_message"], set["fault_at"] = VMError, truncate("revert: "+errMsg, 1024), s.now()
+		result, msg = ActionError, errMsg
+	}
+	if err := tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(set).Error; err != nil {
+		return fmt.Errorf("finish revert: %w", err)
+	}
+	return s.finishAction(tx, inst.ID, result, msg)
 }
 
 // FinishEvacuate records that the destination rebuilt an evacuated
