@@ -66,7 +66,7 @@ func (s *Store) LaunchOptions(ctx context.Context, c Caller) (LaunchOptions, err
 	if err != nil {
 		return o, err
 	}
-	used, err := s.projectUsage(db, c.ProjectID)
+	used, err := s.projectUsage(db, c.ProjectID, QuotaInstances, QuotaVCPUs, QuotaRAMMB)
 	if err != nil {
 		return o, err
 	}

@@ -37,3 +37,29 @@ func TestVCPUQuotaCountsAndRefuses(t *testing.T) {
 		}
 	})
 }
+
+// A quota check counts only what it checks: creating a key pair under a
+// limit costs one count (the project's key pairs) more than with no limit,
+// not a count of every resource of the project.
+func TestQuotaCheckCountsOnlyWhatItChecks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b := computeSetup(t, s)
+		ctx := context.Background()
+		create := func(name string) int64 {
+			t.Helper()
+			queries := s.CountQueries()
+			if _, err := s.CreateKeyPair(ctx, b.member, models.KeyPairInput{Name: name}); err != nil {
+				t.Fatal(err)
+			}
+			return queries()
+		}
+		limited := create("k1")
+		if _, err := s.SetQuotas(ctx, b.admin, "demo", map[string]int64{models.QuotaKeyPairs: models.Unlimited}); err != nil {
+			t.Fatal(err)
+		}
+		unlimited := create("k2")
+		if limited-unlimited != 1 {
+			t.Errorf("a key pair costs %d queries under a limit and %d without: the check should count the key pairs only", limited, unlimited)
+		}
+	})
+}

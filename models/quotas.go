@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -160,26 +161,66 @@ func (s *Store) lockProject(tx *gorm.DB, projectID string) error {
 	return nil
 }
 
-// projectUsage counts what a project uses now.
-func (s *Store) projectUsage(tx *gorm.DB, projectID string) (Usage, error) {
+// projectUsage counts what a project uses now of the resources given, and
+// of the others counted with them (all resources when none is given); the
+// rest stays zero.
+func (s *Store) projectUsage(tx *gorm.DB, projectID string, resources ...string) (Usage, error) {
+	wants := func(rs ...string) bool {
+		if len(resources) == 0 {
+			return true
+		}
+		for _, r := range rs {
+			if slices.Contains(resources, r) {
+				return true
+			}
+		}
+		return false
+	}
 	var u Usage
-	err := tx.Raw(`SELECT COUNT(*) AS instances, COALESCE(SUM(vcpus), 0) AS vcpus, COALESCE(SUM(ram_mb), 0) AS ram_mb
-		FROM instances WHERE project_id = ? AND deleted_at IS NULL`, projectID).Scan(&u).Error
-	if err != nil {
-		return u, fmt.Errorf("count instance usage: %w", err)
+	if wants(QuotaInstances, QuotaVCPUs, QuotaRAMMB) {
+		err := tx.Raw(`SELECT COUNT(*) AS instances, COALESCE(SUM(vcpus), 0) AS vcpus, COALESCE(SUM(ram_mb), 0) AS ram_mb
+			FROM instances WHERE project_id = ? AND deleted_at IS NULL`, projectID).Scan(&u).Error
+		if err != nil {
+			return u, fmt.Errorf("count instance usage: %w", err)
+		}
 	}
-	if err := tx.Raw("SELECT COUNT(*) FROM keypairs WHERE project_id = ?", projectID).Scan(&u.KeyPairs).Error; err != nil {
-		return u, fmt.Errorf("count key pairs: %w", err)
+	if wants(QuotaKeyPairs) {
+		if err := tx.Raw("SELECT COUNT(*) FROM keypairs WHERE project_id = ?", projectID).Scan(&u.KeyPairs).Error; err != nil {
+			return u, fmt.Errorf("count key pairs: %w", err)
+		}
 	}
-	if err := tx.Raw("SELECT COUNT(*) FROM images WHERE project_id = ? AND status <> ?", projectID, ImageDeleted).Scan(&u.Images).Error; err != nil {
-		return u, fmt.Errorf("count images: %w", err)
+	if wants(QuotaImages) {
+		if err := tx.Raw("SELECT COUNT(*) FROM images WHERE project_id = ? AND status <> ?", projectID, ImageDeleted).Scan(&u.Images).Error; err != nil {
+			return u, fmt.Errorf("count images: %w", err)
+		}
 	}
-	// Networking in one round trip: every quota check pays for it.
+	if wants(QuotaNetworks, QuotaSubnets, QuotaPorts, QuotaSecurityGroups, QuotaSecurityGroupRules, QuotaRouters, QuotaFloatingIPs) {
+		if err := networkUsage(tx, projectID, &u); err != nil {
+			return u, err
+		}
+	}
+	if wants(QuotaObjects, QuotaObjectBytes) {
+		_, objects, bytes, err := objectTotals(tx, projectID)
+		if err != nil {
+			return u, err
+		}
+		u.Objects, u.ObjectBytes = objects, bytes
+	}
+	if wants(QuotaVolumes, QuotaGigabytes, QuotaSnapshots) {
+		if err := s.volumeUsage(tx, projectID, &u); err != nil {
+			return u, err
+		}
+	}
+	return u, nil
+}
+
+// networkUsage adds a project's networking use to u, in one round trip.
+func networkUsage(tx *gorm.DB, projectID string, u *Usage) error {
 	var net struct {
 		Networks, Subnets, Ports, SecurityGroups, SecurityGroupRules, Routers int64
 		FloatingIPs                                                           int64 `gorm:"column:floatingips"`
 	}
-	err = tx.Raw(`SELECT (SELECT COUNT(*) FROM networks WHERE project_id = ?) AS networks,
+	err := tx.Raw(`SELECT (SELECT COUNT(*) FROM networks WHERE project_id = ?) AS networks,
 		(SELECT COUNT(*) FROM subnets WHERE project_id = ?) AS subnets,
 		(SELECT COUNT(*) FROM ports WHERE project_id = ? AND device_owner <> ?) AS ports,
 		(SELECT COUNT(*) FROM security_groups WHERE project_id = ?) AS security_groups,
@@ -189,19 +230,11 @@ func (s *Store) projectUsage(tx *gorm.DB, projectID string) (Usage, error) {
 		projectID, projectID, projectID, DeviceOwnerDHCP, projectID, projectID, projectID, projectID).
 		Scan(&net).Error
 	if err != nil {
-		return u, fmt.Errorf("count network usage: %w", err)
+		return fmt.Errorf("count network usage: %w", err)
 	}
 	u.Networks, u.Subnets, u.Ports, u.SecurityGroups, u.SecurityGroupRules, u.Routers, u.FloatingIPs =
 		net.Networks, net.Subnets, net.Ports, net.SecurityGroups, net.SecurityGroupRules, net.Routers, net.FloatingIPs
-	_, objects, bytes, err := objectTotals(tx, projectID)
-	if err != nil {
-		return u, err
-	}
-	u.Objects, u.ObjectBytes = objects, bytes
-	if err := s.volumeUsage(tx, projectID, &u); err != nil {
-		return u, err
-	}
-	return u, nil
+	return nil
 }
 
 // quotaLimits reads a project's limits: defaults overridden by its rows.
@@ -231,7 +264,18 @@ func (s *Store) checkQuota(tx *gorm.DB, projectID string, add Usage) error {
 	if err != nil {
 		return err
 	}
-	used, err := s.projectUsage(tx, projectID)
+	// Only what the request adds to, under a limit, is counted (the rest
+	// quotaOver does not look at).
+	var counted []string
+	for _, r := range QuotaResources() {
+		if add.get(r) != 0 && limits[r] != Unlimited {
+			counted = append(counted, r)
+		}
+	}
+	if len(counted) == 0 {
+		return nil
+	}
+	used, err := s.projectUsage(tx, projectID, counted...)
 	if err != nil {
 		return err
 	}
