@@ -3,8 +3,11 @@ package openstack_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -45,6 +48,18 @@ func newCloud(t *testing.T, s *models.Store, hosts ...string) *cloud {
 // (volume services, for one).
 func newCloudWith(t *testing.T, s *models.Store, tune func(*allinone.Config), hosts ...string) *cloud {
 	t.Helper()
+	return newCloudOpts(t, s, cloudOpts{tune: tune}, hosts...)
+}
+
+// cloudOpts change a test cloud: tune the hosts' configuration, policy
+// the rules an operator's policy file overrides.
+type cloudOpts struct {
+	tune   func(*allinone.Config)
+	policy map[string]string
+}
+
+func newCloudOpts(t *testing.T, s *models.Store, o cloudOpts, hosts ...string) *cloud {
+	t.Helper()
 	ctx := context.Background()
 	if _, err := s.Bootstrap(ctx, models.BootstrapInput{
 		AdminName: "admin", AdminPassword: adminPassword, AdminProject: "admin",
@@ -52,7 +67,15 @@ func newCloudWith(t *testing.T, s *models.Store, tune func(*allinone.Config), ho
 	}); err != nil {
 		t.Fatal(err)
 	}
-	enf, err := policy.New("")
+	policyFile := ""
+	if o.policy != nil {
+		policyFile = filepath.Join(t.TempDir(), "policy.json")
+		b, _ := json.Marshal(o.policy)
+		if err := os.WriteFile(policyFile, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enf, err := policy.New(policyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +96,8 @@ func newCloudWith(t *testing.T, s *models.Store, tune func(*allinone.Config), ho
 			Agent:           compute.Config{HeartbeatInterval: 200 * time.Millisecond, PowerSyncInterval: time.Hour, Workers: 8},
 			ServiceDownTime: 10 * time.Second, BuildTimeout: time.Minute,
 		}
-		if tune != nil {
-			tune(&cfg)
+		if o.tune != nil {
+			o.tune(&cfg)
 		}
 		cl, err := allinone.Start(ctx, cfg)
 		if err != nil {

@@ -40,13 +40,14 @@ func (c *Compute) listFilter(r *http.Request, caller *models.Caller) (models.Ins
 	if q.Bool("deleted") && caller.IsSystemAdmin() {
 		f.Deleted = true
 	}
+	listAll := c.Policy.Allowed(caller, "compute:instance:list_all")
 	if q.Bool("all_tenants") || q.Get("all_tenants") == "" && q.Has("all_tenants") {
-		if !c.Policy.Allowed(caller, "compute:instance:list_all") {
+		if !listAll {
 			return f, service.Forbidden("Policy doesn't allow os_compute_api:servers:detail:get_all_tenants to be performed.")
 		}
 		f.AllProjects = true
 	}
-	if caller.IsSystemAdmin() {
+	if listAll {
 		f.Host = q.Get("host")
 		if p := q.Get("project_id") + q.Get("tenant_id"); p != "" {
 			f.AllProjects, f.ProjectID = true, p
@@ -521,7 +522,7 @@ func (c *Compute) serverInterfaces(w http.ResponseWriter, r *http.Request, calle
 	if err != nil {
 		return err
 	}
-	p, err := c.Store.ListPorts(r.Context(), *caller, models.PortFilter{DeviceID: inst.ID, AllProjects: caller.IsSystemAdmin(),
+	p, err := c.Store.ListPorts(r.Context(), *caller, models.PortFilter{DeviceID: inst.ID, AllProjects: c.Policy.Allowed(caller, "network:network:list_all"),
 		ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
 	if err != nil {
 		return err

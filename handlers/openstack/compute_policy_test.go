@@ -1,0 +1,78 @@
+package openstack_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"stratus/models"
+	"stratus/models/storetest"
+)
+
+// TestComputeListsAskThePolicy: whether an operator's server list (its
+// project_id and host filters) and a server's os-interface reach into
+// other projects is the policy table's list_all rules
+// (compute:instance:list_all, network:network:list_all), not a test for a
+// system admin: with an operator's policy file that gives them to nobody,
+// an admin sees their own project's servers and ports only.
+func TestComputeListsAskThePolicy(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		c := newCloudOpts(t, s, cloudOpts{policy: map[string]string{
+			"compute:instance:list_all": "!", "network:network:list_all": "!"}}, "h1")
+		demo, op := c.token("demo", demoPassword, "demo"), c.token("admin", adminPassword, "admin")
+		demoProject, _ := s.GetProject(ctx, "demo")
+		as := func(tok string) map[string]string {
+			return map[string]string{"X-Auth-Token": tok, "OpenStack-API-Version": "compute 2.79"}
+		}
+		im, err := s.CreateImage(ctx, mustCaller(t, s, demo), models.ImageInput{Name: "img"})
+		must(t, err, "image")
+		_, err = s.UploadImage(ctx, mustCaller(t, s, demo), im.ID, strings.NewReader(strings.Repeat("x", 4096)))
+		must(t, err, "upload")
+		code, _, body := c.call(http.MethodPost, "/network/v2.0/networks", as(demo), map[string]any{"network": map[string]any{"name": "net"}})
+		netID, _ := dig(body, "network", "id").(string)
+		if code != http.StatusCreated {
+			t.Fatalf("create a network: %d %v", code, body)
+		}
+		code, _, body = c.call(http.MethodPost, "/network/v2.0/subnets", as(demo), map[string]any{"subnet": map[string]any{
+			"network_id": netID, "cidr": "10.9.0.0/24", "ip_version": 4}})
+		if code != http.StatusCreated {
+			t.Fatalf("create a subnet: %d %v", code, body)
+		}
+		code, _, body = c.call(http.MethodPost, "/compute/v2.1/servers", as(demo), map[string]any{"server": map[string]any{
+			"name": "vm", "imageRef": im.ID, "flavorRef": "m1.nano", "networks": []map[string]string{{"uuid": netID}}}})
+		id, _ := dig(body, "server", "id").(string)
+		if code != http.StatusAccepted || id == "" {
+			t.Fatalf("create a server: %d %v", code, body)
+		}
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			_, _, body = c.call(http.MethodGet, "/compute/v2.1/servers/"+id, as(demo), nil)
+			if dig(body, "server", "status") == "ACTIVE" || time.Now().After(deadline) {
+				break
+			}
+		}
+		if dig(body, "server", "status") != "ACTIVE" {
+			t.Fatalf("server: %v", body)
+		}
+		_, _, body = c.call(http.MethodGet, "/compute/v2.1/servers/"+id+"/os-interface", as(demo), nil)
+		if ifs, _ := body["interfaceAttachments"].([]any); len(ifs) != 1 {
+			t.Fatalf("the owner's os-interface: %v, want one port", body)
+		}
+
+		for _, q := range []string{"?project_id=" + demoProject.ID, "?tenant_id=" + demoProject.ID, "?host=h1"} {
+			code, _, body = c.call(http.MethodGet, "/compute/v2.1/servers"+q, as(op), nil)
+			if srvs, _ := body["servers"].([]any); code != http.StatusOK || len(srvs) != 0 {
+				t.Errorf("an admin without compute:instance:list_all lists servers%s: %d %v, want their own project's (none)", q, code, body)
+			}
+		}
+		if code, _, _ = c.call(http.MethodGet, "/compute/v2.1/servers?all_tenants=1", as(op), nil); code != http.StatusForbidden {
+			t.Errorf("all_tenants without compute:instance:list_all: %d, want 403", code)
+		}
+		code, _, body = c.call(http.MethodGet, "/compute/v2.1/servers/"+id+"/os-interface", as(op), nil)
+		if ifs, _ := body["interfaceAttachments"].([]any); code != http.StatusOK || len(ifs) != 0 {
+			t.Errorf("an admin without network:network:list_all reads another project's ports: %d %v", code, body)
+		}
+	})
+}
