@@ -123,11 +123,9 @@ func (s *Store) CreateInstances(ctx context.Context, c Caller, in InstanceCreate
 		}
 	}
 	if in.AvailabilityZone != "" {
-		var n int64
-		if err := db.Model(&Host{}).Where("availability_zone = ?", in.AvailabilityZone).Count(&n).Error; err != nil {
-			return nil, fmt.Errorf("check availability zone: %w", err)
-		}
-		if n == 0 {
+		if ok, err := zoneExists(db, in.AvailabilityZone); err != nil {
+			return nil, err
+		} else if !ok {
 			p.Add("availability_zone", "no such availability zone")
 		}
 	}

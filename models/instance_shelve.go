@@ -204,6 +204,14 @@ func (s *Store) unbindInstancePorts(tx *gorm.DB, instanceID string) error {
 // UnshelveInstance sends a shelved instance to the scheduler. Its quota
 // stayed charged while shelved, so there is none to check.
 func (s *Store) UnshelveInstance(ctx context.Context, c Caller, id string) (Instance, error) {
+	return s.UnshelveInstanceToZone(ctx, c, id, "")
+}
+
+// UnshelveInstanceToZone unshelves an instance into availability zone zone
+// (Nova's unshelve with availability_zone, from 2.77): the instance's zone
+// becomes it, and the scheduler keeps to it as it does for a launch in a
+// zone. "" keeps the zone the instance has.
+func (s *Store) UnshelveInstanceToZone(ctx context.Context, c Caller, id, zone string) (Instance, error) {
 	var inst Instance
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var err error
@@ -221,6 +229,17 @@ func (s *Store) UnshelveInstance(ctx context.Context, c Caller, id string) (Inst
 			if len(st) == 0 || st[0] != ImageActive {
 				return conflict("the shelve image %s of instance %s is not active (it was deleted?): the instance cannot boot again", inst.ShelvedImageID, inst.Name)
 			}
+		}
+		if zone != "" && zone != inst.AvailabilityZone {
+			if ok, err := zoneExists(tx, zone); err != nil {
+				return err
+			} else if !ok {
+				return Invalid("availability_zone", "no such availability zone")
+			}
+			if err := tx.Model(&Instance{}).Where("id = ?", inst.ID).Update("availability_zone", zone).Error; err != nil {
+				return fmt.Errorf("unshelve: %w", err)
+			}
+			inst.AvailabilityZone = zone
 		}
 		if err := s.setTask(tx, &inst, TaskUnshelving); err != nil {
 			return err

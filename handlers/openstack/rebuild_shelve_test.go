@@ -58,8 +58,8 @@ func TestGophercloudRebuildShelveUnshelve(t *testing.T) {
 			t.Fatalf("shelveOffload of an offloaded server: %v, want 409 naming the state", err)
 		}
 		err = servers.Unshelve(ctx, cc, srv.ID, servers.UnshelveOpts{AvailabilityZone: "elsewhere"}).ExtractErr()
-		if !gophercloud.ResponseCodeIs(err, http.StatusBadRequest) {
-			t.Fatalf("unshelve into a named zone: %v, want 400", err)
+		if !gophercloud.ResponseCodeIs(err, http.StatusBadRequest) || !strings.Contains(err.Error(), "availability_zone") {
+			t.Fatalf("unshelve into a zone no host is in: %v, want 400 naming availability_zone", err)
 		}
 		must(t, servers.Unshelve(ctx, cc, srv.ID, servers.UnshelveOpts{}).ExtractErr(), "unshelve")
 		waitServer(t, cc, srv.ID, status("ACTIVE"))

@@ -42,13 +42,24 @@ func (c *Compute) lifecycleAction(w http.ResponseWriter, r *http.Request, caller
 	case "shelveOffload":
 		_, err = c.Store.ShelveOffloadInstance(r.Context(), *caller, inst.ID)
 	case "unshelve":
+		// {"unshelve": null}; from 2.77 {"unshelve": {"availability_zone":
+		// "az"}} places the server in that zone.
 		var a *struct {
 			AvailabilityZone *string `json:"availability_zone"`
 		}
-		if json.Unmarshal(arg, &a) == nil && a != nil && a.AvailabilityZone != nil {
-			return true, service.BadRequest("Stratus unshelves into any availability zone that fits: unshelve.availability_zone is not offered.")
+		if json.Unmarshal(arg, &a) != nil {
+			return true, service.BadRequest("Invalid input for field/attribute unshelve: it must be null or an object.")
 		}
-		_, err = c.Store.UnshelveInstance(r.Context(), *caller, inst.ID)
+		zone := ""
+		if a != nil && a.AvailabilityZone != nil {
+			if !versionOf(r).AtLeast(2, 77) {
+				return true, service.BadRequest("Invalid input for field/attribute unshelve.availability_zone: it needs microversion 2.77 or later.")
+			}
+			if zone = *a.AvailabilityZone; zone == "" {
+				return true, service.BadRequest("Invalid input for field/attribute unshelve.availability_zone: it must name a zone.")
+			}
+		}
+		_, err = c.Store.UnshelveInstanceToZone(r.Context(), *caller, inst.ID, zone)
 	default:
 		return false, nil
 	}
