@@ -270,12 +270,17 @@ func (s *Store) routerFor(tx *gorm.DB, externalNetID, subnetID string) (string, 
 // FloatingIPFilter narrows ListFloatingIPs.
 type FloatingIPFilter struct {
 	ListOptions
-	PortID      string
-	AllProjects bool // operators
+	Match
+	PortID            string
+	FloatingIPAddress string
+	AllProjects       bool // operators
 }
 
 // ListFloatingIPs lists the caller's project's floating IPs, by address.
 func (s *Store) ListFloatingIPs(ctx context.Context, c Caller, f FloatingIPFilter) (Page[FloatingIP], error) {
+	if f.ExactName != "" {
+		return Page[FloatingIP]{}, nil // a floating IP has no name: a name filter matches none
+	}
 	q := s.db.WithContext(ctx).Model(&FloatingIP{})
 	if !(f.AllProjects && c.IsSystemAdmin()) {
 		q = q.Where("floating_ips.project_id = ?", c.ProjectID)
@@ -283,6 +288,10 @@ func (s *Store) ListFloatingIPs(ctx context.Context, c Caller, f FloatingIPFilte
 	if f.PortID != "" {
 		q = q.Where("floating_ips.port_id = ?", f.PortID)
 	}
+	if f.FloatingIPAddress != "" {
+		q = q.Where("floating_ips.floating_ip_address = ?", f.FloatingIPAddress)
+	}
+	q = f.Match.where(q, "floating_ips")
 	if f.Marker != "" {
 		var at []string
 		if err := q.Session(&gorm.Session{}).Where("floating_ips.id = ?", f.Marker).Limit(1).Pluck("floating_ips.id", &at).Error; err != nil {

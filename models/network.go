@@ -228,6 +228,7 @@ func nextVNI(tx *gorm.DB) (int, error) {
 // NetworkFilter narrows ListNetworks.
 type NetworkFilter struct {
 	ListOptions
+	Match
 	Shared         *bool
 	RouterExternal *bool
 	AllProjects    bool // operators: every project's networks
@@ -255,6 +256,7 @@ func (s *Store) ListNetworks(ctx context.Context, c Caller, f NetworkFilter) (Pa
 	if f.RouterExternal != nil {
 		q = q.Where("networks.router_external = ?", *f.RouterExternal)
 	}
+	q = f.Match.where(q, "networks")
 	p, err := pageByName(q, "networks", f.ListOptions, func(n Network) string { return n.ID })
 	if err != nil {
 		return p, fmt.Errorf("list networks: %w", err)

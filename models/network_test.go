@@ -318,7 +318,7 @@ func TestSecurityGroupRules(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *models.Store) {
 		b := netSetup(t, s)
 		ctx := context.Background()
-		page, err := s.ListSecurityGroups(ctx, b.member, models.ListOptions{})
+		page, err := s.ListSecurityGroups(ctx, b.member, models.SecurityGroupFilter{ListOptions: models.ListOptions{}})
 		if err != nil || len(page.Items) != 1 || page.Items[0].Name != "default" || len(page.Items[0].Rules) != 2 {
 			t.Fatalf("default group on first use: %+v %v", page.Items, err)
 		}
@@ -661,7 +661,7 @@ func TestDefaultGroupByNameOnFirstUse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := s.ListSecurityGroups(context.Background(), b.other, models.ListOptions{})
+		g, err := s.ListSecurityGroups(context.Background(), b.other, models.SecurityGroupFilter{ListOptions: models.ListOptions{}})
 		if err != nil || len(g.Items) != 1 || g.Items[0].Name != "default" || len(p.SecurityGroups) != 1 || p.SecurityGroups[0] != g.Items[0].ID {
 			t.Fatalf("port groups %v, project groups %+v (%v)", p.SecurityGroups, g.Items, err)
 		}

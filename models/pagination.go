@@ -22,6 +22,26 @@ type ListOptions struct {
 	ExactName string // the whole name, as it is (OpenStack's name filters)
 }
 
+// Match holds the exact ID and owner filters OpenStack's lists take
+// besides the name (Neutron's id and project_id/tenant_id). A list applies
+// them in its query, inside what the caller may see, before the page is
+// cut: they narrow a list, never widen it.
+type Match struct {
+	ID        string
+	ProjectID string
+}
+
+// where applies m to a query on table.
+func (m Match) where(q *gorm.DB, table string) *gorm.DB {
+	if m.ID != "" {
+		q = q.Where(table+".id = ?", m.ID)
+	}
+	if m.ProjectID != "" {
+		q = q.Where(table+".project_id = ?", m.ProjectID)
+	}
+	return q
+}
+
 // Page is one page of a list. NextMarker is empty on the last page.
 type Page[T any] struct {
 	Items      []T

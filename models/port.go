@@ -298,9 +298,11 @@ func fillPorts(db *gorm.DB, ports []Port) error {
 // PortFilter narrows ListPorts.
 type PortFilter struct {
 	ListOptions
+	Match
 	NetworkID   string
 	DeviceID    string
 	DeviceOwner string
+	MACAddress  string
 	AllProjects bool // operators
 }
 
@@ -320,6 +322,10 @@ func (s *Store) ListPorts(ctx context.Context, c Caller, f PortFilter) (Page[Por
 	if f.DeviceOwner != "" {
 		q = q.Where("ports.device_owner = ?", f.DeviceOwner)
 	}
+	if f.MACAddress != "" {
+		q = q.Where("ports.mac_address = ?", f.MACAddress)
+	}
+	q = f.Match.where(q, "ports")
 	p, err := pageByName(q, "ports", f.ListOptions, func(pt Port) string { return pt.ID })
 	if err != nil {
 		return p, fmt.Errorf("list ports: %w", err)

@@ -293,6 +293,7 @@ func (s *Store) clearGateway(tx *gorm.DB, r *Router) error {
 // RouterFilter narrows ListRouters.
 type RouterFilter struct {
 	ListOptions
+	Match
 	AllProjects bool // operators
 }
 
@@ -303,6 +304,7 @@ func (s *Store) ListRouters(ctx context.Context, c Caller, f RouterFilter) (Page
 	if !(f.AllProjects && c.IsSystemAdmin()) {
 		q = q.Where("routers.project_id = ?", c.ProjectID)
 	}
+	q = f.Match.where(q, "routers")
 	p, err := pageByName(q, "routers", f.ListOptions, func(r Router) string { return r.ID })
 	if err != nil {
 		return p, fmt.Errorf("list routers: %w", err)

@@ -139,15 +139,21 @@ func (s *Store) CreateSecurityGroup(ctx context.Context, c Caller, in SecurityGr
 	return g, err
 }
 
+// SecurityGroupFilter narrows ListSecurityGroups.
+type SecurityGroupFilter struct {
+	ListOptions
+	Match
+}
+
 // ListSecurityGroups lists the project's groups by name with their rules,
 // creating the default group on first use.
-func (s *Store) ListSecurityGroups(ctx context.Context, c Caller, o ListOptions) (Page[SecurityGroup], error) {
+func (s *Store) ListSecurityGroups(ctx context.Context, c Caller, f SecurityGroupFilter) (Page[SecurityGroup], error) {
 	if err := s.EnsureDefaultSecurityGroup(ctx, c); err != nil {
 		return Page[SecurityGroup]{}, err
 	}
 	db := s.db.WithContext(ctx)
-	q := db.Model(&SecurityGroup{}).Where("security_groups.project_id = ?", c.ProjectID)
-	p, err := pageByName(q, "security_groups", o, func(g SecurityGroup) string { return g.ID })
+	q := f.Match.where(db.Model(&SecurityGroup{}).Where("security_groups.project_id = ?", c.ProjectID), "security_groups")
+	p, err := pageByName(q, "security_groups", f.ListOptions, func(g SecurityGroup) string { return g.ID })
 	if err != nil {
 		return p, fmt.Errorf("list security groups: %w", err)
 	}

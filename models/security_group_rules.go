@@ -230,13 +230,26 @@ func (s *Store) CreateSecurityGroupRule(ctx context.Context, c Caller, in Securi
 	return r.view(), nil
 }
 
-// ListSecurityGroupRules lists the project's rules (of one group when
-// groupID is set), oldest first.
-func (s *Store) ListSecurityGroupRules(ctx context.Context, c Caller, groupID string, o ListOptions) (Page[SecurityGroupRule], error) {
-	q := s.db.WithContext(ctx).Model(&SecurityGroupRule{}).Where("project_id = ?", c.ProjectID)
-	if groupID != "" {
-		q = q.Where("security_group_id = ?", groupID)
+// SecurityGroupRuleFilter narrows ListSecurityGroupRules; empty fields
+// match any rule.
+type SecurityGroupRuleFilter struct {
+	ListOptions
+	Match
+	SecurityGroupID string
+	Direction       string // ingress or egress
+}
+
+// ListSecurityGroupRules lists the project's rules, oldest first.
+func (s *Store) ListSecurityGroupRules(ctx context.Context, c Caller, f SecurityGroupRuleFilter) (Page[SecurityGroupRule], error) {
+	o := f.ListOptions
+	q := s.db.WithContext(ctx).Model(&SecurityGroupRule{}).Where("security_group_rules.project_id = ?", c.ProjectID)
+	if f.SecurityGroupID != "" {
+		q = q.Where("security_group_rules.security_group_id = ?", f.SecurityGroupID)
 	}
+	if f.Direction != "" {
+		q = q.Where("security_group_rules.direction = ?", f.Direction)
+	}
+	q = f.Match.where(q, "security_group_rules")
 	if o.Marker != "" {
 		var m SecurityGroupRule
 		if err := q.Session(&gorm.Session{}).Where("id = ?", o.Marker).Take(&m).Error; err != nil {

@@ -339,7 +339,9 @@ func checkNameservers(p Problems, in []string) []string {
 // SubnetFilter narrows ListSubnets.
 type SubnetFilter struct {
 	ListOptions
+	Match
 	NetworkID string
+	CIDR      string // exact, as the subnet was written
 }
 
 // ListSubnets lists the subnets of the networks the caller may see, by
@@ -352,6 +354,10 @@ func (s *Store) ListSubnets(ctx context.Context, c Caller, f SubnetFilter) (Page
 	if f.NetworkID != "" {
 		q = q.Where("subnets.network_id = ?", f.NetworkID)
 	}
+	if f.CIDR != "" {
+		q = q.Where("subnets.cidr = ?", f.CIDR)
+	}
+	q = f.Match.where(q, "subnets")
 	p, err := pageByName(q, "subnets", f.ListOptions, func(sn Subnet) string { return sn.ID })
 	if err != nil {
 		return p, fmt.Errorf("list subnets: %w", err)

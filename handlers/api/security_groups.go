@@ -19,7 +19,7 @@ type securityGroupPath struct {
 }
 
 func (a *API) listSecurityGroups(r *http.Request, c models.Caller, in namedPage) (SecurityGroupList, error) {
-	p, err := a.Store.ListSecurityGroups(r.Context(), c, in.options())
+	p, err := a.Store.ListSecurityGroups(r.Context(), c, models.SecurityGroupFilter{ListOptions: in.options()})
 	if err != nil {
 		return SecurityGroupList{}, err
 	}
@@ -63,7 +63,8 @@ type ruleQuery struct {
 }
 
 func (a *API) listSecurityGroupRules(r *http.Request, c models.Caller, in ruleQuery) (SecurityGroupRuleList, error) {
-	p, err := a.Store.ListSecurityGroupRules(r.Context(), c, in.SecurityGroupID, models.ListOptions{Limit: in.Limit, Marker: in.Marker})
+	p, err := a.Store.ListSecurityGroupRules(r.Context(), c, models.SecurityGroupRuleFilter{SecurityGroupID: in.SecurityGroupID,
+		ListOptions: models.ListOptions{Limit: in.Limit, Marker: in.Marker}})
 	if err != nil {
 		return SecurityGroupRuleList{}, err
 	}

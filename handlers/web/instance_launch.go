@@ -68,7 +68,7 @@ func (h *Web) launchNetworking(r *http.Request, form *ui.Form) ([]models.Network
 	}
 	var groups []models.SecurityGroup
 	if h.allowed(ctx, "network:security_group:list") {
-		page, err := h.Store.ListSecurityGroups(ctx, c, models.ListOptions{Limit: models.MaxPageSize})
+		page, err := h.Store.ListSecurityGroups(ctx, c, models.SecurityGroupFilter{ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -49,7 +49,7 @@ func (h *Web) instanceNetwork(r *http.Request, inst models.Instance, here string
 		return p, err
 	}
 	if p.CanChange {
-		groups, err := h.Store.ListSecurityGroups(ctx, c, models.ListOptions{Limit: models.MaxPageSize})
+		groups, err := h.Store.ListSecurityGroups(ctx, c, models.SecurityGroupFilter{ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
 		if err != nil {
 			return p, err
 		}

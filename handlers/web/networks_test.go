@@ -390,7 +390,7 @@ func TestLaunchWithNetworksAndGroupsShowsAddresses(t *testing.T) {
 		}
 		// Change the groups: add default, remove web.
 		def := ""
-		groups, _ := s.ListSecurityGroups(ctx, c.demoC, models.ListOptions{})
+		groups, _ := s.ListSecurityGroups(ctx, c.demoC, models.SecurityGroupFilter{ListOptions: models.ListOptions{}})
 		for _, g := range groups.Items {
 			if g.Name == models.DefaultSecurityGroup {
 				def = g.ID

@@ -22,7 +22,7 @@ func (h *Web) securityGroups(w http.ResponseWriter, r *http.Request) {
 func (h *Web) renderSecurityGroups(w http.ResponseWriter, r *http.Request, status int, form ui.Form) {
 	ctx := r.Context()
 	lq := readList(r, "/security-groups", 50)
-	page, err := h.Store.ListSecurityGroups(ctx, callerOf(ctx), lq.options())
+	page, err := h.Store.ListSecurityGroups(ctx, callerOf(ctx), models.SecurityGroupFilter{ListOptions: lq.options()})
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -85,7 +85,7 @@ func (h *Web) renderSecurityGroup(w http.ResponseWriter, r *http.Request, id str
 		h.fail(w, r, err)
 		return
 	}
-	groups, err := h.Store.ListSecurityGroups(ctx, c, models.ListOptions{Limit: models.MaxPageSize})
+	groups, err := h.Store.ListSecurityGroups(ctx, c, models.SecurityGroupFilter{ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -87,7 +87,7 @@ func TestNetworkingOnHosts(t *testing.T) {
 		// A rule opening tcp/22 in the default group reaches both hosts'
 		// firewalls within seconds.
 		before := map[string]int{"h1": b.nets["h1"].Rules(), "h2": b.nets["h2"].Rules()}
-		groups, err := s.ListSecurityGroups(ctx, b.member, models.ListOptions{})
+		groups, err := s.ListSecurityGroups(ctx, b.member, models.SecurityGroupFilter{ListOptions: models.ListOptions{}})
 		if err != nil || len(groups.Items) != 1 {
 			t.Fatalf("groups %+v, %v", groups.Items, err)
 		}

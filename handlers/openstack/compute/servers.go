@@ -489,7 +489,7 @@ func (c *Compute) listSecurityGroups(w http.ResponseWriter, r *http.Request, cal
 	if versionOf(r).AtLeast(2, 36) {
 		return service.NotFound("The os-security-groups proxy ends at microversion 2.35: use the network API.")
 	}
-	p, err := c.Store.ListSecurityGroups(r.Context(), *caller, models.ListOptions{Limit: models.MaxPageSize})
+	p, err := c.Store.ListSecurityGroups(r.Context(), *caller, models.SecurityGroupFilter{ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
 	if err != nil {
 		return err
 	}

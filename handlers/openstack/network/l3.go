@@ -39,15 +39,13 @@ func (n *Network) listRouters(w http.ResponseWriter, r *http.Request, c *models.
 	if err != nil {
 		return err
 	}
-	p, err := n.Store.ListRouters(r.Context(), *c, models.RouterFilter{ListOptions: lq.opts, AllProjects: n.Policy.Allowed(c, "network:network:list_all")})
+	p, err := n.Store.ListRouters(r.Context(), *c, models.RouterFilter{ListOptions: lq.opts, Match: lq.match, AllProjects: n.Policy.Allowed(c, "network:network:list_all")})
 	if err != nil {
 		return err
 	}
 	out := []routerView{}
 	for _, x := range p.Items {
-		if lq.keep(x.ID, x.ProjectID) {
-			out = append(out, rtrView(c, x))
-		}
+		out = append(out, rtrView(c, x))
 	}
 	n.writeList(w, r, "routers", out, p.NextMarker)
 	return nil
@@ -127,17 +125,15 @@ func (n *Network) listFloatingIPs(w http.ResponseWriter, r *http.Request, c *mod
 	if err != nil {
 		return err
 	}
-	p, err := n.Store.ListFloatingIPs(r.Context(), *c, models.FloatingIPFilter{ListOptions: lq.opts, PortID: lq.q.Get("port_id"),
-		AllProjects: n.Policy.Allowed(c, "network:network:list_all")})
+	p, err := n.Store.ListFloatingIPs(r.Context(), *c, models.FloatingIPFilter{ListOptions: lq.opts, Match: lq.match, PortID: lq.q.Get("port_id"),
+		FloatingIPAddress: lq.q.Get("floating_ip_address"),
+		AllProjects:       n.Policy.Allowed(c, "network:network:list_all")})
 	if err != nil {
 		return err
 	}
 	out := []floatingIPView{}
 	for _, x := range p.Items {
-		// A floating IP has no name: a name filter matches none.
-		if lq.opts.ExactName == "" && lq.keep(x.ID, x.ProjectID) && (lq.q.Get("floating_ip_address") == "" || lq.q.Get("floating_ip_address") == x.FloatingIPAddress) {
-			out = append(out, fipView(x))
-		}
+		out = append(out, fipView(x))
 	}
 	n.writeList(w, r, "floatingips", out, p.NextMarker)
 	return nil

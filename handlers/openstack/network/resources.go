@@ -98,14 +98,13 @@ func grpView(g models.SecurityGroup) groupView {
 }
 
 // listQuery is Neutron's paging (limit, marker) and the filters every
-// collection takes: name and id (exact), project_id/tenant_id. The name
-// goes down to the model's list with the paging (opts.ExactName), so that
-// a page holds matches only.
+// collection takes: name, id and project_id/tenant_id, all exact. They go
+// down to the model's list with the paging (opts.ExactName, match), as do
+// each collection's own filters, so that a page holds matches only.
 type listQuery struct {
-	opts    models.ListOptions
-	id      string
-	project string
-	q       url.Values
+	opts  models.ListOptions
+	match models.Match
+	q     url.Values
 }
 
 func queryOf(r *http.Request) (listQuery, error) {
@@ -115,13 +114,13 @@ func queryOf(r *http.Request) (listQuery, error) {
 		return listQuery{}, err
 	}
 	q := r.URL.Query()
-	lq := listQuery{opts: models.ListOptions{Limit: limit, Marker: q.Get("marker"), ExactName: q.Get("name")}, id: q.Get("id"),
-		project: q.Get("project_id") + q.Get("tenant_id"), q: q}
+	project := q.Get("project_id")
+	if project == "" {
+		project = q.Get("tenant_id") // the older name of the same filter
+	}
+	lq := listQuery{opts: models.ListOptions{Limit: limit, Marker: q.Get("marker"), ExactName: q.Get("name")},
+		match: models.Match{ID: q.Get("id"), ProjectID: project}, q: q}
 	return lq, nil
-}
-
-func (lq listQuery) keep(id, project string) bool {
-	return (lq.id == "" || lq.id == id) && (lq.project == "" || lq.project == project)
 }
 
 // boolParam is a true/false filter (nil when absent).
@@ -210,7 +209,7 @@ func (n *Network) listNetworks(w http.ResponseWriter, r *http.Request, c *models
 	if err != nil {
 		return err
 	}
-	f := models.NetworkFilter{ListOptions: lq.opts, Shared: lq.boolParam("shared"), RouterExternal: lq.boolParam("router:external"),
+	f := models.NetworkFilter{ListOptions: lq.opts, Match: lq.match, Shared: lq.boolParam("shared"), RouterExternal: lq.boolParam("router:external"),
 		AllProjects: n.Policy.Allowed(c, "network:network:list_all")}
 	p, err := n.Store.ListNetworks(r.Context(), *c, f)
 	if err != nil {
@@ -218,9 +217,7 @@ func (n *Network) listNetworks(w http.ResponseWriter, r *http.Request, c *models
 	}
 	out := []networkView{}
 	for _, x := range p.Items {
-		if lq.keep(x.ID, x.ProjectID) {
-			out = append(out, netView(c, x))
-		}
+		out = append(out, netView(c, x))
 	}
 	n.writeList(w, r, "networks", out, p.NextMarker)
 	return nil
@@ -276,15 +273,14 @@ func (n *Network) listSubnets(w http.ResponseWriter, r *http.Request, c *models.
 	if err != nil {
 		return err
 	}
-	p, err := n.Store.ListSubnets(r.Context(), *c, models.SubnetFilter{ListOptions: lq.opts, NetworkID: lq.q.Get("network_id")})
+	p, err := n.Store.ListSubnets(r.Context(), *c, models.SubnetFilter{ListOptions: lq.opts, Match: lq.match,
+		NetworkID: lq.q.Get("network_id"), CIDR: lq.q.Get("cidr")})
 	if err != nil {
 		return err
 	}
 	out := []subnetView{}
 	for _, x := range p.Items {
-		if lq.keep(x.ID, x.ProjectID) && (lq.q.Get("cidr") == "" || lq.q.Get("cidr") == x.CIDR) {
-			out = append(out, subView(x))
-		}
+		out = append(out, subView(x))
 	}
 	n.writeList(w, r, "subnets", out, p.NextMarker)
 	return nil
@@ -340,17 +336,15 @@ func (n *Network) listPorts(w http.ResponseWriter, r *http.Request, c *models.Ca
 	if err != nil {
 		return err
 	}
-	f := models.PortFilter{ListOptions: lq.opts, NetworkID: lq.q.Get("network_id"), DeviceID: lq.q.Get("device_id"),
-		DeviceOwner: lq.q.Get("device_owner"), AllProjects: n.Policy.Allowed(c, "network:network:list_all")}
+	f := models.PortFilter{ListOptions: lq.opts, Match: lq.match, NetworkID: lq.q.Get("network_id"), DeviceID: lq.q.Get("device_id"),
+		DeviceOwner: lq.q.Get("device_owner"), MACAddress: lq.q.Get("mac_address"), AllProjects: n.Policy.Allowed(c, "network:network:list_all")}
 	p, err := n.Store.ListPorts(r.Context(), *c, f)
 	if err != nil {
 		return err
 	}
 	out := []portView{}
 	for _, x := range p.Items {
-		if lq.keep(x.ID, x.ProjectID) && (lq.q.Get("mac_address") == "" || lq.q.Get("mac_address") == x.MACAddress) {
-			out = append(out, prtView(c, x))
-		}
+		out = append(out, prtView(c, x))
 	}
 	n.writeList(w, r, "ports", out, p.NextMarker)
 	return nil
@@ -406,15 +400,13 @@ func (n *Network) listSecurityGroups(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return err
 	}
-	p, err := n.Store.ListSecurityGroups(r.Context(), *c, lq.opts)
+	p, err := n.Store.ListSecurityGroups(r.Context(), *c, models.SecurityGroupFilter{ListOptions: lq.opts, Match: lq.match})
 	if err != nil {
 		return err
 	}
 	out := []groupView{}
 	for _, x := range p.Items {
-		if lq.keep(x.ID, x.ProjectID) {
-			out = append(out, grpView(x))
-		}
+		out = append(out, grpView(x))
 	}
 	n.writeList(w, r, "security_groups", out, p.NextMarker)
 	return nil
@@ -468,15 +460,14 @@ func (n *Network) listRules(w http.ResponseWriter, r *http.Request, c *models.Ca
 	if err != nil {
 		return err
 	}
-	p, err := n.Store.ListSecurityGroupRules(r.Context(), *c, lq.q.Get("security_group_id"), lq.opts)
+	p, err := n.Store.ListSecurityGroupRules(r.Context(), *c, models.SecurityGroupRuleFilter{ListOptions: lq.opts, Match: lq.match,
+		SecurityGroupID: lq.q.Get("security_group_id"), Direction: lq.q.Get("direction")})
 	if err != nil {
 		return notFound(err, "Security group", lq.q.Get("security_group_id"))
 	}
 	out := []ruleView{}
 	for _, x := range p.Items {
-		if (lq.id == "" || lq.id == x.ID) && (lq.q.Get("direction") == "" || lq.q.Get("direction") == x.Direction) {
-			out = append(out, ruleView{SecurityGroupRule: x, standard: std(x.ProjectID)})
-		}
+		out = append(out, ruleView{SecurityGroupRule: x, standard: std(x.ProjectID)})
 	}
 	n.writeList(w, r, "security_group_rules", out, p.NextMarker)
 	return nil

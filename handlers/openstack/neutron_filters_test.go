@@ -1,0 +1,105 @@
+package openstack_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"stratus/models"
+	"stratus/models/storetest"
+)
+
+// TestNeutronFiltersComeBeforeThePage: Neutron's exact filters besides the
+// name (id, project_id/tenant_id, cidr, mac_address, floating_ip_address,
+// a rule's direction) choose the rows before a page of them is cut, so
+// that limit=1 answers the one match, not an empty page because another
+// row came first; and they stay inside what the caller may see.
+func TestNeutronFiltersComeBeforeThePage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		c := newCloud(t, s)
+		demo := map[string]string{"X-Auth-Token": c.token("demo", demoPassword, "demo")}
+		admin := map[string]string{"X-Auth-Token": c.token("admin", adminPassword, "admin")}
+		demoProject, _ := s.GetProject(ctx, "demo")
+		adminProject, _ := s.GetProject(ctx, "admin")
+		const api = "/network/v2.0/"
+		create := func(auth map[string]string, collection, key string, body map[string]any) map[string]any {
+			t.Helper()
+			code, _, out := c.call(http.MethodPost, api+collection, auth, map[string]any{key: body})
+			m, _ := out[key].(map[string]any)
+			if code != http.StatusCreated || m["id"] == nil {
+				t.Fatalf("POST %s: %d %v", collection, code, out)
+			}
+			return m
+		}
+		list := func(auth map[string]string, path, collection string) (ids []string, next bool) {
+			t.Helper()
+			code, _, out := c.call(http.MethodGet, api+path, auth, nil)
+			if code != http.StatusOK {
+				t.Fatalf("GET %s: %d %v", path, code, out)
+			}
+			items, _ := out[collection].([]any)
+			for _, it := range items {
+				ids = append(ids, it.(map[string]any)["id"].(string))
+			}
+			return ids, out[collection+"_links"] != nil
+		}
+		only := func(auth map[string]string, path, collection string, want any) {
+			t.Helper()
+			if ids, _ := list(auth, path, collection); len(ids) != 1 || ids[0] != want {
+				t.Errorf("GET %s: %v, want only %v", path, ids, want)
+			}
+		}
+		none := func(auth map[string]string, path, collection string) {
+			t.Helper()
+			if ids, next := list(auth, path, collection); len(ids) != 0 || next {
+				t.Errorf("GET %s: %v (next link %v), want none and no next page", path, ids, next)
+			}
+		}
+
+		// Neutron's lists page by name: each "a-…" row comes first.
+		pub := create(admin, "networks", "network", map[string]any{"name": "a-public", "router:external": true})
+		create(admin, "subnets", "subnet", map[string]any{"network_id": pub["id"], "cidr": "203.0.113.0/24", "ip_version": 4})
+		net := create(demo, "networks", "network", map[string]any{"name": "b-net"})
+		only(demo, "networks?limit=1&id="+net["id"].(string), "networks", net["id"])
+		only(demo, "networks?limit=1&project_id="+demoProject.ID, "networks", net["id"])
+		only(demo, "networks?limit=1&tenant_id="+demoProject.ID, "networks", net["id"])
+		only(demo, "networks?limit=1&project_id="+adminProject.ID, "networks", pub["id"]) // seen, as external
+
+		create(demo, "subnets", "subnet", map[string]any{"name": "a-sub", "network_id": net["id"], "cidr": "10.1.0.0/24", "ip_version": 4})
+		sub := create(demo, "subnets", "subnet", map[string]any{"name": "b-sub", "network_id": net["id"], "cidr": "10.2.0.0/24", "ip_version": 4})
+		only(demo, "subnets?limit=1&cidr="+url.QueryEscape("10.2.0.0/24"), "subnets", sub["id"])
+		only(demo, "subnets?limit=1&id="+sub["id"].(string), "subnets", sub["id"])
+
+		create(demo, "ports", "port", map[string]any{"name": "a-port", "network_id": net["id"]})
+		port := create(demo, "ports", "port", map[string]any{"name": "b-port", "network_id": net["id"]})
+		only(demo, "ports?limit=1&mac_address="+url.QueryEscape(port["mac_address"].(string)), "ports", port["id"])
+		only(demo, "ports?limit=1&id="+port["id"].(string), "ports", port["id"])
+		none(demo, "ports?limit=1&project_id="+adminProject.ID, "ports") // another project's: not widened
+
+		create(demo, "routers", "router", map[string]any{"name": "a-router"})
+		router := create(demo, "routers", "router", map[string]any{"name": "b-router"})
+		only(demo, "routers?limit=1&id="+router["id"].(string), "routers", router["id"])
+
+		group := create(demo, "security-groups", "security_group", map[string]any{"name": "z-group"}) // "default" comes first
+		only(demo, "security-groups?limit=1&id="+group["id"].(string), "security_groups", group["id"])
+		// A new group's egress rules are older than the ingress rule added to it.
+		rule := create(demo, "security-group-rules", "security_group_rule", map[string]any{"security_group_id": group["id"],
+			"direction": "ingress", "ethertype": "IPv4", "protocol": "tcp", "port_range_min": 22, "port_range_max": 22})
+		only(demo, "security-group-rules?limit=1&direction=ingress&security_group_id="+group["id"].(string), "security_group_rules", rule["id"])
+		only(demo, "security-group-rules?limit=1&id="+rule["id"].(string), "security_group_rules", rule["id"])
+
+		// Floating IPs page by ID: filter for the one whose ID sorts last.
+		fip1 := create(demo, "floatingips", "floatingip", map[string]any{"floating_network_id": pub["id"]})
+		fip2 := create(demo, "floatingips", "floatingip", map[string]any{"floating_network_id": pub["id"]})
+		last := fip2
+		if strings.Compare(fip1["id"].(string), fip2["id"].(string)) > 0 {
+			last = fip1
+		}
+		only(demo, "floatingips?limit=1&floating_ip_address="+last["floating_ip_address"].(string), "floatingips", last["id"])
+		only(demo, "floatingips?limit=1&id="+last["id"].(string), "floatingips", last["id"])
+		none(demo, "floatingips?limit=1&name=x", "floatingips") // a floating IP has no name
+	})
+}
