@@ -168,3 +168,63 @@ func TestNameFiltersComeBeforeThePage(t *testing.T) {
 		only(base+"/snapshots?name=target&limit=1", "snapshots", snapID)
 	})
 }
+
+// TestCinderSnapshotsHaveANextLink: a limited snapshot list links its next
+// page (snapshots_links), as the volume list does, and the link keeps the
+// filters, so that following the links walks every match once.
+func TestCinderSnapshotsHaveANextLink(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		c := newCloudWith(t, s, fileVolumes(t, s), "h1")
+		demo := c.token("demo", demoPassword, "demo")
+		demoProject, _ := s.GetProject(ctx, "demo")
+		auth := map[string]string{"X-Auth-Token": demo}
+		base := "/volume/v3/" + demoProject.ID
+		code, _, out := c.call(http.MethodPost, base+"/volumes", auth, map[string]any{"volume": map[string]any{"name": "v", "size": 1}})
+		volID, _ := dig(out, "volume", "id").(string)
+		if code != http.StatusAccepted || volID == "" {
+			t.Fatalf("create volume: %d %v", code, out)
+		}
+		c.waitFor(demo, base+"/volumes/"+volID, "available", "volume", "status")
+		want := map[string]bool{}
+		for _, name := range []string{"keep", "other", "keep", "keep"} {
+			code, _, out := c.call(http.MethodPost, base+"/snapshots", auth, map[string]any{"snapshot": map[string]any{"name": name, "volume_id": volID}})
+			id, _ := dig(out, "snapshot", "id").(string)
+			if code != http.StatusAccepted || id == "" {
+				t.Fatalf("create snapshot: %d %v", code, out)
+			}
+			c.waitFor(demo, base+"/snapshots/"+id, "available", "snapshot", "status")
+			if name == "keep" {
+				want[id] = true
+			}
+		}
+
+		for _, list := range []string{"/snapshots", "/snapshots/detail"} {
+			seen := map[string]bool{}
+			next, pages := base+list+"?name=keep&limit=2", 0
+			for next != "" && pages < 5 {
+				pages++
+				code, _, out := c.call(http.MethodGet, next, auth, nil)
+				if code != http.StatusOK {
+					t.Fatalf("GET %s: %d %v", next, code, out)
+				}
+				items, _ := out["snapshots"].([]any)
+				for _, it := range items {
+					id, _ := it.(map[string]any)["id"].(string)
+					if !want[id] || seen[id] {
+						t.Errorf("GET %s: %s is not a new match", next, id)
+					}
+					seen[id] = true
+				}
+				next = ""
+				if links, _ := out["snapshots_links"].([]any); len(links) == 1 {
+					href, _ := links[0].(map[string]any)["href"].(string)
+					next = strings.TrimPrefix(href, c.srv.URL)
+				}
+			}
+			if len(seen) != len(want) || pages != 2 {
+				t.Errorf("%s: %d of %d matches in %d pages, want all in 2 pages", list, len(seen), len(want), pages)
+			}
+		}
+	})
+}

@@ -205,15 +205,21 @@ func (v *Volume) list(w http.ResponseWriter, r *http.Request, c *models.Caller, 
 			out = append(out, map[string]any{"id": vol.ID, "name": vol.Name, "links": v.link(r, vol.ProjectID, "volumes", vol.ID)})
 		}
 	}
-	body := map[string]any{"volumes": out}
-	if page.NextMarker != "" { // the next page keeps the filters
+	v.writeList(w, r, "volumes", out, page.NextMarker, f.Limit)
+	return nil
+}
+
+// writeList renders a collection with Cinder's next link (<collection>_links)
+// when there is a next page; the next page keeps the request's filters.
+func (v *Volume) writeList(w http.ResponseWriter, r *http.Request, collection string, items []map[string]any, next string, limit int) {
+	body := map[string]any{collection: items}
+	if next != "" {
 		nq := r.URL.Query()
-		nq.Set("marker", page.NextMarker)
-		nq.Set("limit", strconv.Itoa(f.Limit))
-		body["volumes_links"] = []map[string]string{{"rel": "next", "href": v.BaseURL(r) + r.URL.Path + "?" + nq.Encode()}}
+		nq.Set("marker", next)
+		nq.Set("limit", strconv.Itoa(limit))
+		body[collection+"_links"] = []map[string]string{{"rel": "next", "href": v.BaseURL(r) + r.URL.Path + "?" + nq.Encode()}}
 	}
 	service.WriteJSON(w, http.StatusOK, body)
-	return nil
 }
 
 func (v *Volume) listVolumes(w http.ResponseWriter, r *http.Request, c *models.Caller) error {
@@ -418,7 +424,7 @@ func (v *Volume) listSnapshots(w http.ResponseWriter, r *http.Request, c *models
 	for _, sn := range page.Items {
 		out = append(out, v.snapshotView(r, sn))
 	}
-	service.WriteJSON(w, http.StatusOK, map[string]any{"snapshots": out})
+	v.writeList(w, r, "snapshots", out, page.NextMarker, limit)
 	return nil
 }
 
