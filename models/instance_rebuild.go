@@ -11,9 +11,9 @@ import (
 )
 
 // Rebuilds (Nova's rebuild): the same instance — ID, ports, volumes, host
-// and size — with a new root disk from an image, and optionally a new name
-// and user data. The old root disk (and ephemeral disk) is lost, as in
-// Nova.
+// and size — with a new root disk from an image, and optionally a new name,
+// key pair and user data, which the rebuilt guest's config drive carries.
+// The old root disk (and ephemeral disk) is lost, as in Nova.
 
 // ActionRebuild is the instance action that gives an instance a new root
 // disk (RebuildInstance).
@@ -31,12 +31,19 @@ type RebuildInstance struct {
 func (RebuildInstance) Kind() string { return "instance.rebuild" }
 
 // RebuildRequest is a rebuild's body: the image (by ID or name, one the
-// project may launch), and optionally a new name and user data (nil keeps
-// them).
+// project may launch), and optionally a new name, key pair and user data
+// (nil keeps them). KeyPair names one of the caller's project's key pairs
+// (as a launch does), or is "" to leave the instance without one (Nova's
+// key_name null); UserData "" removes the user data. PreserveEphemeral
+// (Nova's preserve_ephemeral) asks to keep the ephemeral disk, which a
+// Stratus rebuild makes anew as Nova's libvirt driver does: it is refused
+// for an instance that has one (for one without, there is nothing to keep).
 type RebuildRequest struct {
-	Image    string  `json:"image"`
-	Name     *string `json:"name,omitempty"`
-	UserData *string `json:"user_data,omitempty"`
+	Image             string  `json:"image"`
+	Name              *string `json:"name,omitempty"`
+	KeyPair           *string `json:"keypair,omitempty"`
+	UserData          *string `json:"user_data,omitempty"`
+	PreserveEphemeral bool    `json:"preserve_ephemeral,omitempty"`
 }
 
 // rebuildFrom are the states Nova rebuilds from.
@@ -90,6 +97,17 @@ func (s *Store) RebuildInstance(ctx context.Context, c Caller, id string, in Reb
 		if err != nil {
 			return err
 		}
+		if in.PreserveEphemeral && inst.EphemeralGB > 0 {
+			p.Add("preserve_ephemeral", "a rebuild makes the ephemeral disk anew: it cannot keep it")
+		}
+		var key KeyPair
+		if in.KeyPair != nil && strings.TrimSpace(*in.KeyPair) != "" {
+			if key, err = s.getKeyPair(tx, c, strings.TrimSpace(*in.KeyPair)); errors.Is(err, ErrNotFound) {
+				p.Add("keypair", "no such key pair in this project")
+			} else if err != nil {
+				return err
+			}
+		}
 		if !p.has("image") {
 			switch {
 			case image.Properties["block_device_mapping"] != "":
@@ -109,6 +127,10 @@ func (s *Store) RebuildInstance(ctx context.Context, c Caller, id string, in Reb
 		inst.ImageID, inst.ImageName = image.ID, image.Name
 		if in.Name != nil {
 			set["name"], inst.Name = *in.Name, *in.Name
+		}
+		if in.KeyPair != nil {
+			set["keypair_name"], set["key_data"] = key.Name, key.PublicKey
+			inst.KeyPairName, inst.KeyData = key.Name, key.PublicKey
 		}
 		if in.UserData != nil {
 			set["user_data"], inst.UserData = *in.UserData, *in.UserData

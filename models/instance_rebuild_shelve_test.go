@@ -396,3 +396,72 @@ func TestUnshelveOnADownHostGoesElsewhere(t *testing.T) {
 		}
 	})
 }
+
+// TestRebuildChangesTheKeyPairAndUserData: a rebuild may give the instance
+// another of the project's key pairs, or none ("" — Nova's key_name null),
+// and new user data, which its host reads for the rebuilt guest's config
+// drive; nil keeps them; a key pair the caller's project has not is a 400
+// naming "keypair", and nothing changes.
+func TestRebuildChangesTheKeyPairAndUserData(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b := computeSetup(t, s)
+		ctx := context.Background()
+		first, err := s.CreateKeyPair(ctx, b.member, models.KeyPairInput{Name: "first"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := s.CreateKeyPair(ctx, b.member, models.KeyPairInput{Name: "second"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		foreign := otherProjectMember(t, s)
+		if _, err := s.CreateKeyPair(ctx, foreign, models.KeyPairInput{Name: "theirs"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RegisterHost(ctx, models.HostInventory{Name: "h1", Driver: "fake", VCPUs: 8, RAMMB: 8192, DiskGB: 100, CPURatio: 4, RAMRatio: 1, DiskRatio: 1}); err != nil {
+			t.Fatal(err)
+		}
+		inst := launchOn(t, b, "h1", "vm")
+		if _, err := s.RebuildInstance(ctx, b.member, inst.ID, models.RebuildRequest{Image: "cirros", KeyPair: ptr("first"), UserData: ptr("one")}); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.FinishRebuild(ctx, inst.ID, "h1", models.PowerRunning, "")
+		got, _ := s.InstanceByID(ctx, inst.ID)
+		if got.KeyPairName != "first" || got.KeyData != first.PublicKey || got.UserData != "one" {
+			t.Fatalf("rebuilt with key pair first and user data: %q %q %q", got.KeyPairName, got.KeyData, got.UserData)
+		}
+
+		for _, key := range []string{"theirs", "nope"} {
+			_, err := s.RebuildInstance(ctx, b.member, inst.ID, models.RebuildRequest{Image: "cirros", KeyPair: ptr(key), UserData: ptr("two")})
+			var ve *models.ValidationError
+			if !errors.As(err, &ve) || ve.Fields["keypair"] == "" {
+				t.Fatalf("rebuild with key pair %q: %v, want a problem with keypair", key, err)
+			}
+		}
+		if got, _ = s.InstanceByID(ctx, inst.ID); got.TaskState != models.TaskNone || got.KeyPairName != "first" || got.UserData != "one" {
+			t.Fatalf("a refused rebuild changed the instance: task %q, key %q, user data %q", got.TaskState, got.KeyPairName, got.UserData)
+		}
+
+		// nil keeps both; then another key pair by ID; then none.
+		if _, err := s.RebuildInstance(ctx, b.member, inst.ID, models.RebuildRequest{Image: "cirros"}); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.FinishRebuild(ctx, inst.ID, "h1", models.PowerRunning, "")
+		if got, _ = s.InstanceByID(ctx, inst.ID); got.KeyPairName != "first" || got.UserData != "one" {
+			t.Fatalf("a rebuild without them kept key %q, user data %q", got.KeyPairName, got.UserData)
+		}
+		if _, err := s.RebuildInstance(ctx, b.member, inst.ID, models.RebuildRequest{Image: "cirros", KeyPair: ptr(second.ID)}); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.FinishRebuild(ctx, inst.ID, "h1", models.PowerRunning, "")
+		if got, _ = s.InstanceByID(ctx, inst.ID); got.KeyPairName != "second" || got.KeyData != second.PublicKey {
+			t.Fatalf("rebuilt with key pair second: %q %q", got.KeyPairName, got.KeyData)
+		}
+		if _, err := s.RebuildInstance(ctx, b.member, inst.ID, models.RebuildRequest{Image: "cirros", KeyPair: ptr(""), UserData: ptr("")}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ = s.InstanceByID(ctx, inst.ID); got.KeyPairName != "" || got.KeyData != "" || got.UserData != "" {
+			t.Fatalf("rebuilt without a key pair or user data: %q %q %q", got.KeyPairName, got.KeyData, got.UserData)
+		}
+	})
+}

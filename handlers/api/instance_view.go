@@ -28,7 +28,7 @@ type Instance struct {
 	HostID           *string           `json:"host_id"` // null until placed
 	Flavor           InstanceFlavor    `json:"flavor"`
 	Image            InstanceImage     `json:"image"`
-	KeyPair          *string           `json:"keypair"`           // its name at launch
+	KeyPair          *string           `json:"keypair"`           // its name (at launch or the last rebuild)
 	AvailabilityZone *string           `json:"availability_zone"` // as asked at launch; null for any
 	ServerGroup      *string           `json:"server_group"`      // the group's ID
 	Fault            *InstanceFault    `json:"fault"`             // why it is in ERROR

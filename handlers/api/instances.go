@@ -30,8 +30,10 @@ type InstanceActionRequest struct {
 	Host           string     `json:"host,omitempty"`
 	BlockMigration string     `json:"block_migration,omitempty"`
 	Name           string     `json:"name,omitempty"`
-	// Image, and optionally Name and UserData, of a rebuild.
+	// Image, and optionally Name, KeyPair ("" for none) and UserData, of
+	// a rebuild; an absent KeyPair or UserData keeps the instance's.
 	Image    string  `json:"image,omitempty"`
+	KeyPair  *string `json:"keypair,omitempty"`
 	UserData *string `json:"user_data,omitempty"`
 }
 
@@ -147,7 +149,7 @@ func (a *API) deleteInstance(r *http.Request, c models.Caller, in idPath) (Insta
 
 // instanceAction is POST /instances/{id}/actions: a power action (start,
 // stop, reboot, reboot_hard, pause, unpause, suspend, resume), a snapshot
-// {name}, a rebuild {image, name?, user_data?}, shelve, unshelve
+// {name}, a rebuild {image, name?, keypair?, user_data?}, shelve, unshelve
 // (shelve_offload is always a 409: shelving offloads at once), or a move — resize, confirm_resize and revert_resize for the
 // project's members; migrate, live_migrate and evacuate for operators. 202
 // with the instance in its new task; 409 naming the state when it does not
@@ -167,7 +169,7 @@ func (a *API) instanceAction(r *http.Request, c models.Caller, in struct {
 		}
 		return InstanceActionResult{Instance: instanceView(c, inst), SnapshotImageID: im.ID}, nil
 	case action == models.ActionRebuild:
-		req := models.RebuildRequest{Image: in.Body.Image, UserData: in.Body.UserData}
+		req := models.RebuildRequest{Image: in.Body.Image, KeyPair: in.Body.KeyPair, UserData: in.Body.UserData}
 		if in.Body.Name != "" {
 			req.Name = &in.Body.Name
 		}

@@ -15,7 +15,7 @@ import (
 
 // TestRebuildOnTheAgent: a rebuild destroys the domain and spawns it again
 // from the new image, with the same ID and port (MAC, address) and the new
-// user data; a stopped instance comes back stopped; a hypervisor that
+// key pair and user data; a stopped instance comes back stopped; a hypervisor that
 // cannot spawn leaves the instance in ERROR with the reason.
 func TestRebuildOnTheAgent(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *models.Store) {
@@ -44,12 +44,20 @@ func TestRebuildOnTheAgent(t *testing.T) {
 		if len(nics) != 1 {
 			t.Fatalf("NICs %+v", nics)
 		}
-		if _, err := s.RebuildInstance(ctx, b.member, id, models.RebuildRequest{Image: "busybox-2", UserData: ptr("#!/bin/sh\necho rebuilt\n")}); err != nil {
+		key, err := s.CreateKeyPair(ctx, b.member, models.KeyPairInput{Name: "laptop"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RebuildInstance(ctx, b.member, id, models.RebuildRequest{Image: "busybox-2", KeyPair: ptr("laptop"),
+			UserData: ptr("#!/bin/sh\necho rebuilt\n")}); err != nil {
 			t.Fatal(err)
 		}
 		inst := b.waitStatus(t, id, "ACTIVE")
 		if img, ud := d.BootImage(id); img != im2.ID || ud != "#!/bin/sh\necho rebuilt\n" {
 			t.Fatalf("the rebuilt domain booted %q with user data %q", img, ud)
+		}
+		if name, pub := d.KeyPair(id); name != "laptop" || pub != key.PublicKey {
+			t.Fatalf("the rebuilt domain has key pair %q %q, want laptop", name, pub)
 		}
 		if after := d.NICs(id); len(after) != 1 || after[0].MAC != nics[0].MAC || after[0].Subnets[0].IP != nics[0].Subnets[0].IP {
 			t.Fatalf("NICs before %+v, after %+v", nics, after)

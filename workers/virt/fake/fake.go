@@ -125,6 +125,17 @@ func (d *Driver) BootImage(id string) (image, userData string) {
 	return "", ""
 }
 
+// KeyPair is the key pair a domain was spawned with, as its config drive
+// would carry it (for tests: a rebuild may change it).
+func (d *Driver) KeyPair(id string) (name, publicKey string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if dom, ok := d.domains[id]; ok {
+		return dom.spec.KeyName, dom.spec.KeyData
+	}
+	return "", ""
+}
+
 // Spawn creates and starts a domain, refusing one that does not fit the
 // host's free RAM or disk (vCPUs may be overcommitted, as on a real host).
 func (d *Driver) Spawn(ctx context.Context, spec virt.InstanceSpec) error {
