@@ -211,3 +211,32 @@ func mustCaller(t *testing.T, s *models.Store, token string) models.Caller {
 	must(t, err, "token")
 	return c
 }
+
+// TestNovaImagesProxyNameIsExact: the images proxy's name filter is exact,
+// as Glance's is (Nova passes it to Glance as is), and chooses the images
+// before the page is cut: "cirros" is not "a-cirros", which sorts first.
+func TestNovaImagesProxyNameIsExact(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		c := newCloud(t, s)
+		demo := c.token("demo", demoPassword, "demo")
+		auth := map[string]string{"X-Auth-Token": demo}
+		var cirros string
+		for _, name := range []string{"a-cirros", "cirros", "cirros-2"} {
+			code, _, out := c.call(http.MethodPost, "/image/v2/images", auth, map[string]any{"name": name, "disk_format": "raw", "container_format": "bare"})
+			if code != http.StatusCreated || out["id"] == nil {
+				t.Fatalf("create image %s: %d %v", name, code, out)
+			}
+			if name == "cirros" {
+				cirros = out["id"].(string)
+			}
+		}
+		nova := map[string]string{"X-Auth-Token": demo, "X-OpenStack-Nova-API-Version": "2.1"}
+		for _, path := range []string{"/compute/v2.1/images?name=cirros", "/compute/v2.1/images/detail?name=cirros&limit=1"} {
+			code, _, out := c.call(http.MethodGet, path, nova, nil)
+			items, _ := out["images"].([]any)
+			if code != http.StatusOK || len(items) != 1 || dig(items[0].(map[string]any), "id") != cirros || out["images_links"] != nil {
+				t.Errorf("GET %s: %d %v, want only %s", path, code, out, cirros)
+			}
+		}
+	})
+}
