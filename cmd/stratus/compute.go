@@ -27,9 +27,11 @@ func runCompute(ctx context.Context, args []string, _ io.Writer) error {
 	logf.register(fs)
 	cf.register(fs, true)
 	metrics.register(fs)
-	if err := parseFlags(fs, "Run the agent of one hypervisor host: it registers the host, heartbeats, and builds, powers and deletes the instances placed on it.", args); err != nil {
+	origins, err := parseFlagsFrom(fs, "Run the agent of one hypervisor host: it registers the host, heartbeats, and builds, powers and deletes the instances placed on it.", args)
+	if err != nil {
 		return err
 	}
+	cf.noteOrigins(origins)
 	log, err := logf.logger()
 	if err != nil {
 		return err

@@ -37,9 +37,11 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&vf.Drivers.Driver, "volume-driver", hostdrivers.Auto, "volume backend of the dev cloud: auto (file when qemu-img is installed, else fake), file or fake")
 	hosts := fs.Int("hosts", 1, "compute hosts to run in this process (dev-1, dev-2, …)")
 	fs.StringVar(&cf.Drivers.Virt.Driver, "driver", "auto", "hypervisor driver of the dev hosts: auto (libvirt when reachable, else fake), libvirt or fake")
-	if err := parseFlags(fs, "Run Stratus all-in-one: web UI, API, scheduler and compute host(s) in one process on an embedded SQLite file. Migrates and bootstraps on first start.", args); err != nil {
+	origins, err := parseFlagsFrom(fs, "Run Stratus all-in-one: web UI, API, scheduler and compute host(s) in one process on an embedded SQLite file. Migrates and bootstraps on first start.", args)
+	if err != nil {
 		return err
 	}
+	cf.noteOrigins(origins)
 	if err := id.validate(); err != nil {
 		return err
 	}

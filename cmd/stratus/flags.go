@@ -26,6 +26,25 @@ func envName(flagName string) string {
 // parseFlags parses args, then fills every flag not given on the command
 // line from its environment variable. Flags win over the environment.
 func parseFlags(fs *flag.FlagSet, summary string, args []string) error {
+	_, err := parseFlagsFrom(fs, summary, args)
+	return err
+}
+
+// flagOrigins are the flags whose value came from the environment.
+type flagOrigins map[string]bool
+
+// of names where a flag's value came from, for start-up messages: its
+// environment variable (STRATUS_VIRT_TYPE) when that set it, else the flag
+// (--virt-type, given or its default).
+func (o flagOrigins) of(name string) string {
+	if o[name] {
+		return envName(name)
+	}
+	return "--" + name
+}
+
+// parseFlagsFrom is parseFlags, and says which flags the environment set.
+func parseFlagsFrom(fs *flag.FlagSet, summary string, args []string) (flagOrigins, error) {
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintf(w, "Usage: stratus %s [flags]\n\n%s\n\nFlags (each also read from the environment variable shown):\n", fs.Name(), summary)
@@ -39,16 +58,16 @@ func parseFlags(fs *flag.FlagSet, summary string, args []string) error {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			return nil, err
 		}
-		return errUsage
+		return nil, errUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
-		return errUsage
+		return nil, errUsage
 	}
-	given := map[string]bool{}
+	given, fromEnv := map[string]bool{}, flagOrigins{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -59,9 +78,10 @@ func parseFlags(fs *flag.FlagSet, summary string, args []string) error {
 			if e := fs.Set(f.Name, v); e != nil {
 				err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, e)
 			}
+			fromEnv[f.Name] = true
 		}
 	})
-	return err
+	return fromEnv, err
 }
 
 // dbFlags locate the database and the data directory.

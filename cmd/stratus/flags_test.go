@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"strings"
 	"testing"
 )
@@ -28,5 +29,32 @@ func TestExternalInterfaceMustExist(t *testing.T) {
 	}
 	if err := checkExternalInterface("fake", "no-such-br0"); err != nil {
 		t.Fatalf("the fake network driver has no interfaces to check: %v", err)
+	}
+}
+
+// TestVirtTypeSaysWhereItCameFrom: the libvirt driver's start-up message
+// names STRATUS_VIRT_TYPE when the environment chose the domain type, and
+// --virt-type when the flag did (the flag wins over the environment).
+func TestVirtTypeSaysWhereItCameFrom(t *testing.T) {
+	t.Setenv(envName("virt-type"), "qemu")
+	for _, c := range []struct {
+		args       []string
+		value, why string
+	}{
+		{nil, "qemu", "STRATUS_VIRT_TYPE"},
+		{[]string{"--virt-type", "kvm"}, "kvm", "--virt-type"},
+	} {
+		fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+		var cf computeFlags
+		cf.register(fs, false)
+		origins, err := parseFlagsFrom(fs, "", c.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf.noteOrigins(origins)
+		lv := cf.Drivers.Virt.Libvirt
+		if lv.VirtType != c.value || lv.VirtTypeFrom != c.why {
+			t.Errorf("%v with %s=qemu: virt type %q from %q, want %q from %q", c.args, envName("virt-type"), lv.VirtType, lv.VirtTypeFrom, c.value, c.why)
+		}
 	}
 }

@@ -148,6 +148,12 @@ func (f *computeFlags) register(fs *flag.FlagSet, single bool) {
 	}
 }
 
+// noteOrigins records where the values the drivers' start-up messages
+// explain came from: --virt-type, or STRATUS_VIRT_TYPE.
+func (f *computeFlags) noteOrigins(o flagOrigins) {
+	f.Drivers.Virt.Libvirt.VirtTypeFrom = o.of("virt-type")
+}
+
 // agentConfig is the agent config without Store, Driver, Images and Host.
 func (f *computeFlags) agentConfig() compute.Config {
 	c := f.cfg

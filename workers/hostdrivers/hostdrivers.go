@@ -52,6 +52,7 @@ type VirtConfig struct {
 type LibvirtConfig struct {
 	URI           string // qemu:///system; "?socket=PATH" names another socket
 	VirtType      string // kvm, qemu (TCG) or auto
+	VirtTypeFrom  string // where VirtType was given: "--virt-type" ("" too) or STRATUS_VIRT_TYPE
 	InstancesDir  string // per-instance disks, config drive, console log
 	ImageCacheDir string // images fetched once per host
 	// StateDir is a directory Stratus owns (the dev data directory):
@@ -269,7 +270,7 @@ func (d *Drivers) Open(ctx context.Context, host string) (Host, error) {
 	case Libvirt:
 		lc := d.cfg.Virt.Libvirt
 		drv, err := libvirt.New(ctx, libvirt.Config{URI: lc.URI, InstancesDir: lc.InstancesDir, ImageCacheDir: lc.ImageCacheDir,
-			StateDir: lc.StateDir, Host: host, VirtType: lc.VirtType,
+			StateDir: lc.StateDir, Host: host, VirtType: lc.VirtType, VirtTypeFrom: lc.VirtTypeFrom,
 			VNCListen: lc.VNCListen, MigrationAddress: lc.MigrationAddress, RebootTimeout: lc.ShutdownTimeout, QemuImg: lc.QemuImg, Log: d.log.With("driver", Libvirt)})
 		if err != nil {
 			return Host{}, err

@@ -43,8 +43,12 @@ type Config struct {
 	Host string
 	// VirtType is kvm, qemu (TCG), or auto: kvm when /dev/kvm exists and
 	// the unprivileged qemu process may open it.
-	VirtType  string
-	VNCListen string // the host's management address (default 127.0.0.1)
+	VirtType string
+	// VirtTypeFrom names where a kvm or qemu VirtType was given, for the
+	// start-up message: "--virt-type" (the default) or the environment
+	// variable STRATUS_VIRT_TYPE.
+	VirtTypeFrom string
+	VNCListen    string // the host's management address (default 127.0.0.1)
 	// MigrationAddress is where other hosts' libvirtd and qemu reach this
 	// host's for migrations (qemu+tcp://ADDR/system and tcp://ADDR); ""
 	// takes no incoming moves.
@@ -85,7 +89,7 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 	if cfg.RebootTimeout <= 0 {
 		cfg.RebootTimeout = 60 * time.Second
 	}
-	vt, why, err := pickVirtType(cfg.VirtType)
+	vt, why, err := pickVirtType(cfg.VirtType, cfg.VirtTypeFrom)
 	if err != nil {
 		return nil, err
 	}
@@ -119,10 +123,15 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 	return d, nil
 }
 
-func pickVirtType(want string) (string, string, error) {
+// pickVirtType resolves the domain type want (from, where it was given:
+// "--virt-type" when empty) and says why it is the one.
+func pickVirtType(want, from string) (string, string, error) {
+	if from == "" {
+		from = "--virt-type"
+	}
 	switch want {
 	case "kvm", "qemu":
-		return want, "chosen with --virt-type", nil
+		return want, "chosen with " + from, nil
 	case "", "auto":
 		fi, err := os.Stat("/dev/kvm")
 		if err != nil {
@@ -133,7 +142,7 @@ func pickVirtType(want string) (string, string, error) {
 		}
 		return "kvm", "/dev/kvm is present", nil
 	}
-	return "", "", fmt.Errorf("--virt-type must be auto, kvm or qemu, not %q", want)
+	return "", "", fmt.Errorf("%s must be auto, kvm or qemu, not %q", from, want)
 }
 
 // Name is "libvirt".

@@ -243,7 +243,7 @@ func reach(u QemuUser, stateDir, dir string) error {
 // returns an *UnreachableError when a directory Stratus may not change is
 // in the way.
 func CheckDirs(ctx context.Context, uri, virtType, stateDir string, dirs ...string) error {
-	vt, _, err := pickVirtType(virtType)
+	vt, _, err := pickVirtType(virtType, "")
 	if err != nil {
 		return err
 	}

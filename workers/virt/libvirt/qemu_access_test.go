@@ -103,3 +103,18 @@ func TestPrepareDirs(t *testing.T) {
 		t.Error("a relative directory was accepted")
 	}
 }
+
+// TestPickVirtTypeSaysWhereItCameFrom: a kvm or qemu domain type is
+// "chosen with" where it was given — the flag, or STRATUS_VIRT_TYPE.
+func TestPickVirtTypeSaysWhereItCameFrom(t *testing.T) {
+	for _, c := range []struct{ want, from, why string }{
+		{"qemu", "STRATUS_VIRT_TYPE", "chosen with STRATUS_VIRT_TYPE"},
+		{"kvm", "--virt-type", "chosen with --virt-type"},
+		{"kvm", "", "chosen with --virt-type"},
+	} {
+		vt, why, err := pickVirtType(c.want, c.from)
+		if err != nil || vt != c.want || why != c.why {
+			t.Errorf("pickVirtType(%q, %q) = %q, %q, %v; want %q", c.want, c.from, vt, why, err, c.why)
+		}
+	}
+}
