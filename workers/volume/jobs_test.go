@@ -335,6 +335,21 @@ func TestCreateFromEachSourceOnTheFileBackend(t *testing.T) {
 // puts the volume in error with a reason its owner can read and leaves no
 // data behind.
 func TestFailedCreateLeavesTheVolumeInError(t *testing.T) {
+	// noSpace is qemu-img on a full file system: it writes part of its
+	// output, then fails.
+	noSpace := func(t *testing.T) string {
+		needQemuImg(t)
+		real, _ := exec.LookPath("qemu-img")
+		path := filepath.Join(t.TempDir(), "qemu-img")
+		script := "#!/bin/sh\ncase \"$1\" in create|convert)\n" +
+			"  for a in \"$@\"; do case \"$a\" in *.part) printf 'half a disk' > \"$a\";; esac; done\n" +
+			"  echo \"qemu-img: error while writing at byte 1048576: No space left on device\" >&2; exit 1;;\nesac\n" +
+			"exec " + real + " \"$@\"\n"
+		if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
 	garbage := func(t *testing.T) string {
 		path := filepath.Join(t.TempDir(), "garbage.qcow2")
 		if err := os.WriteFile(path, []byte("QFI\xfb this is no disk image"), 0o644); err != nil {
@@ -366,6 +381,12 @@ func TestFailedCreateLeavesTheVolumeInError(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, want: "out of space"},
+		{name: "file out of space", backend: func(t *testing.T) (volume.Backend, *images) {
+			return fileBackend(t, noSpace(t)), nil
+		}, want: "No space left on device"},
+		{name: "file image out of space", backend: func(t *testing.T) (volume.Backend, *images) {
+			return fileBackend(t, noSpace(t)), &images{path: qcow2Image(t, 64)}
+		}, image: true, want: "No space left on device"},
 		{name: "unreadable image", backend: func(t *testing.T) (volume.Backend, *images) {
 			return fileBackend(t, ""), &images{path: garbage(t)}
 		}, image: true, want: "image"},

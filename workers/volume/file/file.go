@@ -144,7 +144,8 @@ func conn(path, format string) models.VolumeConnection {
 }
 
 // CreateVolume writes the volume's file under a temporary name and renames
-// it when complete, so a file named for a volume is always whole.
+// it when complete, so a file named for a volume is always whole; a failed
+// write removes its partial file.
 func (b *Backend) CreateVolume(ctx context.Context, v models.Volume, src volume.Source) (models.VolumeConnection, error) {
 	dst, err := b.volumePath(v.ID)
 	if err != nil {
@@ -155,6 +156,12 @@ func (b *Backend) CreateVolume(ctx context.Context, v models.Volume, src volume.
 	}
 	tmp := dst + ".part"
 	_ = os.Remove(tmp)
+	written := false
+	defer func() {
+		if !written {
+			_ = os.Remove(tmp) // a failed attempt leaves nothing half-written
+		}
+	}()
 	size := strconv.FormatInt(int64(v.SizeGB)<<30, 10)
 	format := b.cfg.Format
 	switch {
@@ -216,6 +223,7 @@ func (b *Backend) CreateVolume(ctx context.Context, v models.Volume, src volume.
 	if err := os.Rename(tmp, dst); err != nil {
 		return models.VolumeConnection{}, err
 	}
+	written = true
 	return conn(dst, format), nil
 }
 
