@@ -44,6 +44,10 @@ func (s *Store) UpdateVolume(ctx context.Context, c Caller, ref string, in Volum
 	return s.GetVolume(ctx, c, v.ID)
 }
 
+// namedSnapshots is how many of its snapshots a refused volume delete
+// names.
+const namedSnapshots = 3
+
 // DeleteVolume deletes an available (or failed) volume: 409 while it is
 // attached or has snapshots, saying which. A volume that never reached a
 // backend goes at once; otherwise it is "deleting" until its service has
@@ -58,22 +62,32 @@ func (s *Store) DeleteVolume(ctx context.Context, c Caller, ref string) (Volume,
 		if v.Status == VolumeDeleting {
 			return nil
 		}
-		var atts []VolumeAttachment
-		if err := tx.Where("volume_id = ?", v.ID).Find(&atts).Error; err != nil {
+		// Only whether attachments and snapshots exist matters (and a few
+		// to name): a volume with hundreds of snapshots reads as few rows.
+		var att []string
+		if err := tx.Model(&VolumeAttachment{}).Where("volume_id = ?", v.ID).Limit(1).Pluck("instance_id", &att).Error; err != nil {
 			return fmt.Errorf("read attachments: %w", err)
 		}
-		if len(atts) > 0 {
-			return conflict("volume %s is attached to instance %s: detach it first", v.DisplayName(), atts[0].InstanceID)
+		if len(att) > 0 {
+			return conflict("volume %s is attached to instance %s: detach it first", v.DisplayName(), att[0])
 		}
 		if v.Status != VolumeAvailable && v.Status != VolumeError {
 			return conflict("volume %s is %s: only an available volume, or one in error, can be deleted", v.DisplayName(), v.Status)
 		}
 		var snaps []string
-		if err := tx.Model(&Snapshot{}).Where("volume_id = ?", v.ID).Order("created_at").Pluck("id", &snaps).Error; err != nil {
+		if err := tx.Model(&Snapshot{}).Where("volume_id = ?", v.ID).Order("created_at, id").Limit(namedSnapshots+1).
+			Pluck("id", &snaps).Error; err != nil {
 			return fmt.Errorf("read snapshots: %w", err)
 		}
 		if len(snaps) > 0 {
-			return conflict("volume %s has %d snapshot(s) (%s): delete them first", v.DisplayName(), len(snaps), strings.Join(snaps, ", "))
+			n := int64(len(snaps))
+			if len(snaps) > namedSnapshots {
+				if err := tx.Model(&Snapshot{}).Where("volume_id = ?", v.ID).Count(&n).Error; err != nil {
+					return fmt.Errorf("count snapshots: %w", err)
+				}
+				snaps[namedSnapshots] = "…"
+			}
+			return conflict("volume %s has %d snapshot(s) (%s): delete them first", v.DisplayName(), n, strings.Join(snaps, ", "))
 		}
 		return s.startVolumeDelete(tx, &v)
 	})

@@ -441,3 +441,54 @@ func TestBootFromVolume(t *testing.T) {
 		}
 	})
 }
+
+// TestVolumeDeleteReadsOnlyWhatItNeeds: deciding whether a volume may be
+// deleted reads whether it has attachments and snapshots, naming a few —
+// as many rows for a volume with twelve snapshots as for one with four —
+// and the refusal still counts them all.
+func TestVolumeDeleteReadsOnlyWhatItNeeds(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b := volumeSetup(t, s)
+		ctx := context.Background()
+		if _, err := s.SetQuotas(ctx, b.admin, "demo", map[string]int64{models.QuotaSnapshots: -1}); err != nil {
+			t.Fatal(err)
+		}
+		rows := s.CountRowsRead()
+		refused := func(n int) int64 {
+			t.Helper()
+			v := b.available(t, fmt.Sprintf("with-%d", n), 1)
+			for i := range n {
+				sn, err := s.CreateSnapshot(ctx, b.member, models.SnapshotCreate{VolumeID: v.ID, Name: fmt.Sprint("s", i)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.FinishSnapshot(ctx, sn.ID, "snapshot-"+sn.ID, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := rows()
+			_, err := s.DeleteVolume(ctx, b.member, v.ID)
+			read := rows() - before
+			if !errors.Is(err, models.ErrConflict) || !strings.Contains(err.Error(), fmt.Sprintf("has %d snapshot(s)", n)) {
+				t.Fatalf("deleting a volume with %d snapshots: %v", n, err)
+			}
+			if strings.Count(err.Error(), ",") > 3 {
+				t.Errorf("the refusal names every snapshot: %v", err)
+			}
+			return read
+		}
+		few, many := refused(4), refused(12)
+		if many != few {
+			t.Errorf("a refused delete reads %d rows for a volume with 4 snapshots, %d with 12", few, many)
+		}
+
+		// An attached volume: refused, naming the instance.
+		v := b.available(t, "attached", 1)
+		if _, err := s.AttachVolume(ctx, b.member, b.inst.ID, v.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DeleteVolume(ctx, b.member, v.ID); !errors.Is(err, models.ErrConflict) || !strings.Contains(err.Error(), b.inst.ID) {
+			t.Errorf("deleting an attached volume: %v", err)
+		}
+	})
+}

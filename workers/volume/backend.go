@@ -52,6 +52,11 @@ type References struct {
 	Snapshots []models.Snapshot
 }
 
+// ReadReferences reads the References of the backend. It reads every
+// volume and snapshot on the backend, so Collect calls it only when it
+// has data whose fate depends on them.
+type ReadReferences func(ctx context.Context) (References, error)
+
 // ErrInUse is data the backend cannot change because a guest holds it.
 var ErrInUse = errors.New("the volume's data is held open by a running guest")
 
@@ -76,6 +81,8 @@ type Backend interface {
 	// (volumes made from it keep theirs).
 	DeleteSnapshot(ctx context.Context, snap models.Snapshot, refs References) error
 	// Collect deletes data left for later (a snapshot's data still needed
-	// when it was deleted) that nothing needs any more.
-	Collect(ctx context.Context, refs References) error
+	// when it was deleted) that nothing needs any more. It reads the
+	// references only when it has such data, which most runs have not: it
+	// runs periodically and after every volume's delete.
+	Collect(ctx context.Context, refs ReadReferences) error
 }

@@ -224,11 +224,11 @@ func (s *Service) deleteSnapshot(ctx context.Context, job *models.Job, args mode
 	if snap.Status != models.SnapshotDeleting {
 		return nil
 	}
-	vols, snaps, err := store.BackendReferences(ctx, s.cfg.Name)
+	refs, err := s.references(ctx)
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Backend.DeleteSnapshot(ctx, snap, References{Volumes: vols, Snapshots: snaps}); err != nil {
+	if err := s.cfg.Backend.DeleteSnapshot(ctx, snap, refs); err != nil {
 		if ctx.Err() == nil && job.Attempt >= job.MaxAttempts {
 			return store.FailSnapshotDelete(ctx, snap.ID, err.Error())
 		}

@@ -55,6 +55,12 @@ func setup(t *testing.T, s *models.Store, b volume.Backend, im volume.ImageCache
 	if err != nil {
 		t.Fatal(err)
 	}
+	admin, _ := s.GetUser(ctx, "admin")
+	operator, _ := s.ResolveCaller(ctx, admin.ID, "")
+	if _, err := s.SetQuotas(ctx, operator, "demo", map[string]int64{models.QuotaVolumes: -1, models.QuotaGigabytes: -1,
+		models.QuotaSnapshots: -1}); err != nil {
+		t.Fatal(err)
+	}
 	cfg := volume.Config{Store: s, Backend: b, Name: b.Driver()}
 	if im != nil {
 		cfg.Images = im
@@ -654,6 +660,92 @@ func TestSnapshotFailureAndDelete(t *testing.T) {
 		}
 		if _, n := fb.Counts(); n != 0 {
 			t.Errorf("the backend holds %d snapshots after the delete, want 0", n)
+		}
+	})
+}
+
+// TestDeleteReadsOnlyItsVolume: a volume's delete job reads the rows of
+// that volume, as many in a backend of two volumes as in one of twenty
+// with snapshots (it used to read every volume and snapshot of the
+// backend after each delete, to collect data nothing references — which
+// only a backend with data left to collect needs).
+func TestDeleteReadsOnlyItsVolume(t *testing.T) {
+	for _, driver := range []string{"fake", "file"} {
+		t.Run(driver, func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, s *models.Store) {
+				var vb volume.Backend = fake.New(1000)
+				if driver == "file" {
+					vb = fileBackend(t, "")
+				}
+				b := setup(t, s, vb, nil)
+				ctx := context.Background()
+				rows := s.CountRowsRead()
+				deleteOne := func(others int) int64 {
+					t.Helper()
+					for i := range others {
+						v := b.available(t, models.VolumeCreate{Name: "other", SizeGB: 1})
+						if i%2 == 0 {
+							if _, err := s.CreateSnapshot(ctx, b.member, models.SnapshotCreate{VolumeID: v.ID, Name: "s"}); err != nil {
+								t.Fatal(err)
+							}
+							b.mustRun(t)
+						}
+					}
+					v := b.available(t, models.VolumeCreate{Name: "doomed", SizeGB: 1})
+					if _, err := s.DeleteVolume(ctx, b.member, v.ID); err != nil {
+						t.Fatal(err)
+					}
+					jobs := b.claim(t)
+					before := rows()
+					if err := b.svc.RunJob(ctx, &jobs[0]); err != nil {
+						t.Fatal(err)
+					}
+					read := rows() - before
+					if _, err := s.VolumeByID(ctx, v.ID); !errors.Is(err, models.ErrNotFound) {
+						t.Fatalf("deleted volume: %v", err)
+					}
+					return read
+				}
+				few := deleteOne(1)
+				if many := deleteOne(20); many != few {
+					t.Errorf("a volume's delete reads %d rows beside 1 other volume, %d beside 21", few, many)
+				}
+			})
+		})
+	}
+}
+
+// TestDeleteCollectsDataLeftForIt: a deleted snapshot's file kept for a
+// volume that needed it (marked, as when a guest held the volume open)
+// goes with that volume's delete; a marked file the database still
+// references stays.
+func TestDeleteCollectsDataLeftForIt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		fb := fileBackend(t, "")
+		b := setup(t, s, fb, nil)
+		ctx := context.Background()
+		kept := b.available(t, models.VolumeCreate{Name: "kept", SizeGB: 1})
+		v := b.available(t, models.VolumeCreate{Name: "needs-old-data", SizeGB: 1})
+		old := filepath.Join(fb.Dir(), "volume-00000000-0000-4000-8000-000000000001")
+		if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", old, "1G").CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+		if out, err := exec.Command("qemu-img", "rebase", "-q", "-u", "-f", "qcow2", "-F", "qcow2", "-b", old,
+			v.Connection.Path).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+		for _, marked := range []string{old, kept.Connection.Path} {
+			if err := os.WriteFile(marked+".deleted", []byte("a snapshot\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.DeleteVolume(ctx, b.member, v.ID); err != nil {
+			t.Fatal(err)
+		}
+		b.mustRun(t)
+		want := []string{filepath.Base(kept.Connection.Path), filepath.Base(kept.Connection.Path) + ".deleted"}
+		if got := files(t, fb); !slices.Equal(got, want) {
+			t.Errorf("after the delete the backend holds %v, want %v", got, want)
 		}
 	})
 }

@@ -136,9 +136,11 @@ func (s *Service) Run(ctx context.Context) error {
 
 // collect lets the backend delete data nothing references any more.
 func (s *Service) collect(ctx context.Context) error {
+	return s.cfg.Backend.Collect(ctx, s.references)
+}
+
+// references reads what the database references on the backend.
+func (s *Service) references(ctx context.Context) (References, error) {
 	vols, snaps, err := s.cfg.Store.BackendReferences(ctx, s.cfg.Name)
-	if err != nil {
-		return err
-	}
-	return s.cfg.Backend.Collect(ctx, References{Volumes: vols, Snapshots: snaps})
+	return References{Volumes: vols, Snapshots: snaps}, err
 }

@@ -146,7 +146,7 @@ func (b *Backend) DeleteSnapshot(_ context.Context, snap models.Snapshot, _ volu
 }
 
 // Collect has nothing to do.
-func (b *Backend) Collect(context.Context, volume.References) error { return nil }
+func (b *Backend) Collect(context.Context, volume.ReadReferences) error { return nil }
 
 // Counts returns how many volumes and snapshots the backend holds.
 func (b *Backend) Counts() (volumes, snapshots int) {

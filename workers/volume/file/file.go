@@ -476,8 +476,12 @@ func referenced(path string, refs volume.References) bool {
 }
 
 // Collect retries every marked file.
-func (b *Backend) Collect(ctx context.Context, refs volume.References) error {
+func (b *Backend) Collect(ctx context.Context, read volume.ReadReferences) error {
 	marks, err := filepath.Glob(filepath.Join(b.cfg.Dir, "*"+deletedSuffix))
+	if err != nil || len(marks) == 0 {
+		return err
+	}
+	refs, err := read(ctx)
 	if err != nil {
 		return err
 	}
