@@ -185,6 +185,9 @@ type ImageFilter struct {
 	Tag        string // only images with this tag
 	Owner      string // only images of this project (ID)
 	All        bool   // operators: every project's images
+	// VolumeSource lists only the images a volume may be made from
+	// (active, in a format written onto volumes: CreateVolume's rule).
+	VolumeSource bool
 }
 
 // ListImages lists the images the caller may see, by name.
@@ -203,6 +206,9 @@ func (s *Store) ListImages(ctx context.Context, c Caller, f ImageFilter) (Page[I
 	}
 	if f.Owner != "" {
 		q = q.Where("images.project_id = ?", f.Owner)
+	}
+	if f.VolumeSource {
+		q = q.Where("images.status = ? AND images.disk_format IN ?", ImageActive, volumeImageFormats)
 	}
 	if f.Tag != "" {
 		// Tags are a JSON array of strings: match the quoted element.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -22,6 +23,9 @@ type VolumeCreate struct {
 	SnapshotID       string `json:"snapshot_id"`
 	SourceVolID      string `json:"source_volid"`
 }
+
+// volumeImageFormats are the disk formats of images written onto volumes.
+var volumeImageFormats = []string{FormatRaw, FormatQCOW2}
 
 // volumePlan is a checked VolumeCreate: what insertVolume writes.
 type volumePlan struct {
@@ -99,7 +103,7 @@ func (s *Store) planVolume(db *gorm.DB, c Caller, in VolumeCreate) (volumePlan, 
 			return plan, err
 		case im.Status != ImageActive:
 			p.Addf("image_id", "the image is %s, not active", im.Status)
-		case im.DiskFormat != "raw" && im.DiskFormat != "qcow2":
+		case !slices.Contains(volumeImageFormats, im.DiskFormat):
 			p.Addf("image_id", "a %s image cannot be written to a volume: only raw and qcow2 disk images", im.DiskFormat)
 		default:
 			need := max(int((im.SizeBytes+(1<<30)-1)>>30), im.MinDiskGB, 1)

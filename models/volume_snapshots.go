@@ -67,6 +67,7 @@ type SnapshotCreate struct {
 type SnapshotFilter struct {
 	ListOptions
 	VolumeID    string
+	Status      SnapshotStatus
 	AllProjects bool
 }
 
@@ -78,6 +79,9 @@ func (s *Store) ListSnapshots(ctx context.Context, c Caller, f SnapshotFilter) (
 	}
 	if f.VolumeID != "" {
 		q = q.Where("volume_id = ?", f.VolumeID)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
 	}
 	q = nameFilter(q, "volume_snapshots", f.ListOptions)
 	if f.Marker != "" {

@@ -84,26 +84,20 @@ func (h *Web) renderNewVolume(w http.ResponseWriter, r *http.Request, status int
 	ctx := r.Context()
 	c := callerOf(ctx)
 	p := pages.VolumeNewProps{Form: form}
-	ims, err := h.Store.ListImages(ctx, c, models.ImageFilter{ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
+	ims, err := h.Store.ListImages(ctx, c, models.ImageFilter{VolumeSource: true,
+		ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	for _, im := range ims.Items {
-		if im.Status == models.ImageActive && (im.DiskFormat == "raw" || im.DiskFormat == "qcow2") {
-			p.Images = append(p.Images, im)
-		}
-	}
-	snaps, err := h.Store.ListSnapshots(ctx, c, models.SnapshotFilter{ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
+	p.Images = ims.Items
+	snaps, err := h.Store.ListSnapshots(ctx, c, models.SnapshotFilter{Status: models.SnapshotAvailable,
+		ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	for _, sn := range snaps.Items {
-		if sn.Status == models.SnapshotAvailable {
-			p.Snapshots = append(p.Snapshots, sn)
-		}
-	}
+	p.Snapshots = snaps.Items
 	types, err := h.Store.ListVolumeTypes(ctx, c, models.ListOptions{Limit: models.MaxPageSize})
 	if err != nil {
 		h.fail(w, r, err)

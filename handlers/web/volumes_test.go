@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -212,6 +213,85 @@ func TestVolumePageReadsOnlyAttachableInstances(t *testing.T) {
 		c.launch(t, c.demoC, "building", 5)
 		if many := read(); many != few {
 			t.Errorf("the volume page reads %d rows with 1 instance in the project, %d with 5 more building", few, many)
+		}
+	})
+}
+
+// TestNewVolumeFormReadsOnlyUsableSources: the new-volume form's image
+// and snapshot lists are what a volume can be made from, read as such —
+// the model filters active raw/qcow2 images and available snapshots,
+// and the project's other images (queued, ISO) and snapshots (in error,
+// being taken) are not read and dropped.
+func TestNewVolumeFormReadsOnlyUsableSources(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		c := volumeSetup(t, s)
+		ctx := context.Background()
+		if _, err := s.SetQuotas(ctx, c.adminC, "demo", map[string]int64{models.QuotaVolumes: -1, models.QuotaGigabytes: -1,
+			models.QuotaSnapshots: -1, models.QuotaImages: -1}); err != nil {
+			t.Fatal(err)
+		}
+		v := c.volume(t, c.demoC, "data")
+		sn, err := s.CreateSnapshot(ctx, c.demoC, models.SnapshotCreate{VolumeID: v.ID, Name: "nightly"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishSnapshot(ctx, sn.ID, "/v/snapshot-"+sn.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		br := c.browser(t)
+		br.login("demo", demoPassword)
+		rows := s.CountRowsRead()
+		read := func() int64 {
+			t.Helper()
+			br.get("/volumes/new") // warm: the session's first write
+			before := rows()
+			p := br.get("/volumes/new")
+			wantStatus(t, p, http.StatusOK)
+			offered := func(testID string) []string {
+				var vals []string
+				p.testID(testID).Find("option").Each(func(_ int, o *goquery.Selection) {
+					if v := o.AttrOr("value", ""); v != "" {
+						vals = append(vals, v)
+					}
+				})
+				return vals
+			}
+			if got := offered("volume-image"); len(got) != 1 || got[0] != c.image.ID {
+				t.Fatalf("the form offers images %v, want cirros (%s) only", got, c.image.ID)
+			}
+			if got := offered("volume-snapshot"); len(got) != 1 || got[0] != sn.ID {
+				t.Fatalf("the form offers snapshots %v, want nightly (%s) only", got, sn.ID)
+			}
+			return rows() - before
+		}
+		few := read()
+		iso := make([]byte, 0x8800)
+		copy(iso[0x8001:], "CD001")
+		for i := range 3 {
+			if _, err := s.CreateImage(ctx, c.demoC, models.ImageInput{Name: fmt.Sprint("queued-", i)}); err != nil {
+				t.Fatal(err)
+			}
+			im, err := s.CreateImage(ctx, c.demoC, models.ImageInput{Name: fmt.Sprint("iso-", i)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if im, err = s.UploadImage(ctx, c.demoC, im.ID, bytes.NewReader(iso)); err != nil || im.DiskFormat != models.FormatISO {
+				t.Fatalf("ISO image: %s, %v", im.DiskFormat, err)
+			}
+			other := c.volume(t, c.demoC, fmt.Sprint("other-", i))
+			failed, err := s.CreateSnapshot(ctx, c.demoC, models.SnapshotCreate{VolumeID: other.ID, Name: "failed"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.FailSnapshot(ctx, failed.ID, "the disk array is offline"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.CreateSnapshot(ctx, c.demoC, models.SnapshotCreate{VolumeID: other.ID, Name: "creating"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if many := read(); many != few {
+			t.Errorf("the new-volume form reads %d rows with only usable sources, %d with 6 more images and 6 snapshots it cannot use", few, many)
 		}
 	})
 }
