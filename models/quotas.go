@@ -237,12 +237,19 @@ func networkUsage(tx *gorm.DB, projectID string, u *Usage) error {
 	return nil
 }
 
-// quotaLimits reads a project's limits: defaults overridden by its rows.
-func (s *Store) quotaLimits(tx *gorm.DB, projectID string) (map[string]int64, error) {
+// defaultLimits are the limits of a project without rows of its own: the
+// built-in defaults overridden by the cloud's.
+func (s *Store) defaultLimits() map[string]int64 {
 	limits := DefaultQuotas()
 	for k, v := range s.opts.DefaultQuotas {
 		limits[k] = v
 	}
+	return limits
+}
+
+// quotaLimits reads a project's limits: defaults overridden by its rows.
+func (s *Store) quotaLimits(tx *gorm.DB, projectID string) (map[string]int64, error) {
+	limits := s.defaultLimits()
 	type row struct {
 		Resource  string
 		HardLimit int64
@@ -255,6 +262,32 @@ func (s *Store) quotaLimits(tx *gorm.DB, projectID string) (map[string]int64, er
 		limits[r.Resource] = r.HardLimit
 	}
 	return limits, nil
+}
+
+// QuotaLimitsOf reads the limits of several projects (operators' lists of
+// every project's quotas) in one query, whatever their number: by project
+// ID, each resource's limit, the defaults overridden by the project's rows.
+func (s *Store) QuotaLimitsOf(ctx context.Context, projectIDs []string) (map[string]map[string]int64, error) {
+	out := make(map[string]map[string]int64, len(projectIDs))
+	for _, id := range projectIDs {
+		out[id] = s.defaultLimits()
+	}
+	if len(projectIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ProjectID string
+		Resource  string
+		HardLimit int64
+	}
+	if err := s.db.WithContext(ctx).Raw("SELECT project_id, resource, hard_limit FROM quotas WHERE project_id IN ?", projectIDs).
+		Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read quotas: %w", err)
+	}
+	for _, r := range rows {
+		out[r.ProjectID][r.Resource] = r.HardLimit
+	}
+	return out, nil
 }
 
 // checkQuota refuses a request that would take the project over a limit.

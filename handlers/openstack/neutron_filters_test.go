@@ -103,3 +103,56 @@ func TestNeutronFiltersComeBeforeThePage(t *testing.T) {
 		none(demo, "floatingips?limit=1&name=x", "floatingips") // a floating IP has no name
 	})
 }
+
+// TestNeutronQuotaListQueries: an operator's list of every project's
+// networking quotas costs the same number of queries for three projects as
+// for eight (it read each project's limits and use one by one), and each
+// project keeps its own limits.
+func TestNeutronQuotaListQueries(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		c := newCloud(t, s)
+		admin := map[string]string{"X-Auth-Token": c.token("admin", adminPassword, "admin")}
+		adminUser, _ := s.GetUser(ctx, "admin")
+		op, err := s.ResolveCaller(ctx, adminUser.ID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		demoProject, _ := s.GetProject(ctx, "demo")
+		addProjects := func(names ...string) {
+			for _, name := range names {
+				if _, err := s.CreateProject(ctx, op, models.ProjectInput{Name: name}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if code, _, out := c.call(http.MethodPut, "/network/v2.0/quotas/"+demoProject.ID, admin,
+			map[string]any{"quota": map[string]any{"network": 7}}); code != http.StatusOK {
+			t.Fatalf("set demo's network quota: %d %v", code, out)
+		}
+		count := s.CountQueries()
+		list := func(projects int) int64 {
+			t.Helper()
+			before := count()
+			code, _, out := c.call(http.MethodGet, "/network/v2.0/quotas", admin, nil)
+			n := count() - before
+			quotas, _ := out["quotas"].([]any)
+			if code != http.StatusOK || len(quotas) != projects {
+				t.Fatalf("GET quotas: %d %v, want %d projects", code, out, projects)
+			}
+			for _, q := range quotas {
+				q := q.(map[string]any)
+				if want := q["project_id"] == demoProject.ID; (q["network"] == 7.0) != want || q["tenant_id"] != q["project_id"] {
+					t.Errorf("quotas %v: network 7 for demo only", q)
+				}
+			}
+			return n
+		}
+		addProjects("p1")
+		few := list(3) // admin, demo, p1
+		addProjects("p2", "p3", "p4", "p5", "p6")
+		if many := list(8); many != few {
+			t.Errorf("GET quotas: %d queries for 8 projects, %d for 3: want as many", many, few)
+		}
+	})
+}

@@ -52,17 +52,26 @@ func (n *Network) getQuotaDetails(w http.ResponseWriter, r *http.Request, c *mod
 	return n.writeQuota(w, r, c, true)
 }
 
-// listQuotas lists the projects with quotas of their own (operators).
+// listQuotas lists every project's limits (operators), in a fixed number
+// of queries whatever the number of projects.
 func (n *Network) listQuotas(w http.ResponseWriter, r *http.Request, _ *models.Caller) error {
 	page, err := n.Store.ListProjects(r.Context(), models.ListOptions{Limit: models.MaxPageSize})
 	if err != nil {
 		return err
 	}
+	ids := make([]string, len(page.Items))
+	for i, p := range page.Items {
+		ids[i] = p.ID
+	}
+	limits, err := n.Store.QuotaLimitsOf(r.Context(), ids)
+	if err != nil {
+		return err
+	}
 	out := []map[string]any{}
 	for _, p := range page.Items {
-		lines, err := n.Store.ProjectQuotas(r.Context(), p.ID)
-		if err != nil {
-			return err
+		lines := make([]models.QuotaLine, 0, len(limits[p.ID]))
+		for res, limit := range limits[p.ID] {
+			lines = append(lines, models.QuotaLine{Resource: res, Limit: limit})
 		}
 		q := quotaBody(lines, false)
 		q["project_id"], q["tenant_id"] = p.ID, p.ID
