@@ -749,3 +749,41 @@ func TestDeleteCollectsDataLeftForIt(t *testing.T) {
 		}
 	})
 }
+
+// TestFailedSnapshotLeavesNoOverlay: a snapshot whose overlay cannot be
+// written (the file system is full) is in error with the reason, the
+// volume stays on its file, and no partial overlay is left behind.
+func TestFailedSnapshotLeavesNoOverlay(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		needQemuImg(t)
+		real, _ := exec.LookPath("qemu-img")
+		wrapper := filepath.Join(t.TempDir(), "qemu-img")
+		// Full only when an overlay (volume-<id>.<snapshot-id>.part) is made.
+		script := "#!/bin/sh\nif [ \"$1\" = create ]; then for a in \"$@\"; do case \"$a\" in */volume-*.*.part)\n" +
+			"  printf 'half an overlay' > \"$a\"\n" +
+			"  echo \"qemu-img: $a: Could not write qcow2 header: No space left on device\" >&2; exit 1;;\nesac; done; fi\n" +
+			"exec " + real + " \"$@\"\n"
+		if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		fb := fileBackend(t, wrapper)
+		b := setup(t, s, fb, nil)
+		ctx := context.Background()
+		v := b.available(t, models.VolumeCreate{Name: "data", SizeGB: 1})
+		snap, err := s.CreateSnapshot(ctx, b.member, models.SnapshotCreate{VolumeID: v.ID, Name: "s1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.mustRun(t)
+		if snap, _ = s.SnapshotByID(ctx, snap.ID); snap.Status != models.SnapshotError ||
+			!strings.Contains(snap.FaultMessage, "No space left on device") {
+			t.Errorf("snapshot is %s (%q), want error saying why", snap.Status, snap.FaultMessage)
+		}
+		if got := b.status(t, v.ID, models.VolumeAvailable); got.Connection.Path != v.Connection.Path {
+			t.Errorf("the volume moved to %s", got.Connection.Path)
+		}
+		if got := files(t, fb); !slices.Equal(got, []string{"volume-" + v.ID}) {
+			t.Errorf("after a failed snapshot the backend holds %v", got)
+		}
+	})
+}

@@ -359,6 +359,12 @@ func (b *Backend) CreateSnapshot(ctx context.Context, v models.Volume, snap mode
 	}
 	tmp := overlay + ".part"
 	_ = os.Remove(tmp)
+	written := false
+	defer func() {
+		if !written {
+			_ = os.Remove(tmp) // a failed attempt leaves no partial overlay
+		}
+	}()
 	if _, err := b.qemuImg(ctx, "create", "-q", "-f", "qcow2", "-F", ai.Format, "-b", active, tmp); err != nil {
 		return res, err
 	}
@@ -374,6 +380,7 @@ func (b *Backend) CreateSnapshot(ctx context.Context, v models.Volume, snap mode
 	if err := os.Rename(tmp, overlay); err != nil {
 		return res, err
 	}
+	written = true
 	c := conn(overlay, "qcow2")
 	res.VolumeConnection = &c
 	return res, nil
