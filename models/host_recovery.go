@@ -333,7 +333,7 @@ func (s *Store) recoverJob(ctx context.Context, j Job, host string, r *HostRecov
 			reason = fmt.Sprintf("host %s is down: the rebuild was not done; evacuate the instance to rebuild it on another host", host)
 			now := s.now()
 			if err := tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(map[string]any{
-				"vm_state": VMError, "task_state": TaskNone, "fault_message": truncate(reason, 1024), "fault_at": now, "updated_at": now,
+				"vm_state": VMError, "task_state": TaskNone, "fault_message": faultText(reason, 1024), "fault_at": now, "updated_at": now,
 			}).Error; err != nil {
 				return fmt.Errorf("end rebuild: %w", err)
 			}

@@ -50,7 +50,7 @@ func (s *Store) startAction(tx *gorm.DB, c Caller, inst Instance, action string)
 func (s *Store) recordAction(tx *gorm.DB, c Caller, inst Instance, action, result, message string) error {
 	now := s.now()
 	a := InstanceAction{InstanceID: inst.ID, ProjectID: inst.ProjectID, Action: action, UserID: c.UserID,
-		UserName: c.UserName, RequestID: c.RequestID, Result: result, Message: truncate(message, 1024), StartedAt: now, FinishedAt: &now}
+		UserName: c.UserName, RequestID: c.RequestID, Result: result, Message: faultText(message, 1024), StartedAt: now, FinishedAt: &now}
 	if err := tx.Create(&a).Error; err != nil {
 		return fmt.Errorf("record action %s: %w", action, err)
 	}
@@ -61,7 +61,7 @@ func (s *Store) recordAction(tx *gorm.DB, c Caller, inst Instance, action, resul
 // closing all also closes one left open by a crashed worker).
 func (s *Store) finishAction(tx *gorm.DB, instanceID, result, message string) error {
 	err := tx.Model(&InstanceAction{}).Where("instance_id = ? AND result = ?", instanceID, ActionRunning).
-		Updates(map[string]any{"result": result, "message": truncate(message, 1024), "finished_at": s.now()}).Error
+		Updates(map[string]any{"result": result, "message": faultText(message, 1024), "finished_at": s.now()}).Error
 	if err != nil {
 		return fmt.Errorf("finish action: %w", err)
 	}

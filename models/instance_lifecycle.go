@@ -71,7 +71,7 @@ func (s *Store) setError(tx *gorm.DB, inst Instance, fault string) error {
 		return err
 	}
 	return tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(map[string]any{
-		"vm_state": VMError, "task_state": TaskNone, "fault_message": truncate(fault, 1024), "fault_at": now, "updated_at": now,
+		"vm_state": VMError, "task_state": TaskNone, "fault_message": faultText(fault, 1024), "fault_at": now, "updated_at": now,
 	}).Error
 }
 
@@ -132,7 +132,7 @@ func (s *Store) reschedule(tx *gorm.DB, inst Instance, tried []string, why strin
 	}
 	if err := tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(map[string]any{
 		"host": "", "task_state": TaskScheduling, "updated_at": s.now(),
-		"fault_message": truncate(why+"; rescheduling", 1024),
+		"fault_message": faultText(why+"; rescheduling", 1024),
 	}).Error; err != nil {
 		return false, fmt.Errorf("reschedule: %w", err)
 	}
@@ -218,7 +218,7 @@ func (s *Store) FailDelete(ctx context.Context, instanceID, reason string) error
 			return err
 		}
 		return tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(map[string]any{
-			"vm_state": VMError, "task_state": TaskNone, "fault_message": truncate("delete failed: "+reason, 1024),
+			"vm_state": VMError, "task_state": TaskNone, "fault_message": faultText("delete failed: "+reason, 1024),
 			"fault_at": now, "updated_at": now,
 		}).Error
 	})

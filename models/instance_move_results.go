@@ -265,7 +265,7 @@ func (s *Store) finishRevert(tx *gorm.DB, m InstanceMigration, inst Instance, po
 	set := map[string]any{"vm_state": restingState(m.PowerOn), "task_state": TaskNone, "power_state": power, "updated_at": s.now()}
 	result, msg := ActionSuccess, fmt.Sprintf("back on %s with flavor %s", m.SourceCompute, m.OldFlavorName)
 	if errMsg != "" {
-		set["vm_state"], set["fault_message"], set["fault_at"] = VMError, truncate("revert: "+errMsg, 1024), s.now()
+		set["vm_state"], set["fault_message"], set["fault_at"] = VMError, faultText("revert: "+errMsg, 1024), s.now()
 		result, msg = ActionError, errMsg
 	}
 	if err := tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(set).Error; err != nil {
@@ -355,7 +355,7 @@ func (s *Store) failMove(tx *gorm.DB, migrationID, reason string, sourceIntact b
 	set["flavor_id"], set["flavor_name"], set["vcpus"], set["ram_mb"], set["disk_gb"], set["ephemeral_gb"] =
 		restore.FlavorID, restore.FlavorName, restore.VCPUs, restore.RAMMB, restore.DiskGB, restore.EphemeralGB
 	if !sourceIntact {
-		set["vm_state"], set["fault_message"], set["fault_at"] = VMError, truncate(reason, 1024), s.now()
+		set["vm_state"], set["fault_message"], set["fault_at"] = VMError, faultText(reason, 1024), s.now()
 	}
 	if err := tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(set).Error; err != nil {
 		return fmt.Errorf("fail move: %w", err)

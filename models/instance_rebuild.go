@@ -175,7 +175,7 @@ func (s *Store) FinishRebuild(ctx context.Context, instanceID, host string, powe
 			}
 			return tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(map[string]any{
 				"vm_state": VMError, "task_state": TaskNone, "power_state": power,
-				"fault_message": truncate("rebuild failed: "+errMsg, 1024), "fault_at": now, "updated_at": now,
+				"fault_message": faultText("rebuild failed: "+errMsg, 1024), "fault_at": now, "updated_at": now,
 			}).Error
 		}
 		vm := VMActive

@@ -333,7 +333,7 @@ func (s *Store) FailUnshelve(ctx context.Context, instanceID, reason string) err
 		now := s.now()
 		if err := tx.Model(&Instance{}).Where("id = ?", inst.ID).Updates(map[string]any{
 			"task_state": TaskNone, "host": "", "power_state": PowerNoState,
-			"fault_message": truncate("unshelve failed: "+reason, 1024), "fault_at": now, "updated_at": now,
+			"fault_message": faultText("unshelve failed: "+reason, 1024), "fault_at": now, "updated_at": now,
 		}).Error; err != nil {
 			return fmt.Errorf("fail unshelve: %w", err)
 		}

@@ -293,7 +293,7 @@ func (v Volume) DisplayName() string {
 // a fault message ("" clears it). It refuses when the volume is no longer
 // in from: a concurrent change won.
 func (s *Store) setVolumeStatus(tx *gorm.DB, id string, from []VolumeStatus, to VolumeStatus, fault string, extra map[string]any) error {
-	upd := map[string]any{"status": to, "fault_message": fault, "updated_at": s.now()}
+	upd := map[string]any{"status": to, "fault_message": faultText(fault, 2000), "updated_at": s.now()}
 	for k, v := range extra {
 		upd[k] = v
 	}

@@ -214,7 +214,7 @@ func (s *Store) HandSnapshotToHost(ctx context.Context, live SnapshotVolumeLive)
 func (s *Store) FailSnapshot(ctx context.Context, snapshotID, reason string) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&Snapshot{}).Where("id = ? AND status = ?", snapshotID, SnapshotCreating).
-			Updates(map[string]any{"status": SnapshotError, "fault_message": truncate(reason, 2000), "updated_at": s.now()})
+			Updates(map[string]any{"status": SnapshotError, "fault_message": faultText(reason, 2000), "updated_at": s.now()})
 		if res.Error != nil {
 			return fmt.Errorf("fail snapshot: %w", res.Error)
 		}
@@ -234,7 +234,7 @@ func (s *Store) FinishSnapshotDelete(ctx context.Context, snapshotID string) err
 // FailSnapshotDelete puts a snapshot whose deletion failed in error.
 func (s *Store) FailSnapshotDelete(ctx context.Context, snapshotID, reason string) error {
 	return s.db.WithContext(ctx).Model(&Snapshot{}).Where("id = ? AND status = ?", snapshotID, SnapshotDeleting).
-		Updates(map[string]any{"status": SnapshotError, "fault_message": truncate(reason, 2000), "updated_at": s.now()}).Error
+		Updates(map[string]any{"status": SnapshotError, "fault_message": faultText(reason, 2000), "updated_at": s.now()}).Error
 }
 
 // BackendReferences lists every provider location and connection of a
@@ -333,7 +333,7 @@ func (s *Store) FailDetach(ctx context.Context, volumeID, instanceID, reason str
 // entry (not a power task's).
 func (s *Store) finishVolumeAction(tx *gorm.DB, instanceID, action, result, message string) error {
 	err := tx.Model(&InstanceAction{}).Where("instance_id = ? AND action = ? AND result = ?", instanceID, action, ActionRunning).
-		Updates(map[string]any{"result": result, "message": truncate(message, 1024), "finished_at": s.now()}).Error
+		Updates(map[string]any{"result": result, "message": faultText(message, 1024), "finished_at": s.now()}).Error
 	if err != nil {
 		return fmt.Errorf("finish action: %w", err)
 	}
