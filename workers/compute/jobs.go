@@ -251,6 +251,7 @@ func (a *Agent) delete(ctx context.Context, job *models.Job, args models.DeleteI
 	}
 	if err := a.cfg.Driver.Destroy(ctx, inst.ID); err != nil {
 		if ctx.Err() == nil && job.Attempt >= job.MaxAttempts {
+			a.log.Warn("delete failed", "instance", inst.ID, "err", err)
 			return store.FailDelete(ctx, inst.ID, err.Error())
 		}
 		return fmt.Errorf("destroy: %w", err)

@@ -114,10 +114,12 @@ func (a *Agent) migrateInstance(ctx context.Context, _ *models.Job, args models.
 	store := a.cfg.Store
 	drv, err := a.migrations()
 	if err != nil {
+		a.log.Warn("migration refused", "instance", inst.ID, "migration", m.ID, "err", err)
 		return store.FailMove(ctx, m.ID, err.Error(), true)
 	}
 	var t virt.MigrationTarget
 	if err := json.Unmarshal([]byte(m.Target), &t); err != nil {
+		a.log.Warn("migration target unreadable", "instance", inst.ID, "migration", m.ID, "err", err)
 		return store.FailMove(ctx, m.ID, "the destination's answer is unreadable: "+err.Error(), true)
 	}
 	live := m.Type == models.MigrationLive
@@ -127,6 +129,7 @@ func (a *Agent) migrateInstance(ctx context.Context, _ *models.Job, args models.
 	}
 	if !live && m.PowerOn {
 		if err := a.cfg.Driver.PowerOff(ctx, inst.ID, a.cfg.PowerOffTimeout); err != nil && !errors.Is(err, virt.ErrNotFound) {
+			a.log.Warn("stopping for a move failed", "instance", inst.ID, "migration", m.ID, "err", err)
 			return store.FailMove(ctx, m.ID, "stopping the instance for the move failed: "+err.Error(), true)
 		}
 	}
@@ -187,6 +190,7 @@ func (a *Agent) finishMove(ctx context.Context, job *models.Job, args models.Fin
 	}
 	m, inst := mj.Migration, mj.Instance
 	fail := func(err error) error {
+		a.log.Warn("finishing a move failed", "instance", inst.ID, "migration", m.ID, "err", err)
 		return a.cfg.Store.FailMove(context.WithoutCancel(ctx), m.ID, fmt.Sprintf("finishing on %s failed: %v", a.cfg.Host, err), false)
 	}
 	drv, err := a.migrations()
@@ -322,6 +326,7 @@ func (a *Agent) evacuate(ctx context.Context, job *models.Job, args models.Evacu
 	}
 	m, inst := mj.Migration, mj.Instance
 	fail := func(err error) error {
+		a.log.Warn("evacuation rebuild failed", "instance", inst.ID, "migration", m.ID, "err", err)
 		wctx := context.WithoutCancel(ctx)
 		_ = a.cfg.Driver.Destroy(wctx, inst.ID)
 		return a.cfg.Store.FailMove(wctx, m.ID, fmt.Sprintf("rebuilding on %s failed: %v", a.cfg.Host, err), false)

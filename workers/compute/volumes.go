@@ -152,6 +152,7 @@ func (a *Agent) extendVolumeLive(ctx context.Context, job *models.Job, args mode
 		}
 		var term *workers.TerminalError
 		if errors.As(err, &term) || job.Attempt >= job.MaxAttempts {
+			a.log.Warn("extend volume failed", "instance", args.InstanceID, "volume", v.ID, "err", err)
 			return store.FailExtend(ctx, v.ID, args.OldSizeGB, err.Error())
 		}
 		return err
@@ -183,6 +184,7 @@ func (a *Agent) snapshotVolumeLive(ctx context.Context, job *models.Job, args mo
 		}
 		var term *workers.TerminalError
 		if errors.As(err, &term) || job.Attempt >= job.MaxAttempts {
+			a.log.Warn("live volume snapshot failed", "instance", args.InstanceID, "volume", args.VolumeID, "snapshot", snap.ID, "err", err)
 			return store.FailSnapshot(ctx, snap.ID, err.Error())
 		}
 		return err

@@ -12,9 +12,10 @@ import (
 
 // The service's job workers. Each reads its volume or snapshot first and
 // does nothing when it is no longer in the state the job was enqueued for,
-// so a job that runs twice is harmless. A backend failure ends the job and
-// becomes the volume's fault message; a context cancelled because the
-// service stops lets the job run again.
+// so a job that runs twice is harmless. A backend failure ends the job,
+// logged in full here, and becomes the volume's fault message (which the
+// model gives its owner without the server's paths); a context cancelled
+// because the service stops lets the job run again.
 
 // create makes a volume's data.
 func (s *Service) create(ctx context.Context, job *models.Job, args models.CreateVolume) error {
@@ -35,6 +36,7 @@ func (s *Service) create(ctx context.Context, job *models.Job, args models.Creat
 		if ctx.Err() != nil || job.Attempt < job.MaxAttempts && isTransient(err) {
 			return err // the image store may answer on the next attempt
 		}
+		s.log.Warn("create volume failed", "volume", v.ID, "err", err)
 		return store.FailVolumeCreate(ctx, v.ID, err.Error())
 	}
 	conn, err := s.cfg.Backend.CreateVolume(ctx, v, src)
@@ -135,6 +137,7 @@ func (s *Service) delete(ctx context.Context, job *models.Job, args models.Delet
 	}
 	if err := s.cfg.Backend.DeleteVolume(ctx, v); err != nil {
 		if ctx.Err() == nil && job.Attempt >= job.MaxAttempts {
+			s.log.Warn("delete volume failed", "volume", v.ID, "err", err)
 			return store.FailVolumeDelete(ctx, v.ID, err.Error())
 		}
 		return fmt.Errorf("delete volume data: %w", err)
@@ -166,6 +169,7 @@ func (s *Service) extend(ctx context.Context, job *models.Job, args models.Exten
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		s.log.Warn("extend volume failed", "volume", v.ID, "err", err)
 		return store.FailExtend(ctx, v.ID, args.OldSizeGB, err.Error())
 	}
 	return store.FinishBackendExtend(ctx, args)
@@ -204,6 +208,7 @@ func (s *Service) createSnapshot(ctx context.Context, job *models.Job, args mode
 			live.Previous = *v.Connection
 		}
 		if err := store.HandSnapshotToHost(ctx, live); err != nil {
+			s.log.Warn("snapshot not handed to the host", "snapshot", snap.ID, "volume", v.ID, "err", err)
 			return store.FailSnapshot(ctx, snap.ID, err.Error())
 		}
 		return nil
@@ -230,6 +235,7 @@ func (s *Service) deleteSnapshot(ctx context.Context, job *models.Job, args mode
 	}
 	if err := s.cfg.Backend.DeleteSnapshot(ctx, snap, refs); err != nil {
 		if ctx.Err() == nil && job.Attempt >= job.MaxAttempts {
+			s.log.Warn("delete snapshot failed", "snapshot", snap.ID, "err", err)
 			return store.FailSnapshotDelete(ctx, snap.ID, err.Error())
 		}
 		return fmt.Errorf("delete snapshot data: %w", err)

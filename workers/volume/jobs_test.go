@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,6 +45,12 @@ func (i *images) Fetch(context.Context, models.Image) (string, error) { return i
 
 func setup(t *testing.T, s *models.Store, b volume.Backend, im volume.ImageCache) *bundle {
 	t.Helper()
+	return setupLogged(t, s, b, im, nil)
+}
+
+// setupLogged is setup with the service logging to log.
+func setupLogged(t *testing.T, s *models.Store, b volume.Backend, im volume.ImageCache, log *slog.Logger) *bundle {
+	t.Helper()
 	ctx := context.Background()
 	if _, err := s.Bootstrap(ctx, models.BootstrapInput{AdminName: "admin", AdminProject: "admin", AdminPassword: "admin-password",
 		DemoProject: "demo", DemoUser: "demo", DemoPassword: "demo-password"}); err != nil {
@@ -61,7 +68,7 @@ func setup(t *testing.T, s *models.Store, b volume.Backend, im volume.ImageCache
 		models.QuotaSnapshots: -1}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := volume.Config{Store: s, Backend: b, Name: b.Driver()}
+	cfg := volume.Config{Store: s, Backend: b, Name: b.Driver(), Log: log}
 	if im != nil {
 		cfg.Images = im
 	}
