@@ -57,7 +57,13 @@ func (a *Agent) SyncNetwork(ctx context.Context) error {
 	n.mu.Unlock()
 	rev, err := a.applyNetwork(ctx)
 	n.mu.Lock()
-	n.done, n.err = covers, err
+	// An apply cut short by its own caller's context (the periodic
+	// check's deadline, a stopping job) says nothing about the others it
+	// would have covered: they run their own instead of failing with it
+	// (a build then went to another host for "context deadline exceeded").
+	if err == nil || ctx.Err() == nil {
+		n.done, n.err = covers, err
+	}
 	if err == nil {
 		n.revision, n.applied = rev, time.Now()
 	}
