@@ -123,14 +123,17 @@ func TestHeartbeatKeepsALongJobsLease(t *testing.T) {
 		workers.Register(reg, workers.WorkFunc[testArgs](func(ctx context.Context, j *models.Job, a testArgs) error {
 			runs.add(j)
 			select {
-			case <-time.After(time.Second):
+			case <-time.After(3 * time.Second):
 				return nil
 			case <-ctx.Done():
 				return context.Cause(ctx)
 			}
 		}))
 		b := setup(t, s, reg)
-		b.cfg.Lease, b.cfg.Heartbeat = 300*time.Millisecond, 50*time.Millisecond
+		// Three leases long; the heartbeat renews ten times a lease, so a
+		// renewal held up by a busy machine (the race detector, niced
+		// beside the other tests) still comes in time.
+		b.cfg.Lease, b.cfg.Heartbeat = time.Second, 100*time.Millisecond
 		startPool(t, b.cfg)
 		m, _ := workers.NewMaintenance(workers.MaintenanceConfig{Store: s, RescueInterval: 20 * time.Millisecond})
 		ctx, stop := context.WithCancel(context.Background())
