@@ -39,7 +39,8 @@ func TestNetworkingOnHosts(t *testing.T) {
 		}
 		waitFor(t, 20*time.Second, "both instances ACTIVE", func() (bool, string) {
 			a, c := b.instance(t, insts[0].ID), b.instance(t, insts[1].ID)
-			return a.VMState == models.VMActive && c.VMState == models.VMActive, string(a.VMState) + " " + string(c.VMState)
+			return a.VMState == models.VMActive && c.VMState == models.VMActive,
+				fmt.Sprintf("%s %q, %s %q", a.VMState, a.FaultMessage, c.VMState, c.FaultMessage)
 		})
 		ports, err := s.ListPorts(ctx, b.member, models.PortFilter{NetworkID: n.ID})
 		if err != nil {
