@@ -101,8 +101,10 @@ func (s *Store) RebuildInstance(ctx context.Context, c Caller, id string, in Reb
 			p.Add("preserve_ephemeral", "a rebuild makes the ephemeral disk anew: it cannot keep it")
 		}
 		var key KeyPair
-		if in.KeyPair != nil && strings.TrimSpace(*in.KeyPair) != "" {
-			if key, err = s.getKeyPair(tx, c, strings.TrimSpace(*in.KeyPair)); errors.Is(err, ErrNotFound) {
+		if in.KeyPair != nil && *in.KeyPair != "" { // "" is none; blanks name no key pair
+			if strings.TrimSpace(*in.KeyPair) == "" {
+				p.Add("keypair", "no such key pair in this project")
+			} else if key, err = s.getKeyPair(tx, c, strings.TrimSpace(*in.KeyPair)); errors.Is(err, ErrNotFound) {
 				p.Add("keypair", "no such key pair in this project")
 			} else if err != nil {
 				return err

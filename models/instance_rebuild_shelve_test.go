@@ -431,7 +431,7 @@ func TestRebuildChangesTheKeyPairAndUserData(t *testing.T) {
 			t.Fatalf("rebuilt with key pair first and user data: %q %q %q", got.KeyPairName, got.KeyData, got.UserData)
 		}
 
-		for _, key := range []string{"theirs", "nope"} {
+		for _, key := range []string{"theirs", "nope", " "} {
 			_, err := s.RebuildInstance(ctx, b.member, inst.ID, models.RebuildRequest{Image: "cirros", KeyPair: ptr(key), UserData: ptr("two")})
 			var ve *models.ValidationError
 			if !errors.As(err, &ve) || ve.Fields["keypair"] == "" {
