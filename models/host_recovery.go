@@ -301,7 +301,9 @@ func (s *Store) recoverJob(ctx context.Context, j Job, host string, r *HostRecov
 		case j.Kind == (RevertMove{}).Kind() && inst.TaskState == TaskResizeReverting,
 			j.Kind == (FinishRevert{}).Kind() && inst.TaskState == TaskResizeReverting:
 			var args RevertMove // FinishRevert's arguments are the same
-			_ = json.Unmarshal(j.Args, &args)
+			if err := json.Unmarshal(j.Args, &args); err != nil {
+				return fmt.Errorf("job %d's arguments: %w", j.ID, err)
+			}
 			m, _, err := s.lockMove(tx, args.MigrationID, MigrationReverting)
 			if errors.Is(err, ErrNotFound) {
 				reason = "not needed: its revert is over"
