@@ -667,3 +667,46 @@ func TestDefaultGroupByNameOnFirstUse(t *testing.T) {
 		}
 	})
 }
+
+// Unnamed items (most ports) page like named ones: an unnamed marker is
+// an item of the list, not "no item with this ID".
+func TestUnnamedItemsPage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b := netSetup(t, s)
+		ctx := context.Background()
+		n, _ := netWithSubnet(t, s, b.member, "paged", "10.30.0.0/24")
+		made := map[string]bool{}
+		for i := 0; i < 3; i++ {
+			p, err := s.CreatePort(ctx, b.member, models.PortInput{NetworkID: n.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			made[p.ID] = true
+		}
+		if _, err := s.CreatePort(ctx, b.member, models.PortInput{NetworkID: n.ID, Name: "named"}); err != nil {
+			t.Fatal(err)
+		}
+		seen, marker := map[string]bool{}, ""
+		for pages := 0; ; pages++ {
+			if pages > 10 {
+				t.Fatal("the pages never end")
+			}
+			page, err := s.ListPorts(ctx, b.member, models.PortFilter{NetworkID: n.ID, ListOptions: models.ListOptions{Limit: 1, Marker: marker}})
+			if err != nil {
+				t.Fatalf("page after %q: %v", marker, err)
+			}
+			for _, p := range page.Items {
+				seen[p.ID] = true
+			}
+			if page.NextMarker == "" {
+				break
+			}
+			marker = page.NextMarker
+		}
+		for id := range made {
+			if !seen[id] {
+				t.Errorf("unnamed port %s never listed (saw %d ports)", id, len(seen))
+			}
+		}
+	})
+}

@@ -88,14 +88,15 @@ func nameFilter(q *gorm.DB, table string, o ListOptions) *gorm.DB {
 func pageByName[T any](q *gorm.DB, table string, o ListOptions, idOf func(T) string) (Page[T], error) {
 	q = nameFilter(q, table, o)
 	if o.Marker != "" {
-		var name string
+		var names []string // the marker's name, which may be empty (unnamed ports sort first)
 		if err := q.Session(&gorm.Session{}).Table(table).Where(table+".id = ?", o.Marker).
-			Limit(1).Pluck(table+".name", &name).Error; err != nil {
+			Limit(1).Pluck(table+".name", &names).Error; err != nil {
 			return Page[T]{}, err
 		}
-		if name == "" {
+		if len(names) == 0 {
 			return Page[T]{}, Invalid("marker", "no item with this ID in the list")
 		}
+		name := names[0]
 		q = q.Where("("+table+".name > ? OR ("+table+".name = ? AND "+table+".id > ?))", name, name, o.Marker)
 	}
 	return finishPage(q.Order(table+".name, "+table+".id"), o, idOf)
