@@ -89,7 +89,7 @@ func (c *Compute) listFlavorsOf(w http.ResponseWriter, r *http.Request, caller *
 	}
 	body := map[string]any{"flavors": out}
 	if next != "" && len(out) > 0 {
-		body["flavors_links"] = c.nextLinks(r, out[len(out)-1]["id"].(string))
+		body["flavors_links"] = c.NextLinks(r, out[len(out)-1]["id"].(string), 0)
 	}
 	service.WriteJSON(w, http.StatusOK, body)
 	return nil

@@ -62,7 +62,7 @@ func (c *Compute) writeImages(w http.ResponseWriter, r *http.Request, caller *mo
 		out = append(out, c.novaImage(r, im, detail))
 	}
 	body := map[string]any{"images": out}
-	if l := c.nextLinks(r, p.NextMarker); l != nil {
+	if l := c.NextLinks(r, p.NextMarker, 0); l != nil {
 		body["images_links"] = l
 	}
 	service.WriteJSON(w, http.StatusOK, body)

@@ -82,16 +82,6 @@ func (c *Compute) pageOfServers(r *http.Request, caller *models.Caller) (models.
 	return p, err
 }
 
-// nextLinks is Nova's servers_links: the next page, when there is one.
-func (c *Compute) nextLinks(r *http.Request, marker string) []map[string]string {
-	if marker == "" {
-		return nil
-	}
-	q := r.URL.Query()
-	q.Set("marker", marker)
-	return []map[string]string{{"rel": "next", "href": c.BaseURL(r) + r.URL.Path + "?" + q.Encode()}}
-}
-
 func (c *Compute) writeServers(w http.ResponseWriter, r *http.Request, caller *models.Caller, detail bool) error {
 	p, err := c.pageOfServers(r, caller)
 	if err != nil {
@@ -123,7 +113,7 @@ func (c *Compute) writeServers(w http.ResponseWriter, r *http.Request, caller *m
 		out = brief
 	}
 	body := map[string]any{"servers": out}
-	if l := c.nextLinks(r, p.NextMarker); l != nil {
+	if l := c.NextLinks(r, p.NextMarker, 0); l != nil {
 		body["servers_links"] = l
 	}
 	service.WriteJSON(w, http.StatusOK, body)

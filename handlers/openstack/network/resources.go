@@ -138,9 +138,7 @@ func (lq listQuery) boolParam(name string) *bool {
 func (n *Network) writeList(w http.ResponseWriter, r *http.Request, collection string, items any, next string) {
 	body := map[string]any{collection: items}
 	if next != "" {
-		q := r.URL.Query()
-		q.Set("marker", next)
-		body[collection+"_links"] = []map[string]string{{"rel": "next", "href": n.BaseURL(r) + r.URL.Path + "?" + q.Encode()}}
+		body[collection+"_links"] = n.NextLinks(r, next, 0)
 	}
 	service.WriteJSON(w, http.StatusOK, body)
 }

@@ -9,6 +9,7 @@ package service
 import (
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -130,4 +131,20 @@ func requestIDHeader(next http.Handler) http.Handler {
 // without vet's unkeyed-field warning).
 func R(method, pattern, action, summary string, h Handler) Route {
 	return Route{Method: method, Pattern: pattern, Action: action, Summary: summary, Handle: h}
+}
+
+// NextLinks is a collection's next-page link, as Nova, Neutron and Cinder
+// write it (<collection>_links): this request's URL with its filters kept
+// and the marker of the page's last item, and limit when it is not 0; nil
+// when there is no next page (marker "").
+func (d Deps) NextLinks(r *http.Request, marker string, limit int) []map[string]string {
+	if marker == "" {
+		return nil
+	}
+	q := r.URL.Query()
+	q.Set("marker", marker)
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	return []map[string]string{{"rel": "next", "href": d.BaseURL(r) + r.URL.Path + "?" + q.Encode()}}
 }

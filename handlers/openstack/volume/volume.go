@@ -214,10 +214,7 @@ func (v *Volume) list(w http.ResponseWriter, r *http.Request, c *models.Caller, 
 func (v *Volume) writeList(w http.ResponseWriter, r *http.Request, collection string, items []map[string]any, next string, limit int) {
 	body := map[string]any{collection: items}
 	if next != "" {
-		nq := r.URL.Query()
-		nq.Set("marker", next)
-		nq.Set("limit", strconv.Itoa(limit))
-		body[collection+"_links"] = []map[string]string{{"rel": "next", "href": v.BaseURL(r) + r.URL.Path + "?" + nq.Encode()}}
+		body[collection+"_links"] = v.NextLinks(r, next, limit)
 	}
 	service.WriteJSON(w, http.StatusOK, body)
 }
