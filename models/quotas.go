@@ -249,25 +249,22 @@ func (s *Store) defaultLimits() map[string]int64 {
 
 // quotaLimits reads a project's limits: defaults overridden by its rows.
 func (s *Store) quotaLimits(tx *gorm.DB, projectID string) (map[string]int64, error) {
-	limits := s.defaultLimits()
-	type row struct {
-		Resource  string
-		HardLimit int64
+	limits, err := s.limitsOf(tx, []string{projectID})
+	if err != nil {
+		return nil, err
 	}
-	var rows []row
-	if err := tx.Raw("SELECT resource, hard_limit FROM quotas WHERE project_id = ?", projectID).Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("read quotas: %w", err)
-	}
-	for _, r := range rows {
-		limits[r.Resource] = r.HardLimit
-	}
-	return limits, nil
+	return limits[projectID], nil
 }
 
 // QuotaLimitsOf reads the limits of several projects (operators' lists of
 // every project's quotas) in one query, whatever their number: by project
 // ID, each resource's limit, the defaults overridden by the project's rows.
 func (s *Store) QuotaLimitsOf(ctx context.Context, projectIDs []string) (map[string]map[string]int64, error) {
+	return s.limitsOf(s.db.WithContext(ctx), projectIDs)
+}
+
+// limitsOf is quotaLimits for several projects, in one query on tx.
+func (s *Store) limitsOf(tx *gorm.DB, projectIDs []string) (map[string]map[string]int64, error) {
 	out := make(map[string]map[string]int64, len(projectIDs))
 	for _, id := range projectIDs {
 		out[id] = s.defaultLimits()
@@ -280,7 +277,7 @@ func (s *Store) QuotaLimitsOf(ctx context.Context, projectIDs []string) (map[str
 		Resource  string
 		HardLimit int64
 	}
-	if err := s.db.WithContext(ctx).Raw("SELECT project_id, resource, hard_limit FROM quotas WHERE project_id IN ?", projectIDs).
+	if err := tx.Raw("SELECT project_id, resource, hard_limit FROM quotas WHERE project_id IN ?", projectIDs).
 		Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("read quotas: %w", err)
 	}
