@@ -29,7 +29,8 @@ import (
 //   - goes on with a resize's revert without its down destination (the
 //     source starts the copy it kept; the destination's agent destroys its
 //     own if the host comes back), and ends one whose down source was to
-//     start that copy with the instance in ERROR, for an evacuation;
+//     start that copy with the instance in ERROR, for an evacuation, be
+//     the step queued or lost with the host (revertSteps);
 //   - cancels any other queued job of the host that its instance no longer
 //     needs;
 //   - moves the host's routers to live hosts with an external interface
@@ -44,8 +45,14 @@ type HostRecovery struct {
 	Deleted     int      // instances whose delete was finished without the host
 	PowerFailed int      // power actions ended with "host … is down"
 	TasksFailed int      // shelves, snapshots, rebuilds and reverts ended the same way
+	Reverted    int      // resize reverts gone on without their down destination
 	Cancelled   int      // jobs cancelled in all
 	Routers     int      // routers moved to another host
+}
+
+// settled counts what was done for hosts' work (the routers aside).
+func (r HostRecovery) settled() int {
+	return r.Rescheduled + r.Deleted + r.PowerFailed + r.TasksFailed + r.Reverted + r.Cancelled
 }
 
 // recoveryBatch bounds the rows one run looks at per host; the next run
@@ -60,11 +67,11 @@ func (s *Store) RecoverDownHosts(ctx context.Context) (HostRecovery, error) {
 		return r, fmt.Errorf("list down hosts: %w", err)
 	}
 	for _, host := range down {
-		before := r.Rescheduled + r.Deleted + r.PowerFailed + r.TasksFailed + r.Cancelled
+		before := r.settled()
 		if err := s.recoverHost(ctx, host, &r); err != nil {
 			return r, fmt.Errorf("recover host %s: %w", host, err)
 		}
-		if r.Rescheduled+r.Deleted+r.PowerFailed+r.TasksFailed+r.Cancelled != before {
+		if r.settled() != before {
 			r.Hosts = append(r.Hosts, host)
 		}
 	}
@@ -101,11 +108,14 @@ func (s *Store) recoverHost(ctx context.Context, host string, r *HostRecovery) e
 			return err
 		}
 	}
-	// A move's step that was running when the host died used its attempts
-	// up (a migration has one): its lease expired and it failed, with the
-	// move still open.
-	kinds := make([]string, 0, len(moveSteps))
+	// A move's or a revert's step that was running when the host died used
+	// its attempts up (a migration has one, a revert's steps five): its
+	// lease expired and it failed, with the move or the revert still open.
+	kinds := make([]string, 0, len(moveSteps)+len(revertSteps))
 	for k := range moveSteps {
+		kinds = append(kinds, k)
+	}
+	for k := range revertSteps {
 		kinds = append(kinds, k)
 	}
 	rows, err = s.db.WithContext(ctx).Raw("SELECT "+jobColumns+" FROM jobs WHERE state = ? AND target_host = ? AND last_error = ? "+
@@ -118,7 +128,12 @@ func (s *Store) recoverHost(ctx context.Context, host string, r *HostRecovery) e
 		return fmt.Errorf("find lost move steps: %w", err)
 	}
 	for _, j := range lost {
-		if err := s.recoverMoveStep(ctx, j, host, moveSteps[j.Kind], r); err != nil {
+		if revertSteps[j.Kind] {
+			err = s.recoverRevertStep(ctx, j, host, r)
+		} else {
+			err = s.recoverMoveStep(ctx, j, host, moveSteps[j.Kind], r)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -201,16 +216,78 @@ func (s *Store) recoverMoveStep(ctx context.Context, j Job, host string, sourceI
 		default:
 			r.TasksFailed++
 		}
-		if j.State.Finished() {
-			// Marked as seen, so that later runs do not take it up again.
-			if err := tx.Exec("UPDATE jobs SET last_error = ? WHERE id = ?", truncateError(LeaseExpiredError+"; "+reason), j.ID).Error; err != nil {
-				return fmt.Errorf("mark lost move step: %w", err)
-			}
+		return s.settleStep(tx, j, reason, r)
+	})
+}
+
+// settleStep ends a step of a down host that recovery has dealt with: a
+// queued one is cancelled with the reason; one lost with the host (failed
+// when its lease expired) is marked as seen, so that later runs do not
+// take it up again.
+func (s *Store) settleStep(tx *gorm.DB, j Job, reason string, r *HostRecovery) error {
+	if j.State.Finished() {
+		if err := tx.Exec("UPDATE jobs SET last_error = ? WHERE id = ?", truncateError(LeaseExpiredError+"; "+reason), j.ID).Error; err != nil {
+			return fmt.Errorf("mark lost step: %w", err)
+		}
+		return nil
+	}
+	n, err := s.cancelJobs(tx, []Job{j}, reason)
+	r.Cancelled += n
+	return err
+}
+
+// revertSteps are the steps of a resize's revert that a host's agent
+// runs: the destination destroys its copy (RevertMove), then the source
+// starts the copy it kept (FinishRevert).
+var revertSteps = map[string]bool{
+	RevertMove{}.Kind():   true,
+	FinishRevert{}.Kind(): true,
+}
+
+// recoverRevertStep goes on with a resize's revert whose step j waits for
+// (or was lost with) a host that is down, queued or running when the host
+// died. The source keeps the instance's old disk, so a destination's step
+// is not needed: its claim is given back and the source starts the kept
+// copy (the destination's agent destroys its own if the host comes back).
+// A source's step cannot be done without the source: the instance goes to
+// ERROR with the reason, from which an evacuation rebuilds it elsewhere
+// (or a hard reboot starts the kept copy when the host is back).
+func (s *Store) recoverRevertStep(ctx context.Context, j Job, host string, r *HostRecovery) error {
+	var args RevertMove // FinishRevert's arguments are the same
+	if err := json.Unmarshal(j.Args, &args); err != nil {
+		return fmt.Errorf("job %d's arguments: %w", j.ID, err)
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if !s.hostIsDown(tx, host) {
 			return nil
 		}
-		n, err := s.cancelJobs(tx, []Job{j}, reason)
-		r.Cancelled += n
-		return err
+		m, inst, err := s.lockMove(tx, args.MigrationID, MigrationReverting)
+		var reason string
+		switch {
+		case errors.Is(err, ErrNotFound):
+			reason = "not needed: its revert is over"
+		case err != nil:
+			return err
+		case inst.Host != host:
+			// The destination gave the instance back before it died (the
+			// source's step is queued), or the source's step is over.
+			reason = fmt.Sprintf("not needed: its instance is no longer on host %s", host)
+		case inst.TaskState != TaskResizeReverting:
+			return nil // not the revert this step was for: left for the host's return
+		case j.Kind == (RevertMove{}).Kind():
+			reason = fmt.Sprintf("host %s is down: the resized copy is destroyed if it comes back; reverting on %s", host, m.SourceCompute)
+			if err := s.revertedOnDest(tx, m, inst); err != nil {
+				return err
+			}
+			r.Reverted++
+		default:
+			reason = fmt.Sprintf("host %s is down: the revert was not finished; evacuate the instance, or hard reboot it when the host is back", host)
+			if err := s.finishRevert(tx, m, inst, PowerNoState, reason); err != nil {
+				return err
+			}
+			r.TasksFailed++
+		}
+		return s.settleStep(tx, j, reason, r)
 	})
 }
 
@@ -221,6 +298,9 @@ func (s *Store) recoverJob(ctx context.Context, j Job, host string, r *HostRecov
 	}
 	if intact, ok := moveSteps[j.Kind]; ok {
 		return s.recoverMoveStep(ctx, j, host, intact, r)
+	}
+	if revertSteps[j.Kind] {
+		return s.recoverRevertStep(ctx, j, host, r)
 	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		if !s.hostIsDown(tx, host) {
@@ -295,37 +375,6 @@ func (s *Store) recoverJob(ctx context.Context, j Job, host string, r *HostRecov
 				return fmt.Errorf("end %s: %w", action, err)
 			}
 			if err := s.finishAction(tx, inst.ID, ActionError, reason); err != nil {
-				return err
-			}
-			r.TasksFailed++
-		case j.Kind == (RevertMove{}).Kind() && inst.TaskState == TaskResizeReverting,
-			j.Kind == (FinishRevert{}).Kind() && inst.TaskState == TaskResizeReverting:
-			var args RevertMove // FinishRevert's arguments are the same
-			if err := json.Unmarshal(j.Args, &args); err != nil {
-				return fmt.Errorf("job %d's arguments: %w", j.ID, err)
-			}
-			m, _, err := s.lockMove(tx, args.MigrationID, MigrationReverting)
-			if errors.Is(err, ErrNotFound) {
-				reason = "not needed: its revert is over"
-				break
-			}
-			if err != nil {
-				return err
-			}
-			if j.Kind == (RevertMove{}).Kind() {
-				// Only the destination's copy waits for the host: the
-				// source starts its own without it.
-				reason = fmt.Sprintf("host %s is down: the resized copy is destroyed if it comes back; reverting on %s", host, m.SourceCompute)
-				if err := s.revertedOnDest(tx, m, inst); err != nil {
-					return err
-				}
-				break
-			}
-			// The source that was to start its kept copy is down: ERROR,
-			// from which an evacuation rebuilds it elsewhere (or a hard
-			// reboot starts the kept copy when the host is back).
-			reason = fmt.Sprintf("host %s is down: the revert was not finished; evacuate the instance, or hard reboot it when the host is back", host)
-			if err := s.finishRevert(tx, m, inst, PowerNoState, reason); err != nil {
 				return err
 			}
 			r.TasksFailed++

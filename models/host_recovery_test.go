@@ -427,8 +427,8 @@ func TestRevertResizeWithoutItsDestination(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Cancelled != 1 || r.TasksFailed != 0 {
-			t.Errorf("recovery: %+v, want early's revert step cancelled", r)
+		if r.Cancelled != 1 || r.Reverted != 1 || r.TasksFailed != 0 {
+			t.Errorf("recovery: %+v, want early's revert step cancelled and the revert gone on", r)
 		}
 		for _, inst := range []models.Instance{early, later} {
 			got, _ := s.InstanceByID(ctx, inst.ID)
@@ -505,6 +505,126 @@ func TestRevertAndConfirmResizeWithoutTheirSource(t *testing.T) {
 			t.Errorf("the down source counts %d instances, want 1", h.InstanceCount)
 		}
 		if r, err := s.RecoverDownHosts(ctx); err != nil || r.TasksFailed != 0 {
+			t.Fatalf("second run: %+v %v", r, err)
+		}
+	})
+}
+
+// lastAttempts has host's agent take its queued jobs until each runs its
+// last attempt: every earlier attempt's worker is lost (its lease lapses
+// and the job is queued again), and the last one is left running.
+func lastAttempts(t *testing.T, d *hostDrill, host string) []models.Job {
+	t.Helper()
+	ctx := context.Background()
+	for {
+		jobs, err := d.s.ClaimJobs(ctx, "compute-"+host, host, 100, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(jobs) == 0 {
+			t.Fatalf("%s has no job to take", host)
+		}
+		if jobs[0].Attempt >= jobs[0].MaxAttempts {
+			return jobs
+		}
+		d.offset.Add(int64(2 * time.Second))
+		if _, err := d.s.RescueExpiredLeases(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A revert's step that was running when its host died, at its last
+// attempt, does not leave the revert waiting for the host when its lease
+// lapses and it fails: the destination's step is not needed (the source
+// starts the copy it kept), and the source's ends with the instance in
+// ERROR and the reason, for an evacuation. A destination that gave the
+// instance back before it died is not asked again.
+func TestRevertGoesOnWhenItsStepIsLostWithItsHost(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b := computeSetup(t, s)
+		ctx := context.Background()
+		d := newHostDrill(t, s, "h1", "h2")
+		atDest, _ := resizedOn(t, b, d, "h1", "h2")    // h2 destroys its copy when it dies
+		reported, rm := resizedOn(t, b, d, "h1", "h2") // h2 dies after giving it back
+		atSource, sm := resizedOn(t, b, d, "h2", "h1") // h2 starts its kept copy when it dies
+		for _, inst := range []models.Instance{atDest, reported, atSource} {
+			if _, err := s.MoveInstance(ctx, b.member, inst.ID, models.ActionRevertResize, models.MoveRequest{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// h1 destroys atSource's resized copy and gives it back to h2.
+		done, err := s.ClaimJobs(ctx, "compute-h1", "h1", 10, time.Minute)
+		if err != nil || len(done) != 1 || done[0].Kind != (models.RevertMove{}).Kind() {
+			t.Fatalf("h1's jobs: %+v %v, want atSource's revert step", done, err)
+		}
+		if err := s.RevertedOnDest(ctx, sm.ID); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.CompleteJobs(ctx, "compute-h1", []int64{done[0].ID}); err != nil || len(ok) != 1 {
+			t.Fatalf("complete h1's step: %v %v", ok, err)
+		}
+		running := lastAttempts(t, d, "h2")
+		if len(running) != 3 {
+			t.Fatalf("h2 runs %d steps, want the three reverts'", len(running))
+		}
+		if err := s.RevertedOnDest(ctx, rm.ID); err != nil {
+			t.Fatal(err)
+		}
+		d.down(t, "h2", "h1")
+		for _, j := range running {
+			if got := mustGetJob(t, s, j.ID); got.State != models.JobFailed || got.LastError != models.LeaseExpiredError {
+				t.Fatalf("h2's %s after its lease lapsed: %s %q, want failed as lost", j.Kind, got.State, got.LastError)
+			}
+		}
+
+		r, err := s.RecoverDownHosts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Reverted != 1 || r.TasksFailed != 1 || r.Cancelled != 0 || !slices.Equal(r.Hosts, []string{"h2"}) {
+			t.Errorf("recovery: %+v, want atDest reverted without h2 and atSource's revert ended", r)
+		}
+		for _, inst := range []models.Instance{atDest, reported} {
+			got, _ := s.InstanceByID(ctx, inst.ID)
+			if got.Host != "h1" || got.FlavorName != "m1.nano" || got.TaskState != models.TaskResizeReverting {
+				t.Errorf("%s: on %s with %s, %s; want on h1 with m1.nano, still reverting", inst.ID, got.Host, got.FlavorName, got.TaskState)
+			}
+			if jobs := jobsOf(t, s, inst.ID); !slices.Equal(jobs, []string{"instance.move.finish_revert@h1"}) {
+				t.Errorf("%s's jobs: %v, want only the source's start of its kept copy", inst.ID, jobs)
+			}
+			m, _ := s.LatestMigration(ctx, b.admin, inst.ID)
+			if err := s.FinishRevert(ctx, m.ID, models.PowerRunning, ""); err != nil {
+				t.Fatal(err)
+			}
+			got, _ = s.InstanceByID(ctx, inst.ID)
+			if got.VMState != models.VMActive || got.TaskState != models.TaskNone || got.Host != "h1" {
+				t.Errorf("%s after the source started it: %s/%s on %s", inst.ID, got.VMState, got.TaskState, got.Host)
+			}
+		}
+		inst, _ := s.InstanceByID(ctx, atSource.ID)
+		acts, _ := s.ListInstanceActions(ctx, b.member, atSource.ID)
+		if inst.VMState != models.VMError || inst.TaskState != models.TaskNone || inst.Host != "h2" ||
+			!strings.Contains(inst.FaultMessage, "host h2 is down") ||
+			acts[0].Result != models.ActionError || !strings.Contains(acts[0].Message, "host h2 is down") {
+			t.Errorf("revert lost with its source: %s/%s on %s, fault %q, action %+v; want ERROR on h2 naming it",
+				inst.VMState, inst.TaskState, inst.Host, inst.FaultMessage, acts[0])
+		}
+		if m, _ := s.LatestMigration(ctx, b.admin, atSource.ID); m.Status != models.MigrationReverted {
+			t.Errorf("atSource's migration %s, want reverted", m.Status)
+		}
+		if h, _ := s.GetHost(ctx, "h2"); h.InstanceCount != 1 { // atSource, until evacuated
+			t.Errorf("the down host counts %d instances, want 1", h.InstanceCount)
+		}
+		if _, err := s.MoveInstance(ctx, b.admin, atSource.ID, models.ActionEvacuate, models.MoveRequest{}); err != nil {
+			t.Errorf("evacuate after the ended revert: %v", err)
+		}
+		for _, j := range running {
+			if got := mustGetJob(t, s, j.ID); got.State != models.JobFailed || !strings.HasPrefix(got.LastError, models.LeaseExpiredError+"; ") {
+				t.Errorf("h2's lost %s: %s %q, want failed and marked with what recovery did", j.Kind, got.State, got.LastError)
+			}
+		}
+		if r, err := s.RecoverDownHosts(ctx); err != nil || r.Reverted != 0 || r.TasksFailed != 0 || len(r.Hosts) != 0 {
 			t.Fatalf("second run: %+v %v", r, err)
 		}
 	})

@@ -61,7 +61,7 @@ func ConductorTasks(cfg ConductorConfig) []workers.Periodic {
 			}
 			if len(r.Hosts) > 0 {
 				cfg.Log.Warn("recovered the work of down hosts", "hosts", r.Hosts, "rescheduled", r.Rescheduled,
-					"deleted", r.Deleted, "power_failed", r.PowerFailed, "tasks_failed", r.TasksFailed, "jobs_cancelled", r.Cancelled)
+					"deleted", r.Deleted, "power_failed", r.PowerFailed, "tasks_failed", r.TasksFailed, "reverted", r.Reverted, "jobs_cancelled", r.Cancelled)
 			}
 			return err
 		}},
