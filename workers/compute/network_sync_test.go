@@ -3,6 +3,8 @@ package compute
 import (
 	"context"
 	"errors"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,21 +31,35 @@ func (d *heldNet) Apply(ctx context.Context, st hostnet.HostState) (hostnet.Stat
 	return d.Driver.Apply(ctx, st)
 }
 
-// waitRequested waits until n requests for an apply were made.
-func waitRequested(t *testing.T, a *Agent, n uint64) {
+// waitQueued waits until n SyncNetwork calls that the running test made
+// are parked on a sync.Mutex: the agent's run lock, the only one held for
+// long (its mu is held only for a few lines). A sync.Mutex queues its
+// waiters in FIFO order, and with no newcomer the one woken first takes
+// it: the callers run in the order they queued in.
+func waitQueued(t *testing.T, n int) {
 	t.Helper()
+	test, _, _ := strings.Cut(t.Name(), "/")
+	buf := make([]byte, 1<<20)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		a.net.mu.Lock()
-		r := a.net.requested
-		a.net.mu.Unlock()
-		if r >= n {
-			time.Sleep(20 * time.Millisecond) // let it reach the run lock
+		k := runtime.Stack(buf, true)
+		if k == len(buf) {
+			buf = make([]byte, 2*len(buf))
+			continue
+		}
+		queued := 0
+		for _, g := range strings.Split(string(buf[:k]), "\n\n") {
+			head, _, _ := strings.Cut(g, "\n") // "goroutine 7 [sync.Mutex.Lock]:"
+			if strings.Contains(head, "[sync.Mutex.Lock") && strings.Contains(g, ").SyncNetwork(") && strings.Contains(g, "."+test+".") {
+				queued++
+			}
+		}
+		if queued >= n {
 			return
 		}
 		time.Sleep(time.Millisecond)
 	}
-	t.Fatalf("%d requests for an apply never came", n)
+	t.Fatalf("%d calls never queued for the network's run lock", n)
 }
 
 // An apply that fails because its own caller gave up (the periodic
@@ -67,18 +83,20 @@ func TestSharedNetworkApplyKeepsItsCallersContextToItself(t *testing.T) {
 		checkCtx, giveUp := context.WithCancel(bg)
 		check := make(chan error, 1)
 		go func() { check <- a.SyncNetwork(checkCtx) }()
-		waitRequested(t, a, 2)
+		waitQueued(t, 1)
 		build := make(chan error, 1)
 		go func() { build <- a.SyncNetwork(bg) }()
-		waitRequested(t, a, 3)
+		waitQueued(t, 2)
 		giveUp()
 		close(net.release)
 
 		if err := <-first; err != nil {
 			t.Fatalf("first apply: %v", err)
 		}
-		if err := <-check; err != nil && !errors.Is(err, context.Canceled) {
-			t.Fatalf("the check's apply: %v, want nil or its own cancellation", err)
+		// The check ran next, for the build too, and failed by its own
+		// context (after the build's, it would have found its request done).
+		if err := <-check; !errors.Is(err, context.Canceled) {
+			t.Fatalf("the check's apply: %v, want its own cancellation", err)
 		}
 		if err := <-build; err != nil {
 			t.Fatalf("the build's apply failed with another caller's context: %v", err)
