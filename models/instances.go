@@ -217,17 +217,7 @@ func (s *Store) ListInstances(ctx context.Context, c Caller, f InstanceFilter) (
 		q = q.Where(cond, args...)
 	}
 	q = nameFilter(q, "instances", f.ListOptions)
-	if f.Marker != "" {
-		var m Instance
-		if err := q.Session(&gorm.Session{}).Select("id", "created_at").Where("id = ?", f.Marker).Take(&m).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return Page[Instance]{}, Invalid("marker", "no item with this ID in the list")
-			}
-			return Page[Instance]{}, fmt.Errorf("find marker: %w", err)
-		}
-		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", m.CreatedAt, m.CreatedAt, m.ID)
-	}
-	p, err := finishPage(q.Order("created_at DESC, id DESC"), f.ListOptions, func(i Instance) string { return i.ID })
+	p, err := pageNewestFirst(q, "instances", f.ListOptions, func(i Instance) string { return i.ID })
 	if err != nil {
 		return p, fmt.Errorf("list instances: %w", err)
 	}

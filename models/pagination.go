@@ -1,7 +1,10 @@
 package models
 
 import (
+	"errors"
+	"fmt"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -100,6 +103,28 @@ func pageByName[T any](q *gorm.DB, table string, o ListOptions, idOf func(T) str
 		q = q.Where("("+table+".name > ? OR ("+table+".name = ? AND "+table+".id > ?))", name, name, o.Marker)
 	}
 	return finishPage(q.Order(table+".name, "+table+".id"), o, idOf)
+}
+
+// pageNewestFirst lists rows of table newest first (created_at, then id,
+// both descending, so rows written in the same microsecond still page
+// once each), starting after the marker row. The marker must name a row of
+// the same (already scoped and filtered) query, or the caller gets a 422 on
+// "marker".
+func pageNewestFirst[T any](q *gorm.DB, table string, o ListOptions, idOf func(T) string) (Page[T], error) {
+	if o.Marker != "" {
+		var m struct {
+			ID        string
+			CreatedAt time.Time
+		}
+		err := q.Session(&gorm.Session{}).Select(table+".id", table+".created_at").Where(table+".id = ?", o.Marker).Take(&m).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return Page[T]{}, Invalid("marker", "no item with this ID in the list")
+		} else if err != nil {
+			return Page[T]{}, fmt.Errorf("find marker: %w", err)
+		}
+		q = q.Where("("+table+".created_at < ? OR ("+table+".created_at = ? AND "+table+".id < ?))", m.CreatedAt, m.CreatedAt, m.ID)
+	}
+	return finishPage(q.Order(table+".created_at DESC, "+table+".id DESC"), o, idOf)
 }
 
 // finishPage fetches one more row than asked to learn whether a next page

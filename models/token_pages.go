@@ -2,10 +2,7 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
-
-	"gorm.io/gorm"
 )
 
 // ListAPITokensPage lists the caller's own named tokens (all projects,
@@ -15,17 +12,7 @@ import (
 func (s *Store) ListAPITokensPage(ctx context.Context, c Caller, o ListOptions) (Page[Token], error) {
 	q := s.db.WithContext(ctx).Model(&Token{}).Where("tokens.user_id = ? AND tokens.kind = ?", c.UserID, TokenAPI)
 	q = nameFilter(q, "tokens", o)
-	if o.Marker != "" {
-		var m Token
-		err := q.Session(&gorm.Session{}).Where("tokens.id = ?", o.Marker).Take(&m).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return Page[Token]{}, Invalid("marker", "no item with this ID in the list")
-		} else if err != nil {
-			return Page[Token]{}, fmt.Errorf("list tokens: %w", err)
-		}
-		q = q.Where("(tokens.created_at < ? OR (tokens.created_at = ? AND tokens.id < ?))", m.CreatedAt, m.CreatedAt, m.ID)
-	}
-	p, err := finishPage(q.Order("tokens.created_at DESC, tokens.id DESC"), o, func(t Token) string { return t.ID })
+	p, err := pageNewestFirst(q, "tokens", o, func(t Token) string { return t.ID })
 	if err != nil {
 		return p, fmt.Errorf("list tokens: %w", err)
 	}

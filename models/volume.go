@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -174,17 +173,7 @@ func (s *Store) ListVolumes(ctx context.Context, c Caller, f VolumeFilter) (Page
 		q = q.Where("id IN ?", f.IDs)
 	}
 	q = nameFilter(q, "volumes", f.ListOptions)
-	if f.Marker != "" {
-		var m Volume
-		if err := q.Session(&gorm.Session{}).Select("id", "created_at").Where("id = ?", f.Marker).Take(&m).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return Page[Volume]{}, Invalid("marker", "no item with this ID in the list")
-			}
-			return Page[Volume]{}, fmt.Errorf("find marker: %w", err)
-		}
-		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", m.CreatedAt, m.CreatedAt, m.ID)
-	}
-	p, err := finishPage(q.Order("created_at DESC, id DESC"), f.ListOptions, func(v Volume) string { return v.ID })
+	p, err := pageNewestFirst(q, "volumes", f.ListOptions, func(v Volume) string { return v.ID })
 	if err != nil {
 		return p, fmt.Errorf("list volumes: %w", err)
 	}

@@ -84,17 +84,7 @@ func (s *Store) ListSnapshots(ctx context.Context, c Caller, f SnapshotFilter) (
 		q = q.Where("status = ?", f.Status)
 	}
 	q = nameFilter(q, "volume_snapshots", f.ListOptions)
-	if f.Marker != "" {
-		var m Snapshot
-		if err := q.Session(&gorm.Session{}).Select("id", "created_at").Where("id = ?", f.Marker).Take(&m).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return Page[Snapshot]{}, Invalid("marker", "no item with this ID in the list")
-			}
-			return Page[Snapshot]{}, fmt.Errorf("find marker: %w", err)
-		}
-		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", m.CreatedAt, m.CreatedAt, m.ID)
-	}
-	p, err := finishPage(q.Order("created_at DESC, id DESC"), f.ListOptions, func(sn Snapshot) string { return sn.ID })
+	p, err := pageNewestFirst(q, "volume_snapshots", f.ListOptions, func(sn Snapshot) string { return sn.ID })
 	if err != nil {
 		return p, fmt.Errorf("list snapshots: %w", err)
 	}
