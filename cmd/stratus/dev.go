@@ -42,6 +42,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	cf.noteOrigins(origins)
+	vf.noteOrigins(origins)
 	if err := id.validate(); err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"flag"
 	"strings"
 	"testing"
+
+	"stratus/workers/hostdrivers"
 )
 
 func TestPublicURLValidation(t *testing.T) {
@@ -56,5 +58,59 @@ func TestVirtTypeSaysWhereItCameFrom(t *testing.T) {
 		if lv.VirtType != c.value || lv.VirtTypeFrom != c.why {
 			t.Errorf("%v with %s=qemu: virt type %q from %q, want %q from %q", c.args, envName("virt-type"), lv.VirtType, lv.VirtTypeFrom, c.value, c.why)
 		}
+	}
+}
+
+// TestDriverChoiceSaysWhereItCameFrom: the start-up lines of the
+// hypervisor, network and volume drivers name STRATUS_DRIVER,
+// STRATUS_NETWORK_DRIVER and STRATUS_VOLUME_DRIVER when the environment
+// chose them, and --driver, --network-driver and --volume-driver when the
+// command line did.
+func TestDriverChoiceSaysWhereItCameFrom(t *testing.T) {
+	for _, name := range []string{"driver", "network-driver", "volume-driver"} {
+		t.Setenv(envName(name), "fake")
+	}
+	for _, c := range []struct {
+		name                    string
+		computeArgs, volumeArgs []string
+		virt, net, volumes      string
+	}{
+		{"environment", nil, nil,
+			"chosen with STRATUS_DRIVER=fake", "chosen with STRATUS_NETWORK_DRIVER=fake", "chosen with STRATUS_VOLUME_DRIVER=fake"},
+		{"command line", []string{"--driver", "fake", "--network-driver", "fake"}, []string{"--volume-driver", "fake"},
+			"chosen with --driver fake", "chosen with --network-driver fake", "chosen with --volume-driver fake"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var cf computeFlags
+			cfs := flag.NewFlagSet("compute", flag.ContinueOnError)
+			cf.register(cfs, true)
+			origins, err := parseFlagsFrom(cfs, "", c.computeArgs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cf.noteOrigins(origins)
+			d, err := hostdrivers.New(t.Context(), cf.Drivers, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Why() != c.virt || !strings.HasPrefix(d.NetworkWhy(), c.net) {
+				t.Errorf("hypervisor: %q, network: %q; want %q and %q", d.Why(), d.NetworkWhy(), c.virt, c.net)
+			}
+
+			var vf volumeFlags
+			vfs := flag.NewFlagSet("volume", flag.ContinueOnError)
+			vf.register(vfs, true)
+			if origins, err = parseFlagsFrom(vfs, "", c.volumeArgs); err != nil {
+				t.Fatal(err)
+			}
+			vf.noteOrigins(origins)
+			vb, err := hostdrivers.OpenVolumeBackend(vf.Drivers, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if vb.Why != c.volumes {
+				t.Errorf("volumes: %q, want %q", vb.Why, c.volumes)
+			}
+		})
 	}
 }

@@ -40,6 +40,12 @@ func (f *volumeFlags) register(fs *flag.FlagSet, single bool) {
 	fs.StringVar(&f.ImageDir, "image-dir", "", "read images from this image store directory instead of --api-url")
 }
 
+// noteOrigins records where --volume-driver came from, for the backend's
+// start-up message: the flag, or STRATUS_VOLUME_DRIVER.
+func (f *volumeFlags) noteOrigins(o flagOrigins) {
+	f.Drivers.DriverFrom = o.of("volume-driver")
+}
+
 // config is the service's config without Store, Backend and Images.
 func (f *volumeFlags) config(name string) volume.Config {
 	return volume.Config{Name: name, AvailabilityZone: f.AZ, OverSubscriptionRatio: f.Ratio, Workers: f.Workers}
@@ -58,9 +64,11 @@ func runVolume(ctx context.Context, args []string, _ io.Writer) error {
 	logf.register(fs)
 	vf.register(fs, true)
 	metrics.register(fs)
-	if err := parseFlags(fs, "Run the volume service of one storage backend (cinder-volume): it registers the backend and its capacity and creates, deletes, extends and snapshots the volumes placed on it.", args); err != nil {
+	origins, err := parseFlagsFrom(fs, "Run the volume service of one storage backend (cinder-volume): it registers the backend and its capacity and creates, deletes, extends and snapshots the volumes placed on it.", args)
+	if err != nil {
 		return err
 	}
+	vf.noteOrigins(origins)
 	log, err := logf.logger()
 	if err != nil {
 		return err

@@ -149,9 +149,12 @@ func (f *computeFlags) register(fs *flag.FlagSet, single bool) {
 }
 
 // noteOrigins records where the values the drivers' start-up messages
-// explain came from: --virt-type, or STRATUS_VIRT_TYPE.
+// explain came from: --virt-type, or STRATUS_VIRT_TYPE (and the same for
+// --driver and --network-driver).
 func (f *computeFlags) noteOrigins(o flagOrigins) {
 	f.Drivers.Virt.Libvirt.VirtTypeFrom = o.of("virt-type")
+	f.Drivers.Virt.DriverFrom = o.of("driver")
+	f.Drivers.Net.DriverFrom = o.of("network-driver")
 }
 
 // agentConfig is the agent config without Store, Driver, Images and Host.

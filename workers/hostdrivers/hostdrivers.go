@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"stratus/models"
@@ -42,9 +43,13 @@ type Config struct {
 
 // VirtConfig chooses the hypervisor driver.
 type VirtConfig struct {
-	Driver  string // Libvirt, Fake or Auto
-	Libvirt LibvirtConfig
-	Fake    FakeConfig
+	Driver string // Libvirt, Fake or Auto
+	// DriverFrom names where Driver was given, for the start-up message:
+	// "--driver" (also when empty) or the environment variable
+	// STRATUS_DRIVER.
+	DriverFrom string
+	Libvirt    LibvirtConfig
+	Fake       FakeConfig
 }
 
 // LibvirtConfig sets up the libvirt driver and the image cache it boots
@@ -158,15 +163,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Drivers, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Drivers{cfg: cfg, log: log}
+	from := orFlag(cfg.Virt.DriverFrom, "--driver")
 	switch cfg.Virt.Driver {
-	case Fake:
-		d.virt, d.why = Fake, "chosen with --driver fake"
-	case Libvirt:
-		d.virt, d.why = Libvirt, "chosen with --driver libvirt"
+	case Fake, Libvirt:
+		d.virt, d.why = cfg.Virt.Driver, "chosen with "+given(from, cfg.Virt.Driver)
 	case Auto:
-		d.virt, d.why = resolveAuto(ctx, cfg.Virt.Libvirt, log)
+		d.virt, d.why = resolveAuto(ctx, cfg.Virt.Libvirt, given(from, Auto), log)
 	default:
-		return nil, fmt.Errorf("--driver must be %s, %s or %s, not %q", Auto, Libvirt, Fake, cfg.Virt.Driver)
+		return nil, fmt.Errorf("%s must be %s, %s or %s, not %q", from, Auto, Libvirt, Fake, cfg.Virt.Driver)
 	}
 	if d.virt == Libvirt {
 		if err := d.placeGuestFiles(ctx); err != nil {
@@ -174,7 +178,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Drivers, error) {
 				return nil, err
 			}
 			d.virt = Fake
-			d.why = "--driver auto: libvirtd answers, but it could not boot guests here, so the in-memory fake hypervisor runs instead: " + err.Error()
+			d.why = given(from, Auto) + ": libvirtd answers, but it could not boot guests here, so the in-memory fake hypervisor runs instead: " + err.Error()
 		}
 	}
 	if d.virt == Libvirt {
@@ -226,17 +230,36 @@ func (d *Drivers) placeGuestFiles(ctx context.Context) error {
 }
 
 // resolveAuto picks libvirt when its socket answers, else the fake
-// driver, and says why.
-func resolveAuto(ctx context.Context, lc LibvirtConfig, log *slog.Logger) (string, string) {
+// driver, and says why (auto: how auto was given).
+func resolveAuto(ctx context.Context, lc LibvirtConfig, auto string, log *slog.Logger) (string, string) {
 	uri, socket, err := libvirt.ParseURI(lc.URI, "")
 	if err == nil {
 		var c *libvirt.Client
 		if c, err = libvirt.Dial(ctx, uri, socket, 0, log); err == nil {
 			_ = c.Close()
-			return Libvirt, fmt.Sprintf("--driver auto: libvirtd answers on %s; VMs are real qemu guests", socket)
+			return Libvirt, fmt.Sprintf("%s: libvirtd answers on %s; VMs are real qemu guests", auto, socket)
 		}
 	}
-	return Fake, "--driver auto: libvirt is not reachable, so the in-memory fake hypervisor runs instead (" + err.Error() + ")"
+	return Fake, auto + ": libvirt is not reachable, so the in-memory fake hypervisor runs instead (" + err.Error() + ")"
+}
+
+// orFlag is from, where a setting was given (cmd's "--driver" or
+// "STRATUS_DRIVER"), or the flag when from is unknown.
+func orFlag(from, flag string) string {
+	if from == "" {
+		return flag
+	}
+	return from
+}
+
+// given names a driver choice the way the operator made it, for start-up
+// messages: "--driver fake" on the command line, "STRATUS_DRIVER=fake"
+// from the environment.
+func given(from, value string) string {
+	if strings.HasPrefix(from, "-") {
+		return from + " " + value
+	}
+	return from + "=" + value
 }
 
 // StateDir is the directory of Stratus' own files on this host that

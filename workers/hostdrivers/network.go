@@ -23,6 +23,9 @@ type NetConfig struct {
 	// hypervisor and fake under the fake one — except where Dev says
 	// otherwise.
 	Driver string
+	// DriverFrom names where Driver was given, for the start-up message:
+	// "--network-driver" (also when empty) or STRATUS_NETWORK_DRIVER.
+	DriverFrom string
 	// StateDir holds the Linux driver's DHCP servers (default
 	// /var/lib/stratus/network); one per host.
 	StateDir string
@@ -39,23 +42,23 @@ type NetConfig struct {
 // says why.
 func (d *Drivers) resolveNet() error {
 	nc := d.cfg.Net
+	from := orFlag(nc.DriverFrom, "--network-driver")
+	auto := given(from, Auto)
 	switch nc.Driver {
-	case Linux:
-		d.net, d.netWhy = Linux, "chosen with --network-driver linux"
-	case Fake:
-		d.net, d.netWhy = Fake, "chosen with --network-driver fake"
+	case Linux, Fake:
+		d.net, d.netWhy = nc.Driver, "chosen with "+given(from, nc.Driver)
 	case Auto, "":
 		switch {
 		case d.virt == Fake:
-			d.net, d.netWhy = Fake, "--network-driver auto: the fake hypervisor's guests get the in-memory fake network"
+			d.net, d.netWhy = Fake, auto+": the fake hypervisor's guests get the in-memory fake network"
 		case nc.Dev:
-			d.net, d.netWhy = Fake, "--network-driver auto: stratus dev leaves this machine's bridges and iptables alone, so guests boot without NICs "+
+			d.net, d.netWhy = Fake, auto+": stratus dev leaves this machine's bridges and iptables alone, so guests boot without NICs "+
 				"(their ports are bound and ACTIVE); --network-driver linux (as root, one host) gives them bridges, DHCP and security groups"
 		default:
-			d.net, d.netWhy = Linux, "--network-driver auto: libvirt guests are plugged on Linux bridges"
+			d.net, d.netWhy = Linux, auto+": libvirt guests are plugged on Linux bridges"
 		}
 	default:
-		return fmt.Errorf("--network-driver must be %s, %s or %s, not %q", Auto, Linux, Fake, nc.Driver)
+		return fmt.Errorf("%s must be %s, %s or %s, not %q", from, Auto, Linux, Fake, nc.Driver)
 	}
 	if d.net == Linux {
 		if os.Geteuid() != 0 {

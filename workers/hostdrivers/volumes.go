@@ -20,8 +20,11 @@ const (
 // or the one `stratus dev` runs).
 type VolumeConfig struct {
 	Driver string // VolumeFile, Fake, or Auto (file when qemu-img is installed, else fake)
-	Dir    string // file: the shared directory, the same path on every compute host
-	Format string // file: qcow2 (default) or raw
+	// DriverFrom names where Driver was given, for the start-up message:
+	// "--volume-driver" (also when empty) or STRATUS_VOLUME_DRIVER.
+	DriverFrom string
+	Dir        string // file: the shared directory, the same path on every compute host
+	Format     string // file: qcow2 (default) or raw
 	// ImageCacheDir is where images written onto volumes are fetched to
 	// (the Images settings say from where).
 	ImageCacheDir  string
@@ -43,16 +46,17 @@ func OpenVolumeBackend(cfg VolumeConfig, log *slog.Logger) (VolumeBackend, error
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	driver, why := cfg.Driver, "chosen with --volume-driver "+cfg.Driver
+	from := orFlag(cfg.DriverFrom, "--volume-driver")
+	driver, why := cfg.Driver, "chosen with "+given(from, cfg.Driver)
 	if driver == Auto {
 		qemuImg := cfg.QemuImg
 		if qemuImg == "" {
 			qemuImg = "qemu-img"
 		}
 		if _, err := exec.LookPath(qemuImg); err == nil {
-			driver, why = VolumeFile, "--volume-driver auto: qemu-img is installed"
+			driver, why = VolumeFile, given(from, Auto)+": qemu-img is installed"
 		} else {
-			driver, why = Fake, "--volume-driver auto: no qemu-img (Debian: qemu-utils), so volumes live in memory"
+			driver, why = Fake, given(from, Auto)+": no qemu-img (Debian: qemu-utils), so volumes live in memory"
 		}
 	}
 	switch driver {
@@ -82,5 +86,5 @@ func OpenVolumeBackend(cfg VolumeConfig, log *slog.Logger) (VolumeBackend, error
 		}
 		return vb, nil
 	}
-	return VolumeBackend{}, fmt.Errorf("--volume-driver must be %s, %s or %s, not %q", Auto, VolumeFile, Fake, cfg.Driver)
+	return VolumeBackend{}, fmt.Errorf("%s must be %s, %s or %s, not %q", from, Auto, VolumeFile, Fake, cfg.Driver)
 }
