@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"strings"
 )
 
@@ -169,6 +170,30 @@ func (s *Store) ManifestSegmentPaths(ctx context.Context, project, container, na
 		return nil, Invalidf("multipart-manifest", "object %q is not a static large object", name)
 	}
 	return s.manifestPaths(ctx, project, o, 1)
+}
+
+// DeleteLargeObject deletes a static large object as `swift delete` and
+// multipart-manifest=delete do: its segments in ManifestSegmentPaths'
+// order, then the manifest itself, whose path comes last. The deletes
+// happen as the caller ranges over them, each yielding its
+// "/container/object" path and outcome, so a caller that stops the loop
+// stops them there (and may keep the manifest while a segment remains).
+// An object that is not a static large object is refused with ErrInvalid
+// on "multipart-manifest", before anything is deleted.
+func (s *Store) DeleteLargeObject(ctx context.Context, project, container, name string) (iter.Seq2[string, error], error) {
+	paths, err := s.ManifestSegmentPaths(ctx, project, container, name)
+	if err != nil {
+		return nil, err
+	}
+	paths = append(paths, "/"+container+"/"+name)
+	return func(yield func(string, error) bool) {
+		for _, p := range paths {
+			c, o, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+			if _, err := s.DeleteObject(ctx, project, c, o); !yield(p, err) {
+				return
+			}
+		}
+	}, nil
 }
 
 func (s *Store) manifestPaths(ctx context.Context, project string, o Object, depth int) ([]string, error) {

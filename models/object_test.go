@@ -62,6 +62,16 @@ func (b objectsBundle) container(t *testing.T, project, name string) models.Cont
 	return c
 }
 
+// create makes the named containers in a project.
+func (b objectsBundle) create(t *testing.T, project string, containers ...string) {
+	t.Helper()
+	for _, c := range containers {
+		if _, _, err := b.s.CreateContainer(context.Background(), project, c, models.ContainerChange{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func (b objectsBundle) put(t *testing.T, project, container, name, body string) models.Object {
 	t.Helper()
 	o, err := b.s.PutObject(context.Background(), project, container, name, models.ObjectWrite{ContentLength: int64(len(body))}, strings.NewReader(body))
@@ -450,11 +460,7 @@ func TestStaticLargeObjects(t *testing.T) {
 	storetest.EachWithOptions(t, func(o *models.Options) { o.MaxObjectBytes = 10 }, func(t *testing.T, s *models.Store) {
 		b := objectsSetup(t, s)
 		ctx := context.Background()
-		for _, c := range []string{"c", "c_segments"} {
-			if _, _, err := s.CreateContainer(ctx, b.p, c, models.ContainerChange{}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		b.create(t, b.p, "c", "c_segments")
 		parts := []string{"0123456789", "abcdefghij", "XYZ"}
 		var segs []models.ManifestSegment
 		var etags string
@@ -645,4 +651,80 @@ func TestContainerACLs(t *testing.T) {
 	if _, err := models.ParseACL(".r:*", true); err == nil {
 		t.Errorf("a referrer in a write ACL was accepted")
 	}
+}
+
+func TestDeleteLargeObject(t *testing.T) {
+	storetest.EachWithOptions(t, func(o *models.Options) { o.MaxObjectBytes = 10 }, func(t *testing.T, s *models.Store) {
+		b := objectsSetup(t, s)
+		ctx := context.Background()
+		b.create(t, b.p, "c", "c_segments")
+		// manifest writes a static large object of the named segments.
+		manifest := func(name string, segments ...string) {
+			t.Helper()
+			var segs []models.ManifestSegment
+			for _, p := range segments {
+				segs = append(segs, models.ManifestSegment{Path: p})
+			}
+			if _, err := s.PutManifest(ctx, b.p, "c", name, models.ObjectWrite{}, segs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.put(t, b.p, "c_segments", "a", "0123456789")
+		b.put(t, b.p, "c_segments", "b", "abc")
+		b.put(t, b.p, "c_segments", "tail", "!")
+		manifest("inner", "/c_segments/a", "/c_segments/b")
+		manifest("outer", "/c/inner", "/c_segments/tail")
+		b.put(t, b.p, "c", "plain", "x")
+
+		if _, err := s.DeleteLargeObject(ctx, b.p, "c", "plain"); !errors.Is(err, models.ErrInvalid) {
+			t.Errorf("a plain object: %v, want invalid", err)
+		}
+		if _, err := s.DeleteLargeObject(ctx, b.p, "c", "missing"); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("a missing object: %v, want not found", err)
+		}
+
+		// Stopping after the first delete leaves the rest, the manifest too.
+		deletes, err := s.DeleteLargeObject(ctx, b.p, "c", "outer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, err := range deletes {
+			if p != "/c_segments/a" || err != nil {
+				t.Errorf("first delete %s %v", p, err)
+			}
+			break
+		}
+		if _, err := s.GetObject(ctx, b.p, "c_segments", "a"); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("the first segment is still there: %v", err)
+		}
+		if _, err := s.GetObject(ctx, b.p, "c", "outer"); err != nil {
+			t.Errorf("a stopped delete took the manifest: %v", err)
+		}
+
+		// Again to the end: the segment already gone says so, the rest go,
+		// nested manifest after its segments, the manifest last.
+		deletes, err = s.DeleteLargeObject(ctx, b.p, "c", "outer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for p, err := range deletes {
+			switch {
+			case p == "/c_segments/a" && !errors.Is(err, models.ErrNotFound):
+				t.Errorf("the segment deleted before: %v, want not found", err)
+			case p != "/c_segments/a" && err != nil:
+				t.Errorf("delete %s: %v", p, err)
+			}
+			got = append(got, p)
+		}
+		if want := "/c_segments/a /c_segments/b /c/inner /c_segments/tail /c/outer"; strings.Join(got, " ") != want {
+			t.Errorf("deleted %v, want %s", got, want)
+		}
+		if n := b.blobs(t); n != 1 {
+			t.Errorf("%d blobs left, want the plain object's only", n)
+		}
+		if c := b.container(t, b.p, "c_segments"); c.ObjectCount != 0 {
+			t.Errorf("%d segments left", c.ObjectCount)
+		}
+	})
 }

@@ -202,19 +202,21 @@ func (h *Web) deleteObject(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	segments, err := h.Store.ManifestSegmentPaths(ctx, project, container, name)
-	if err != nil && !errors.Is(err, models.ErrInvalid) {
-		h.finish(w, r, err, back, "")
-		return
-	}
-	for _, seg := range segments {
-		sc, so, _ := strings.Cut(strings.TrimPrefix(seg, "/"), "/")
-		if _, err := h.Store.DeleteObject(ctx, project, sc, so); err != nil && !errors.Is(err, models.ErrNotFound) {
-			h.finish(w, r, err, back, "")
-			return
+	deletes, err := h.Store.DeleteLargeObject(ctx, project, container, name)
+	switch {
+	case errors.Is(err, models.ErrInvalid): // not a large object
+		_, err = h.Store.DeleteObject(ctx, project, container, name)
+	case err == nil:
+		manifest := "/" + container + "/" + name
+		for p, derr := range deletes {
+			// A segment already gone is no failure; anything else stops
+			// before the manifest, which a retry needs.
+			if derr != nil && (p == manifest || !errors.Is(derr, models.ErrNotFound)) {
+				err = derr
+				break
+			}
 		}
 	}
-	_, err = h.Store.DeleteObject(ctx, project, container, name)
 	h.finish(w, r, err, back, i18n.T(r.Context(), "%s deleted.", pages.BaseName(name)))
 }
 

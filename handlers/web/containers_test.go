@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -199,6 +200,42 @@ func TestContainerUploadRefusals(t *testing.T) {
 		}
 		if c, _ := s.GetContainer(ctx, b.demoProject.ID, "c"); c.ObjectCount != 1 || c.BytesUsed != 1 {
 			t.Errorf("counts %d/%d", c.ObjectCount, c.BytesUsed)
+		}
+	})
+}
+
+// TestContainersPanelDeletesLargeObject: deleting a static large object
+// from the panel takes its segments with it, as `swift delete` does.
+func TestContainersPanelDeletesLargeObject(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b := setup(t, s)
+		ctx := context.Background()
+		project := b.demoProject.ID
+		for _, c := range []string{"big", "big_segments"} {
+			if _, _, err := s.CreateContainer(ctx, project, c, models.ContainerChange{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var segs []models.ManifestSegment
+		for _, n := range []string{"0", "1"} {
+			if _, err := s.PutObject(ctx, project, "big_segments", n, models.ObjectWrite{ContentLength: 3}, strings.NewReader("abc")); err != nil {
+				t.Fatal(err)
+			}
+			segs = append(segs, models.ManifestSegment{Path: "/big_segments/" + n})
+		}
+		if _, err := s.PutManifest(ctx, project, "big", "disk.img", models.ObjectWrite{}, segs); err != nil {
+			t.Fatal(err)
+		}
+		br := b.browser(t)
+		br.login("demo", demoPassword)
+		wantStatus(t, br.submit("/containers/big/delete-object?name=disk.img", nil), http.StatusSeeOther)
+		if !strings.Contains(br.get("/containers/big").testID("flash").Text(), "disk.img deleted.") {
+			t.Error("no flash says the object was deleted")
+		}
+		for _, o := range [][2]string{{"big", "disk.img"}, {"big_segments", "0"}, {"big_segments", "1"}} {
+			if _, err := s.GetObject(ctx, project, o[0], o[1]); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("%s/%s after the delete: %v", o[0], o[1], err)
+			}
 		}
 	})
 }

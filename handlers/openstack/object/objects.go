@@ -311,7 +311,7 @@ func (a *API) deleteObject(w http.ResponseWriter, r *http.Request, q *request) {
 // deleteLargeObject deletes a static large object's segments, then its
 // manifest, and reports as a bulk delete does.
 func (a *API) deleteLargeObject(w http.ResponseWriter, r *http.Request, q *request) {
-	paths, err := a.Store.ManifestSegmentPaths(r.Context(), q.project, q.container, q.object)
+	deletes, err := a.Store.DeleteLargeObject(r.Context(), q.project, q.container, q.object)
 	if errors.Is(err, models.ErrInvalid) {
 		// Not a large object: delete it as it is, as Swift does.
 		if _, err := a.Store.DeleteObject(r.Context(), q.project, q.container, q.object); err != nil {
@@ -326,9 +326,8 @@ func (a *API) deleteLargeObject(w http.ResponseWriter, r *http.Request, q *reque
 		return
 	}
 	res := bulkResult{}
-	for _, p := range append(paths, "/"+q.container+"/"+q.object) {
-		c, o, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
-		res.record(p, func() error { _, err := a.Store.DeleteObject(r.Context(), q.project, c, o); return err }())
+	for p, err := range deletes {
+		res.record(p, err)
 	}
 	a.writeBulk(w, r, res)
 }
