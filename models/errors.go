@@ -67,6 +67,19 @@ type Problem struct {
 
 func (p Problem) String() string { return p.Text }
 
+// ProblemList is several problems given as one argument of a format,
+// printed as their texts joined with "; " (a manifest's per-segment
+// errors): the web console translates each in turn.
+type ProblemList []Problem
+
+func (l ProblemList) String() string {
+	texts := make([]string, len(l))
+	for i, p := range l {
+		texts[i] = p.Text
+	}
+	return strings.Join(texts, "; ")
+}
+
 func problemf(format string, args ...any) Problem {
 	return Problem{Text: fmt.Sprintf(format, args...), Msg: Message{Format: format, Args: args}}
 }

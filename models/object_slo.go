@@ -78,40 +78,43 @@ func (s *Store) PutManifest(ctx context.Context, project, container, name string
 	if err != nil {
 		return Object{}, err
 	}
-	var problems []string
+	var problems ProblemList
 	var total int64
 	etags := md5.New()
 	self := "/" + container + "/" + name
 	for i, seg := range segs {
 		row, ok := rows[i]
+		path := stored[i].Name
+		// Each problem in Swift's words (swiftclient users know them),
+		// kept as a format for the web console's translation.
 		switch {
-		case stored[i].Name == self:
-			problems = append(problems, stored[i].Name+", a manifest cannot contain itself")
+		case path == self:
+			problems = append(problems, problemf("%s, a manifest cannot contain itself", path))
 			continue
 		case !ok:
-			problems = append(problems, stored[i].Name+", 404 Not Found")
+			problems = append(problems, problemf("%s, 404 Not Found", path))
 			continue
 		case row.Size() < 1:
-			problems = append(problems, stored[i].Name+", Too small; each segment must be at least 1 byte")
+			problems = append(problems, problemf("%s, Too small; each segment must be at least 1 byte", path))
 			continue
 		case row.Large == LargeDLO:
-			problems = append(problems, stored[i].Name+", a dynamic large object cannot be a segment")
+			problems = append(problems, problemf("%s, a dynamic large object cannot be a segment", path))
 			continue
 		case seg.SizeBytes != nil && *seg.SizeBytes != row.Size():
-			problems = append(problems, fmt.Sprintf("%s, Size Mismatch (%d given, %d stored)", stored[i].Name, *seg.SizeBytes, row.Size()))
+			problems = append(problems, problemf("%s, Size Mismatch (%d given, %d stored)", path, *seg.SizeBytes, row.Size()))
 			continue
 		case seg.ETag != nil && *seg.ETag != "" && !strings.EqualFold(strings.Trim(*seg.ETag, `"`), strings.Trim(row.ETagHeader(), `"`)):
-			problems = append(problems, stored[i].Name+", Etag Mismatch")
+			problems = append(problems, problemf("%s, Etag Mismatch", path))
 			continue
 		}
 		hash := strings.Trim(row.ETagHeader(), `"`)
-		stored[i] = sloSegment{Name: stored[i].Name, Bytes: row.Size(), Hash: hash, ContentType: row.ContentType,
+		stored[i] = sloSegment{Name: path, Bytes: row.Size(), Hash: hash, ContentType: row.ContentType,
 			LastModified: ListingTime(row.CreatedAt), SubSLO: row.Large == LargeSLO}
 		total += row.Size()
 		_, _ = io.WriteString(etags, hash)
 	}
 	if len(problems) > 0 {
-		return Object{}, Invalidf("manifest", "Errors: %s", strings.Join(problems, "; "))
+		return Object{}, Invalidf("manifest", "Errors: %s", problems)
 	}
 	sloETag := hex.EncodeToString(etags.Sum(nil))
 	if w.ETag != "" && !strings.EqualFold(strings.Trim(w.ETag, `"`), sloETag) {

@@ -233,7 +233,8 @@ func modelMessage(ctx context.Context, err error, msg string) string {
 // modelFormat is a message the models made with fmt.Sprintf, in the
 // reader's language: its format looked up in the catalogue, with its
 // arguments that are status codes ("SHUTOFF") translated as the badges
-// are and those that are another field's problem translated in turn.
+// are and those that are another field's problem (or a list of problems,
+// a manifest's per-segment errors) translated in turn.
 func modelFormat(ctx context.Context, format string, args []any) string {
 	out := make([]any, len(args))
 	for i, a := range args {
@@ -244,6 +245,12 @@ func modelFormat(ctx context.Context, format string, args []any) string {
 			}
 		case models.Problem:
 			a = fieldMessage(ctx, v)
+		case models.ProblemList:
+			texts := make([]string, len(v))
+			for j, p := range v {
+				texts[j] = fieldMessage(ctx, p)
+			}
+			a = strings.Join(texts, "; ")
 		case models.QuotaName:
 			label, _ := pages.QuotaLabel(string(v))
 			a = i18n.Known(ctx, label)
