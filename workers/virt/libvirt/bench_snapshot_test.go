@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"stratus/workers/qemuimg"
 	"stratus/workers/virt/libvirt"
 )
 
@@ -40,7 +41,7 @@ func BenchmarkSnapshotCopy1GB(b *testing.B) {
 	base, root := filepath.Join(dir, "base.qcow2"), filepath.Join(dir, "disk.qcow2")
 	run := func(args ...string) {
 		b.Helper()
-		if _, err := libvirt.QemuImg(ctx, "", args...); err != nil {
+		if _, err := qemuimg.Tool("").Run(ctx, args...); err != nil {
 			b.Fatal(err)
 		}
 	}

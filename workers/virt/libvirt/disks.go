@@ -2,14 +2,13 @@ package libvirt
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
+
+	"stratus/workers/qemuimg"
 )
 
 // The files of one instance live in <instances-dir>/<uuid>/ (Nova's
@@ -60,47 +59,13 @@ func validUUID(s string) bool {
 	return true
 }
 
-// qemuImg runs qemu-img and returns its stdout; its stderr becomes the error.
+// qemuImg runs the configured qemu-img and returns its stdout.
 func (d *Driver) qemuImg(ctx context.Context, args ...string) ([]byte, error) {
-	return QemuImg(ctx, d.cfg.QemuImg, args...)
+	return qemuimg.Tool(d.cfg.QemuImg).Run(ctx, args...)
 }
 
-// QemuImg runs the qemu-img at bin ("" = from PATH).
-func QemuImg(ctx context.Context, bin string, args ...string) ([]byte, error) {
-	if bin == "" {
-		bin = "qemu-img"
-	}
-	cmd := exec.CommandContext(ctx, bin, args...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = err.Error()
-		}
-		return nil, fmt.Errorf("qemu-img %s: %s", args[0], msg)
-	}
-	return out, nil
-}
-
-// imageInfo is the part of `qemu-img info --output=json` we read.
-type imageInfo struct {
-	Format      string `json:"format"`
-	VirtualSize int64  `json:"virtual-size"`
-	BackingFile string `json:"backing-filename"`
-}
-
-func (d *Driver) imageInfo(ctx context.Context, path string) (imageInfo, error) {
-	out, err := d.qemuImg(ctx, "info", "--output=json", path)
-	if err != nil {
-		return imageInfo{}, err
-	}
-	var info imageInfo
-	if err := json.Unmarshal(out, &info); err != nil {
-		return imageInfo{}, fmt.Errorf("qemu-img info %s: %w", path, err)
-	}
-	return info, nil
+func (d *Driver) imageInfo(ctx context.Context, path string) (qemuimg.Info, error) {
+	return qemuimg.Tool(d.cfg.QemuImg).Info(ctx, path)
 }
 
 // createOverlay makes a qcow2 overlay on base, grown to sizeGB (0 keeps the
@@ -150,7 +115,7 @@ func PrepareImage(ctx context.Context, qemuImg, format, src, dst string) error {
 	case "qcow2", "raw":
 		// -f names the source format, so a raw image that happens to
 		// look like qcow2 is never probed (OSSN-0075).
-		if _, err := QemuImg(ctx, qemuImg, "convert", "-q", "-f", format, "-O", "qcow2", src, tmp); err != nil {
+		if _, err := qemuimg.Tool(qemuImg).Run(ctx, "convert", "-q", "-f", format, "-O", "qcow2", src, tmp); err != nil {
 			return err
 		}
 	case "aki", "ari", "iso":

@@ -9,6 +9,7 @@ import (
 
 	golibvirt "github.com/digitalocean/go-libvirt"
 
+	"stratus/workers/qemuimg"
 	"stratus/workers/virt"
 )
 
@@ -150,7 +151,7 @@ func CopyDisk(ctx context.Context, qemuImg, src, dst string) error {
 	defer os.Remove(tmp)
 	// -U: qemu holds the image's lock while the domain exists; the paused
 	// (or stopped) guest writes nothing meanwhile.
-	if _, err := QemuImg(ctx, qemuImg, "convert", "-q", "-U", "-f", "qcow2", "-O", "qcow2", src, tmp); err != nil {
+	if _, err := qemuimg.Tool(qemuImg).Run(ctx, "convert", "-q", "-U", "-f", "qcow2", "-O", "qcow2", src, tmp); err != nil {
 		return fmt.Errorf("copy the root disk: %w", err)
 	}
 	return os.Rename(tmp, dst)

@@ -15,13 +15,9 @@
 package file
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -33,6 +29,7 @@ import (
 	"github.com/google/uuid"
 
 	"stratus/models"
+	"stratus/workers/qemuimg"
 	"stratus/workers/volume"
 )
 
@@ -238,53 +235,7 @@ func (b *Backend) convert(ctx context.Context, inFormat, src, dst string, progre
 		_, err := b.qemuImg(ctx, append(args, "-q", src, dst)...)
 		return err
 	}
-	cmd := exec.CommandContext(ctx, b.cfg.QemuImg, append(args, "-p", src, dst)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("qemu-img convert: %w", err)
-	}
-	readProgress(out, progress)
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("qemu-img convert: %s", firstLine(stderr.String(), err))
-	}
-	progress(100)
-	return nil
-}
-
-// readProgress calls fn with each whole percentage qemu-img reports.
-func readProgress(r io.Reader, fn func(int)) {
-	sc := bufio.NewScanner(r)
-	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
-		if i := bytes.IndexAny(data, "\r\n"); i >= 0 {
-			return i + 1, data[:i], nil
-		}
-		if atEOF && len(data) > 0 {
-			return len(data), data, nil
-		}
-		return 0, nil, nil
-	})
-	last := -1
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		line = strings.TrimPrefix(line, "(")
-		num, _, ok := strings.Cut(line, "/100%")
-		if !ok {
-			continue
-		}
-		f, err := strconv.ParseFloat(num, 64)
-		if err != nil {
-			continue
-		}
-		if pct := int(f); pct != last {
-			last = pct
-			fn(pct)
-		}
-	}
+	return b.tool().RunProgress(ctx, progress, append(args, "-p", src, dst)...)
 }
 
 // DeleteVolume removes the volume's active file. Files below it in its
@@ -521,26 +472,15 @@ func (b *Backend) Files() ([]string, error) {
 	return out, nil
 }
 
-// imageInfo is the part of `qemu-img info --output=json` we read.
-type imageInfo struct {
-	Format        string `json:"format"`
-	VirtualSize   int64  `json:"virtual-size"`
-	BackingFile   string `json:"full-backing-filename"`
-	BackingFormat string `json:"backing-filename-format"`
-}
-
-// info reads a file's header; -U reads files a running guest holds.
-func (b *Backend) info(ctx context.Context, path string) (imageInfo, error) {
+// info reads a file's header; -U reads files a running guest holds. A
+// backing file's format qemu-img does not name is read from its own header.
+func (b *Backend) info(ctx context.Context, path string) (qemuimg.Info, error) {
 	if _, err := os.Stat(path); err != nil {
-		return imageInfo{}, err
+		return qemuimg.Info{}, err
 	}
-	out, err := b.qemuImg(ctx, "info", "-U", "--output=json", path)
+	info, err := b.tool().Info(ctx, path, "-U")
 	if err != nil {
-		return imageInfo{}, err
-	}
-	var info imageInfo
-	if err := json.Unmarshal(out, &info); err != nil {
-		return imageInfo{}, fmt.Errorf("qemu-img info %s: %w", path, err)
+		return qemuimg.Info{}, err
 	}
 	if info.BackingFile != "" && info.BackingFormat == "" {
 		if bi, err := b.info(ctx, info.BackingFile); err == nil {
@@ -596,26 +536,9 @@ func isLockError(err error) bool {
 	return strings.Contains(msg, "lock") && (strings.Contains(msg, "Failed to get") || strings.Contains(msg, "another process"))
 }
 
-// qemuImg runs qemu-img and returns its stdout; its stderr's first line
-// becomes the error.
-func (b *Backend) qemuImg(ctx context.Context, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, b.cfg.QemuImg, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("qemu-img %s: %s", args[0], firstLine(stderr.String(), err))
-	}
-	return out, nil
-}
+func (b *Backend) tool() qemuimg.Tool { return qemuimg.Tool(b.cfg.QemuImg) }
 
-func firstLine(s string, err error) string {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return err.Error()
-	}
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return s
+// qemuImg runs qemu-img and returns its stdout.
+func (b *Backend) qemuImg(ctx context.Context, args ...string) ([]byte, error) {
+	return b.tool().Run(ctx, args...)
 }
