@@ -187,11 +187,8 @@ func (a *API) instanceAction(r *http.Request, c models.Caller, in struct {
 	case slices.Contains(models.PowerActions(), action):
 		inst, err = a.Store.PowerAction(r.Context(), c, in.ID, action)
 	case slices.Contains(models.MoveActions(), action):
-		if slices.Contains(models.OperatorMoveActions(), action) && !a.Policy.Allowed(&c, "compute:instance:"+action) {
-			return InstanceActionResult{}, &models.Error{Kind: models.ErrForbidden, Msg: "only operators may " + strings.ReplaceAll(action, "_", "-") + " instances"}
-		}
-		if action == models.ActionResize && !a.Policy.Allowed(&c, "compute:instance:resize") {
-			return InstanceActionResult{}, &models.Error{Kind: models.ErrForbidden, Msg: "you may not resize instances"}
+		if !a.Policy.AllowedMove(&c, action) {
+			return InstanceActionResult{}, moveForbidden(action)
 		}
 		inst, err = a.Store.MoveInstance(r.Context(), c, in.ID, action,
 			models.MoveRequest{Flavor: in.Body.Flavor, Host: in.Body.Host, BlockMigration: in.Body.BlockMigration})
@@ -202,6 +199,14 @@ func (a *API) instanceAction(r *http.Request, c models.Caller, in struct {
 		return InstanceActionResult{}, err
 	}
 	return InstanceActionResult{Instance: instanceView(c, inst)}, nil
+}
+
+// moveForbidden is the refusal of a move the caller's role does not allow.
+func moveForbidden(action string) error {
+	if action == models.ActionResize {
+		return &models.Error{Kind: models.ErrForbidden, Msg: "you may not resize instances"}
+	}
+	return &models.Error{Kind: models.ErrForbidden, Msg: "only operators may " + strings.ReplaceAll(action, "_", "-") + " instances"}
 }
 
 // MigrationList is an instance's moves, newest first.

@@ -382,3 +382,24 @@ func TestServerGroups(t *testing.T) {
 		}
 	})
 }
+
+// TestOperatorMovesAreRefusedToMembers: a member asking for an operator's
+// move is refused 403 with the move named, before any instance is read.
+func TestOperatorMovesAreRefusedToMembers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		e := setup(t, s)
+		demo := e.demo()
+		id := uuid.NewString()
+		for action, msg := range map[string]string{
+			models.ActionMigrate:     "only operators may migrate instances",
+			models.ActionLiveMigrate: "only operators may live-migrate instances",
+			models.ActionEvacuate:    "only operators may evacuate instances",
+		} {
+			r := e.do(http.MethodPost, "/instances/"+id+"/actions", demo, map[string]any{"action": action})
+			want(t, r, http.StatusForbidden, "")
+			if got := r.body["error"].(map[string]any)["message"]; got != msg {
+				t.Errorf("%s: message %q, want %q", action, got, msg)
+			}
+		}
+	})
+}

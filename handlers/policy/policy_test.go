@@ -90,3 +90,57 @@ func TestRequirePanicsOnUnknownAction(t *testing.T) {
 	}()
 	e.Require("no:such:action", nil)
 }
+
+func TestMoveRules(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "policy.json")
+	if err := os.WriteFile(path, []byte(`{"compute:instance:live_migrate": "role:admin", "compute:instance:resize": "role:admin"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defaults, err := New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	custom, err := New(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := &models.Caller{UserID: "u", ProjectID: "p", ProjectRole: models.RoleReader}
+	member := &models.Caller{UserID: "u", ProjectID: "p", ProjectRole: models.RoleMember}
+	projectAdmin := &models.Caller{UserID: "u", ProjectID: "p", ProjectRole: models.RoleAdmin}
+	operator := &models.Caller{UserID: "u", SystemRole: models.RoleAdmin}
+	// Each move's answer for a project reader, a member, a project admin,
+	// an operator and nobody logged in: '+' may start it.
+	callers := []*models.Caller{reader, member, projectAdmin, operator, nil}
+	for name, tc := range map[string]struct {
+		e    *Enforcer
+		want map[string]string
+	}{
+		"defaults": {defaults, map[string]string{
+			models.ActionResize:        "-++--",
+			models.ActionConfirmResize: "+++++", // no rule of its own
+			models.ActionRevertResize:  "+++++",
+			models.ActionMigrate:       "---+-",
+			models.ActionLiveMigrate:   "---+-",
+			models.ActionEvacuate:      "---+-",
+		}},
+		"policy file": {custom, map[string]string{ // each move decided apart
+			models.ActionResize:      "--+--",
+			models.ActionLiveMigrate: "--+--",
+			models.ActionMigrate:     "---+-",
+		}},
+	} {
+		for action, want := range tc.want {
+			for i, c := range callers {
+				if got := tc.e.AllowedMove(c, action); got != (want[i] == '+') {
+					t.Errorf("%s: AllowedMove(%+v, %s) = %v, want %c", name, c, action, got, want[i])
+				}
+			}
+		}
+	}
+	for _, a := range models.MoveActions() {
+		if r := MoveRule(a); r != "" && !defaults.Known(r) {
+			t.Errorf("%s needs %q, which the table lacks", a, r)
+		}
+	}
+}

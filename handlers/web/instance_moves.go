@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
 
 	"github.com/go-chi/chi/v5"
 
+	"stratus/handlers/httpx"
 	"stratus/models"
 	"stratus/views/i18n"
 	"stratus/views/pages"
@@ -21,16 +21,31 @@ func (h *Web) instanceMove(w http.ResponseWriter, r *http.Request) {
 	action := r.PostFormValue("action")
 	var inst models.Instance
 	var err error
-	switch {
-	case slices.Contains(models.OperatorMoveActions(), action) && !h.allowed(ctx, "compute:instance:"+action):
-		err = &models.Error{Kind: models.ErrForbidden, Msg: i18n.N("only operators may move instances between hosts")}
-	case action == models.ActionResize && !h.allowed(ctx, "compute:instance:resize"):
-		err = &models.Error{Kind: models.ErrForbidden, Msg: i18n.N("you may not resize instances")}
-	default:
+	if h.mayMove(ctx, action) {
 		inst, err = h.Store.MoveInstance(ctx, callerOf(ctx), chi.URLParam(r, "id"), action,
 			models.MoveRequest{Flavor: r.PostFormValue("flavor"), Host: r.PostFormValue("host")})
+	} else {
+		err = moveForbidden(action)
 	}
 	h.finish(w, r, err, backTo(r), moveDone(ctx, action, inst.Name))
+}
+
+// mayMove reports whether the caller may start the move action as far as
+// its own rule goes (policy.MoveRule).
+func (h *Web) mayMove(ctx context.Context, action string) bool {
+	var caller *models.Caller
+	if c, ok := httpx.CallerFrom(ctx); ok {
+		caller = &c
+	}
+	return h.Policy.AllowedMove(caller, action)
+}
+
+// moveForbidden is the refusal of a move the caller's role does not allow.
+func moveForbidden(action string) error {
+	if action == models.ActionResize {
+		return &models.Error{Kind: models.ErrForbidden, Msg: i18n.N("you may not resize instances")}
+	}
+	return &models.Error{Kind: models.ErrForbidden, Msg: i18n.N("only operators may move instances between hosts")}
 }
 
 // moveDone is the flash of a move that started (or, for a confirm, ended).
@@ -64,7 +79,7 @@ func (h *Web) moveProps(ctx context.Context, inst models.Instance) (pages.MovePr
 		return p, err
 	}
 	p.Verify = models.MoveActionAllowed(inst, models.ActionConfirmResize, false)
-	if h.allowed(ctx, "compute:instance:resize") && models.MoveActionAllowed(inst, models.ActionResize, false) {
+	if h.mayMove(ctx, models.ActionResize) && models.MoveActionAllowed(inst, models.ActionResize, false) {
 		flavors, err := h.Store.ListFlavors(ctx, c, false)
 		if err != nil {
 			return p, err
@@ -91,8 +106,8 @@ func (h *Web) moveProps(ctx context.Context, inst models.Instance) (pages.MovePr
 			p.Hosts = append(p.Hosts, host.Name)
 		}
 	}
-	p.Migrate = h.allowed(ctx, "compute:instance:migrate") && models.MoveActionAllowed(inst, models.ActionMigrate, down)
-	p.LiveMigrate = h.allowed(ctx, "compute:instance:live_migrate") && models.MoveActionAllowed(inst, models.ActionLiveMigrate, down)
-	p.Evacuate = h.allowed(ctx, "compute:instance:evacuate") && models.MoveActionAllowed(inst, models.ActionEvacuate, down)
+	p.Migrate = h.mayMove(ctx, models.ActionMigrate) && models.MoveActionAllowed(inst, models.ActionMigrate, down)
+	p.LiveMigrate = h.mayMove(ctx, models.ActionLiveMigrate) && models.MoveActionAllowed(inst, models.ActionLiveMigrate, down)
+	p.Evacuate = h.mayMove(ctx, models.ActionEvacuate) && models.MoveActionAllowed(inst, models.ActionEvacuate, down)
 	return p, nil
 }

@@ -35,8 +35,9 @@ func TestInstanceMoveForms(t *testing.T) {
 		}
 		// A member posting an operator's action is refused, nothing moves.
 		got := br.submit("/instances/"+inst.ID+"/move", url.Values{"action": {models.ActionMigrate}, "next": {"/instances/" + inst.ID}})
-		if got.StatusCode != http.StatusSeeOther && got.StatusCode != http.StatusForbidden {
-			t.Errorf("member migrate: %d", got.StatusCode)
+		// The console's own refusal, before the model's.
+		if msg := got.testID("error-message").Text(); got.StatusCode != http.StatusForbidden || msg != "only operators may move instances between hosts" {
+			t.Errorf("member migrate: %d %q", got.StatusCode, msg)
 		}
 		if i := c.instance(t, inst.ID); i.TaskState != models.TaskNone {
 			t.Fatalf("a member's migrate started %s", i.TaskState)
