@@ -58,7 +58,7 @@ func TestBootstrapExternalNetworkAndDemoRouter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ports, _ := s.ListPorts(ctx, demo, models.PortFilter{DeviceID: insts[0].ID})
+		ports, _ := s.ListPorts(ctx, demo, models.PortFilter{DeviceID: []string{insts[0].ID}})
 		fip, err := s.CreateFloatingIP(ctx, demo, models.FloatingIPInput{FloatingNetworkID: "public", PortID: ports.Items[0].ID})
 		if err != nil || fip.FloatingIPAddress == "" || fip.RouterID != routers.Items[0].ID {
 			t.Fatalf("floating IP for the demo instance: %+v %v", fip, err)

@@ -267,30 +267,27 @@ func (s *Store) routerFor(tx *gorm.DB, externalNetID, subnetID string) (string, 
 		displayName(net.Name, net.ID), snName, extName, extName, snName)
 }
 
-// FloatingIPFilter narrows ListFloatingIPs.
+// FloatingIPFilter narrows ListFloatingIPs: an address matches a filter
+// holding one of its values (none: every address).
 type FloatingIPFilter struct {
 	ListOptions
 	Match
-	PortID            string
-	FloatingIPAddress string
+	PortID            []string
+	FloatingIPAddress []string
 	AllProjects       bool // operators
 }
 
 // ListFloatingIPs lists the caller's project's floating IPs, by address.
 func (s *Store) ListFloatingIPs(ctx context.Context, c Caller, f FloatingIPFilter) (Page[FloatingIP], error) {
-	if f.ExactName != "" {
+	if len(given(f.ExactName)) > 0 {
 		return Page[FloatingIP]{}, nil // a floating IP has no name: a name filter matches none
 	}
 	q := s.db.WithContext(ctx).Model(&FloatingIP{})
 	if !(f.AllProjects && c.IsSystemAdmin()) {
 		q = q.Where("floating_ips.project_id = ?", c.ProjectID)
 	}
-	if f.PortID != "" {
-		q = q.Where("floating_ips.port_id = ?", f.PortID)
-	}
-	if f.FloatingIPAddress != "" {
-		q = q.Where("floating_ips.floating_ip_address = ?", f.FloatingIPAddress)
-	}
+	q = anyOf(q, "floating_ips.port_id", f.PortID)
+	q = anyOf(q, "floating_ips.floating_ip_address", f.FloatingIPAddress)
 	q = f.Match.where(q, "floating_ips")
 	if f.Marker != "" {
 		var at []string

@@ -236,7 +236,7 @@ func TestPortFixedIPs(t *testing.T) {
 		if _, err := s.CreatePort(ctx, b.member, models.PortInput{NetworkID: n.ID}); !errors.Is(err, models.ErrConflict) {
 			t.Fatalf("full subnet: want conflict, got %v", err)
 		}
-		page, _ := s.ListPorts(ctx, b.member, models.PortFilter{NetworkID: n.ID})
+		page, _ := s.ListPorts(ctx, b.member, models.PortFilter{NetworkID: []string{n.ID}})
 		if len(page.Items) != 5 {
 			t.Fatalf("refused ports were written: %d ports", len(page.Items))
 		}
@@ -434,7 +434,7 @@ func TestLaunchWithNetworks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ports, _ := s.ListPorts(ctx, b.member, models.PortFilter{DeviceID: insts[0].ID})
+		ports, _ := s.ListPorts(ctx, b.member, models.PortFilter{DeviceID: []string{insts[0].ID}})
 		if len(ports.Items) != 2 {
 			t.Fatalf("want 2 ports, got %d", len(ports.Items))
 		}
@@ -466,7 +466,7 @@ func TestLaunchWithNetworks(t *testing.T) {
 		if _, err := s.DeleteInstance(ctx, b.member, insts[0].ID); err != nil {
 			t.Fatal(err)
 		}
-		left, _ := s.ListPorts(ctx, b.member, models.PortFilter{DeviceID: insts[0].ID})
+		left, _ := s.ListPorts(ctx, b.member, models.PortFilter{DeviceID: []string{insts[0].ID}})
 		if len(left.Items) != 0 {
 			t.Fatalf("ports left after delete: %d", len(left.Items))
 		}
@@ -691,7 +691,7 @@ func TestUnnamedItemsPage(t *testing.T) {
 			if pages > 10 {
 				t.Fatal("the pages never end")
 			}
-			page, err := s.ListPorts(ctx, b.member, models.PortFilter{NetworkID: n.ID, ListOptions: models.ListOptions{Limit: 1, Marker: marker}})
+			page, err := s.ListPorts(ctx, b.member, models.PortFilter{NetworkID: []string{n.ID}, ListOptions: models.ListOptions{Limit: 1, Marker: marker}})
 			if err != nil {
 				t.Fatalf("page after %q: %v", marker, err)
 			}

@@ -21,28 +21,49 @@ const (
 type ListOptions struct {
 	Limit     int
 	Marker    string
-	Name      string // case-insensitive substring of the name
-	ExactName string // the whole name, as it is (OpenStack's name filters)
+	Name      string   // case-insensitive substring of the name
+	ExactName []string // the whole name, as it is, any of these (OpenStack's name filters)
 }
 
 // Match holds the exact ID and owner filters OpenStack's lists take
-// besides the name (Neutron's id and project_id/tenant_id). A list applies
-// them in its query, inside what the caller may see, before the page is
-// cut: they narrow a list, never widen it.
+// besides the name (Neutron's id and project_id/tenant_id), each any of
+// several values (Neutron's ?id=a&id=b). A list applies them in its query,
+// inside what the caller may see, before the page is cut: they narrow a
+// list, never widen it.
 type Match struct {
-	ID        string
-	ProjectID string
+	ID        []string
+	ProjectID []string
 }
 
 // where applies m to a query on table.
 func (m Match) where(q *gorm.DB, table string) *gorm.DB {
-	if m.ID != "" {
-		q = q.Where(table+".id = ?", m.ID)
+	return anyOf(anyOf(q, table+".id", m.ID), table+".project_id", m.ProjectID)
+}
+
+// anyOf keeps the rows whose column holds one of values: the exact filters
+// of the lists, each of which may be given several times (OR). Empty values
+// filter nothing, as Neutron drops them: a filter of no (non-empty) values
+// leaves the query as it is.
+func anyOf(q *gorm.DB, column string, values []string) *gorm.DB {
+	switch v := given(values); len(v) {
+	case 0:
+		return q
+	case 1:
+		return q.Where(column+" = ?", v[0])
+	default:
+		return q.Where(column+" IN ?", v)
 	}
-	if m.ProjectID != "" {
-		q = q.Where(table+".project_id = ?", m.ProjectID)
+}
+
+// given is values without the empty ones.
+func given(values []string) []string {
+	var out []string
+	for _, v := range values {
+		if v != "" {
+			out = append(out, v)
+		}
 	}
-	return q
+	return out
 }
 
 // Page is one page of a list. NextMarker is empty on the last page.
@@ -76,9 +97,7 @@ func likeEscape(s string) string {
 // nameFilter applies ListOptions.Name and ExactName to a query on table,
 // before any page of it is cut.
 func nameFilter(q *gorm.DB, table string, o ListOptions) *gorm.DB {
-	if o.ExactName != "" {
-		q = q.Where(table+".name = ?", o.ExactName)
-	}
+	q = anyOf(q, table+".name", o.ExactName)
 	if o.Name == "" {
 		return q
 	}

@@ -295,14 +295,15 @@ func fillPorts(db *gorm.DB, ports []Port) error {
 	return nil
 }
 
-// PortFilter narrows ListPorts.
+// PortFilter narrows ListPorts: a port matches a filter holding one of its
+// values (none: every port).
 type PortFilter struct {
 	ListOptions
 	Match
-	NetworkID   string
-	DeviceID    string
-	DeviceOwner string
-	MACAddress  string
+	NetworkID   []string
+	DeviceID    []string
+	DeviceOwner []string
+	MACAddress  []string
 	AllProjects bool // operators
 }
 
@@ -313,18 +314,10 @@ func (s *Store) ListPorts(ctx context.Context, c Caller, f PortFilter) (Page[Por
 	if !(f.AllProjects && c.IsSystemAdmin()) {
 		q = q.Where("ports.project_id = ?", c.ProjectID)
 	}
-	if f.NetworkID != "" {
-		q = q.Where("ports.network_id = ?", f.NetworkID)
-	}
-	if f.DeviceID != "" {
-		q = q.Where("ports.device_id = ?", f.DeviceID)
-	}
-	if f.DeviceOwner != "" {
-		q = q.Where("ports.device_owner = ?", f.DeviceOwner)
-	}
-	if f.MACAddress != "" {
-		q = q.Where("ports.mac_address = ?", f.MACAddress)
-	}
+	q = anyOf(q, "ports.network_id", f.NetworkID)
+	q = anyOf(q, "ports.device_id", f.DeviceID)
+	q = anyOf(q, "ports.device_owner", f.DeviceOwner)
+	q = anyOf(q, "ports.mac_address", f.MACAddress)
 	q = f.Match.where(q, "ports")
 	p, err := pageByName(q, "ports", f.ListOptions, func(pt Port) string { return pt.ID })
 	if err != nil {

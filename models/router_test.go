@@ -66,7 +66,7 @@ func TestRoutersAndFloatingIPs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ports, _ := s.ListPorts(ctx, b.member, models.PortFilter{DeviceID: insts[0].ID})
+		ports, _ := s.ListPorts(ctx, b.member, models.PortFilter{DeviceID: []string{insts[0].ID}})
 		if len(ports.Items) != 1 {
 			t.Fatalf("instance ports: %+v", ports.Items)
 		}
@@ -232,7 +232,7 @@ func TestRoutersAndFloatingIPs(t *testing.T) {
 		}
 		// Only the other project's floating IP holds an address of public.
 		var used int
-		all, _ := s.ListPorts(ctx, b.admin, models.PortFilter{NetworkID: ext.ID, AllProjects: true})
+		all, _ := s.ListPorts(ctx, b.admin, models.PortFilter{NetworkID: []string{ext.ID}, AllProjects: true})
 		used = len(all.Items)
 		if used != 1 {
 			t.Fatalf("%d ports left on public: want the other project's floating IP only", used)

@@ -230,25 +230,21 @@ func (s *Store) CreateSecurityGroupRule(ctx context.Context, c Caller, in Securi
 	return r.view(), nil
 }
 
-// SecurityGroupRuleFilter narrows ListSecurityGroupRules; empty fields
-// match any rule.
+// SecurityGroupRuleFilter narrows ListSecurityGroupRules: a rule matches a
+// filter holding one of its values; empty fields match any rule.
 type SecurityGroupRuleFilter struct {
 	ListOptions
 	Match
-	SecurityGroupID string
-	Direction       string // ingress or egress
+	SecurityGroupID []string
+	Direction       []string // ingress or egress
 }
 
 // ListSecurityGroupRules lists the project's rules, oldest first.
 func (s *Store) ListSecurityGroupRules(ctx context.Context, c Caller, f SecurityGroupRuleFilter) (Page[SecurityGroupRule], error) {
 	o := f.ListOptions
 	q := s.db.WithContext(ctx).Model(&SecurityGroupRule{}).Where("security_group_rules.project_id = ?", c.ProjectID)
-	if f.SecurityGroupID != "" {
-		q = q.Where("security_group_rules.security_group_id = ?", f.SecurityGroupID)
-	}
-	if f.Direction != "" {
-		q = q.Where("security_group_rules.direction = ?", f.Direction)
-	}
+	q = anyOf(q, "security_group_rules.security_group_id", f.SecurityGroupID)
+	q = anyOf(q, "security_group_rules.direction", f.Direction)
 	q = f.Match.where(q, "security_group_rules")
 	if o.Marker != "" {
 		var m SecurityGroupRule

@@ -336,12 +336,13 @@ func checkNameservers(p Problems, in []string) []string {
 	return out
 }
 
-// SubnetFilter narrows ListSubnets.
+// SubnetFilter narrows ListSubnets: a subnet matches a filter holding one
+// of its values (none: every subnet).
 type SubnetFilter struct {
 	ListOptions
 	Match
-	NetworkID string
-	CIDR      string // exact, as the subnet was written
+	NetworkID []string
+	CIDR      []string // exact, as the subnet was written
 }
 
 // ListSubnets lists the subnets of the networks the caller may see, by
@@ -351,12 +352,8 @@ func (s *Store) ListSubnets(ctx context.Context, c Caller, f SubnetFilter) (Page
 	if !c.IsSystemAdmin() {
 		q = q.Where("subnets.network_id IN (?)", visibleNetworks(s.db.WithContext(ctx).Table("networks").Select("networks.id"), c, false))
 	}
-	if f.NetworkID != "" {
-		q = q.Where("subnets.network_id = ?", f.NetworkID)
-	}
-	if f.CIDR != "" {
-		q = q.Where("subnets.cidr = ?", f.CIDR)
-	}
+	q = anyOf(q, "subnets.network_id", f.NetworkID)
+	q = anyOf(q, "subnets.cidr", f.CIDR)
 	q = f.Match.where(q, "subnets")
 	p, err := pageByName(q, "subnets", f.ListOptions, func(sn Subnet) string { return sn.ID })
 	if err != nil {

@@ -97,7 +97,7 @@ type subnetQuery struct {
 }
 
 func (a *API) listSubnets(r *http.Request, c models.Caller, in subnetQuery) (SubnetList, error) {
-	p, err := a.Store.ListSubnets(r.Context(), c, models.SubnetFilter{ListOptions: in.options(), NetworkID: in.NetworkID})
+	p, err := a.Store.ListSubnets(r.Context(), c, models.SubnetFilter{ListOptions: in.options(), NetworkID: []string{in.NetworkID}})
 	if err != nil {
 		return SubnetList{}, err
 	}

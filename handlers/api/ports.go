@@ -32,8 +32,8 @@ func (a *API) listPorts(r *http.Request, c models.Caller, in portQuery) (PortLis
 	if in.AllProjects && !a.Policy.Allowed(&c, "network:network:list_all") {
 		return PortList{}, &models.Error{Kind: models.ErrForbidden, Msg: "only operators may list every project's ports"}
 	}
-	p, err := a.Store.ListPorts(r.Context(), c, models.PortFilter{ListOptions: in.options(), NetworkID: in.NetworkID,
-		DeviceID: in.DeviceID, DeviceOwner: in.DeviceOwner, AllProjects: in.AllProjects})
+	p, err := a.Store.ListPorts(r.Context(), c, models.PortFilter{ListOptions: in.options(), NetworkID: []string{in.NetworkID},
+		DeviceID: []string{in.DeviceID}, DeviceOwner: []string{in.DeviceOwner}, AllProjects: in.AllProjects})
 	if err != nil {
 		return PortList{}, err
 	}

@@ -113,7 +113,7 @@ func (a *API) listFloatingIPs(r *http.Request, c models.Caller, in floatingIPQue
 		return FloatingIPList{}, &models.Error{Kind: models.ErrForbidden, Msg: "only operators may list every project's floating IPs"}
 	}
 	p, err := a.Store.ListFloatingIPs(r.Context(), c, models.FloatingIPFilter{ListOptions: models.ListOptions{Limit: in.Limit, Marker: in.Marker},
-		PortID: in.PortID, AllProjects: in.AllProjects})
+		PortID: []string{in.PortID}, AllProjects: in.AllProjects})
 	if err != nil {
 		return FloatingIPList{}, err
 	}

@@ -63,7 +63,7 @@ type ruleQuery struct {
 }
 
 func (a *API) listSecurityGroupRules(r *http.Request, c models.Caller, in ruleQuery) (SecurityGroupRuleList, error) {
-	p, err := a.Store.ListSecurityGroupRules(r.Context(), c, models.SecurityGroupRuleFilter{SecurityGroupID: in.SecurityGroupID,
+	p, err := a.Store.ListSecurityGroupRules(r.Context(), c, models.SecurityGroupRuleFilter{SecurityGroupID: []string{in.SecurityGroupID},
 		ListOptions: models.ListOptions{Limit: in.Limit, Marker: in.Marker}})
 	if err != nil {
 		return SecurityGroupRuleList{}, err

@@ -156,3 +156,115 @@ func TestNeutronQuotaListQueries(t *testing.T) {
 		}
 	})
 }
+
+// TestNeutronFiltersTakeSeveralValues: each exact filter may be repeated,
+// as Neutron takes it (openstacksdk and Horizon ask for several ports or
+// networks at once: ?id=a&id=b), and matches any of its values, still
+// before the page is cut and inside what the caller may see.
+func TestNeutronFiltersTakeSeveralValues(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		c := newCloud(t, s)
+		demo := map[string]string{"X-Auth-Token": c.token("demo", demoPassword, "demo")}
+		admin := map[string]string{"X-Auth-Token": c.token("admin", adminPassword, "admin")}
+		const api = "/network/v2.0/"
+		create := func(auth map[string]string, collection, key string, body map[string]any) string {
+			t.Helper()
+			code, _, out := c.call(http.MethodPost, api+collection, auth, map[string]any{key: body})
+			m, _ := out[key].(map[string]any)
+			if code != http.StatusCreated || m["id"] == nil {
+				t.Fatalf("POST %s: %d %v", collection, code, out)
+			}
+			return m["id"].(string)
+		}
+		// get lists one page: its IDs and the path of the next page ("" on the last).
+		get := func(path, collection string) (ids []string, next string) {
+			t.Helper()
+			code, _, out := c.call(http.MethodGet, path, demo, nil)
+			if code != http.StatusOK {
+				t.Fatalf("GET %s: %d %v", path, code, out)
+			}
+			items, _ := out[collection].([]any)
+			for _, it := range items {
+				ids = append(ids, it.(map[string]any)["id"].(string))
+			}
+			if links, _ := out[collection+"_links"].([]any); len(links) > 0 {
+				next = strings.TrimPrefix(links[0].(map[string]any)["href"].(string), c.srv.URL)
+			}
+			return ids, next
+		}
+		want := func(path, collection string, ids ...string) {
+			t.Helper()
+			if got, next := get(api+path, collection); strings.Join(got, " ") != strings.Join(ids, " ") || next != "" {
+				t.Errorf("GET %s: %v (next %q), want %v and no next page", path, got, next, ids)
+			}
+		}
+		// paged walks every page of limit=1 and wants ids, one a page.
+		paged := func(path, collection string, ids ...string) {
+			t.Helper()
+			var got []string
+			for next := api + path + "&limit=1"; next != "" && len(got) <= len(ids); {
+				var page []string
+				page, next = get(next, collection)
+				if len(page) > 1 {
+					t.Errorf("GET %s: %v, more than the limit", path, page)
+				}
+				got = append(got, page...)
+			}
+			if strings.Join(got, " ") != strings.Join(ids, " ") {
+				t.Errorf("GET %s by pages of one: %v, want %v", path, got, ids)
+			}
+		}
+		of := func(name string, ids ...string) string {
+			v := url.Values{name: ids}
+			return v.Encode()
+		}
+
+		// Neutron's lists page by name: a-, b-, c-, in that order.
+		nets := []string{create(demo, "networks", "network", map[string]any{"name": "a-net"}),
+			create(demo, "networks", "network", map[string]any{"name": "b-net"}),
+			create(demo, "networks", "network", map[string]any{"name": "c-net"})}
+		private := create(admin, "networks", "network", map[string]any{"name": "a-private"}) // the admin project's own
+		shared := create(admin, "networks", "network", map[string]any{"name": "d-shared", "shared": true})
+		want("networks?"+of("id", nets[2], nets[0]), "networks", nets[0], nets[2])
+		paged("networks?"+of("id", nets[2], nets[0]), "networks", nets[0], nets[2])
+		want("networks?"+of("id", private, nets[1]), "networks", nets[1]) // another project's: not widened
+		want("networks?"+of("id", private), "networks")
+		want("networks?"+of("name", "a-net", "c-net"), "networks", nets[0], nets[2])
+		want("networks?"+of("shared", "true"), "networks", shared)
+		want("networks?"+of("shared", "true", "false"), "networks", nets[0], nets[1], nets[2], shared) // either: all
+		if code, _, out := c.call(http.MethodGet, api+"networks?shared=maybe", demo, nil); code != http.StatusBadRequest ||
+			!strings.Contains(out["NeutronError"].(map[string]any)["message"].(string), "shared") {
+			t.Errorf("GET networks?shared=maybe: %d %v, want 400 naming shared", code, out)
+		}
+
+		subs := make([]string, len(nets))
+		for i, n := range nets {
+			subs[i] = create(demo, "subnets", "subnet", map[string]any{"name": "s" + string(rune('a'+i)), "network_id": n,
+				"cidr": "10.9." + string(rune('1'+i)) + ".0/24", "ip_version": 4})
+		}
+		want("subnets?"+of("network_id", nets[0], nets[2]), "subnets", subs[0], subs[2])
+		paged("subnets?"+of("network_id", nets[2], nets[0]), "subnets", subs[0], subs[2])
+		want("subnets?"+of("cidr", "10.9.2.0/24", "10.9.3.0/24"), "subnets", subs[1], subs[2])
+
+		ports := make([]string, len(nets))
+		for i, n := range nets {
+			ports[i] = create(demo, "ports", "port", map[string]any{"name": "p" + string(rune('a'+i)), "network_id": n,
+				"device_id": "dev-" + string(rune('a'+i))})
+		}
+		want("ports?"+of("network_id", nets[0], nets[1]), "ports", ports[0], ports[1])
+		paged("ports?"+of("network_id", nets[0], nets[1]), "ports", ports[0], ports[1])
+		want("ports?"+of("id", ports[2], ports[0]), "ports", ports[0], ports[2])
+		want("ports?"+of("device_id", "dev-b", "dev-c"), "ports", ports[1], ports[2])
+		paged("ports?"+of("device_id", "dev-c", "dev-a")+"&"+of("network_id", nets[0], nets[2]), "ports", ports[0], ports[2])
+
+		group := create(demo, "security-groups", "security_group", map[string]any{"name": "g"})
+		rule := create(demo, "security-group-rules", "security_group_rule", map[string]any{"security_group_id": group,
+			"direction": "ingress", "ethertype": "IPv4", "protocol": "tcp", "port_range_min": 22, "port_range_max": 22})
+		in, _ := get(api+"security-group-rules?"+of("security_group_id", group)+"&direction=ingress", "security_group_rules")
+		out, _ := get(api+"security-group-rules?"+of("security_group_id", group)+"&direction=egress", "security_group_rules")
+		both, _ := get(api+"security-group-rules?"+of("security_group_id", group)+"&"+of("direction", "ingress", "egress"), "security_group_rules")
+		if len(in) != 1 || in[0] != rule || len(out) == 0 || len(both) != len(in)+len(out) {
+			t.Errorf("a group's rules: ingress %v, egress %v, either %v", in, out, both)
+		}
+	})
+}

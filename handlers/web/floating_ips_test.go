@@ -164,7 +164,7 @@ func TestFloatingIPPages(t *testing.T) {
 		if p.testID("error-floating_ip").Text() == "" || p.testID("error-target").Text() == "" {
 			t.Errorf("empty form: %v", testIDs(p.testID("associate-form")))
 		}
-		dbPort, _ := s.ListPorts(ctx, x.demoC, models.PortFilter{DeviceID: other.ID})
+		dbPort, _ := s.ListPorts(ctx, x.demoC, models.PortFilter{DeviceID: []string{other.ID}})
 		p = br.submit("/instances/"+web.ID+"/floating-ip", url.Values{"floating_ip": {fip.ID}, "target": {dbPort.Items[0].ID + "/10.0.0.8"}})
 		wantStatus(t, p, http.StatusUnprocessableEntity)
 		if !strings.Contains(p.testID("error-target").Text(), "not an address of this instance") {

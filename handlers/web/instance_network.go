@@ -19,7 +19,7 @@ func (h *Web) instanceNetwork(r *http.Request, inst models.Instance, here string
 	c := callerOf(ctx)
 	p := pages.InstanceNetworkProps{InstanceID: inst.ID, CSRF: h.csrfToken(r), Here: here,
 		CanChange: h.allowed(ctx, "compute:instance:security_groups") && inst.ProjectID == c.ProjectID && inst.VMState != models.VMDeleted}
-	ports, err := h.Store.ListPorts(ctx, c, models.PortFilter{DeviceID: inst.ID, AllProjects: c.IsSystemAdmin(),
+	ports, err := h.Store.ListPorts(ctx, c, models.PortFilter{DeviceID: []string{inst.ID}, AllProjects: c.IsSystemAdmin(),
 		ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
 	if err != nil {
 		return p, err
@@ -33,7 +33,7 @@ func (h *Web) instanceNetwork(r *http.Request, inst models.Instance, here string
 			}
 			names[n.ID] = networkName(n)
 		}
-		fips, err := h.Store.ListFloatingIPs(ctx, c, models.FloatingIPFilter{PortID: pt.ID, AllProjects: c.IsSystemAdmin(),
+		fips, err := h.Store.ListFloatingIPs(ctx, c, models.FloatingIPFilter{PortID: []string{pt.ID}, AllProjects: c.IsSystemAdmin(),
 			ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
 		if err != nil {
 			return p, err

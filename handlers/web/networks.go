@@ -218,13 +218,13 @@ func (h *Web) renderNetwork(w http.ResponseWriter, r *http.Request, status int, 
 		CanDelete: own && h.allowed(ctx, "network:network:delete"),
 		CanSubnet: own && h.allowed(ctx, "network:subnet:create"),
 		CanShare:  h.allowed(ctx, "network:network:share")}
-	subnets, err := h.Store.ListSubnets(ctx, c, models.SubnetFilter{NetworkID: n.ID, ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
+	subnets, err := h.Store.ListSubnets(ctx, c, models.SubnetFilter{NetworkID: []string{n.ID}, ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	p.Subnets = subnets.Items
-	ports, err := h.Store.ListPorts(ctx, c, models.PortFilter{NetworkID: n.ID, AllProjects: c.IsSystemAdmin(),
+	ports, err := h.Store.ListPorts(ctx, c, models.PortFilter{NetworkID: []string{n.ID}, AllProjects: c.IsSystemAdmin(),
 		ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
 	if err != nil {
 		h.fail(w, r, err)

@@ -32,7 +32,7 @@ func (h *Web) renderRouters(w http.ResponseWriter, r *http.Request, status int, 
 		h.fail(w, r, err)
 		return
 	}
-	ifaces, err := h.Store.ListPorts(ctx, c, models.PortFilter{DeviceOwner: models.DeviceOwnerRouterInterface,
+	ifaces, err := h.Store.ListPorts(ctx, c, models.PortFilter{DeviceOwner: []string{models.DeviceOwnerRouterInterface},
 		ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
 	if err != nil {
 		h.fail(w, r, err)
@@ -154,7 +154,7 @@ func (h *Web) renderRouter(w http.ResponseWriter, r *http.Request, status int, f
 	}
 	owner := c
 	owner.ProjectID = rt.ProjectID // an operator looking at another project's router
-	ports, err := h.Store.ListPorts(ctx, owner, models.PortFilter{DeviceID: rt.ID, DeviceOwner: models.DeviceOwnerRouterInterface,
+	ports, err := h.Store.ListPorts(ctx, owner, models.PortFilter{DeviceID: []string{rt.ID}, DeviceOwner: []string{models.DeviceOwnerRouterInterface},
 		ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
 	if err != nil {
 		h.fail(w, r, err)

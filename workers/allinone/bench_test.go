@@ -76,7 +76,7 @@ func BenchmarkBootToActiveWithNetwork(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				p50, p95, wall = bootWave(b, s, srv.URL, token, 20, n.ID)
 			}
-			ports, err := s.ListPorts(context.Background(), caller, models.PortFilter{NetworkID: n.ID})
+			ports, err := s.ListPorts(context.Background(), caller, models.PortFilter{NetworkID: []string{n.ID}})
 			if err != nil {
 				b.Fatal(err)
 			}

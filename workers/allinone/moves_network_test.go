@@ -49,7 +49,7 @@ func TestMovesCarryPorts(t *testing.T) {
 				dst = h
 			}
 		}
-		ports, err := s.ListPorts(ctx, b.member, models.PortFilter{DeviceID: vm.ID})
+		ports, err := s.ListPorts(ctx, b.member, models.PortFilter{DeviceID: []string{vm.ID}})
 		if err != nil || len(ports.Items) != 1 {
 			t.Fatalf("vm's ports: %+v %v", ports.Items, err)
 		}

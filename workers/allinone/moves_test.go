@@ -369,7 +369,7 @@ func TestEvacuate(t *testing.T) {
 		}
 		// Its port is bound to h2, plugged there, and the rebuilt domain
 		// has its NIC.
-		ports, err := s.ListPorts(ctx, b.member, models.PortFilter{DeviceID: inst.ID})
+		ports, err := s.ListPorts(ctx, b.member, models.PortFilter{DeviceID: []string{inst.ID}})
 		if err != nil || len(ports.Items) != 1 {
 			t.Fatalf("ports %+v %v", ports.Items, err)
 		}

@@ -42,7 +42,7 @@ func TestNetworkingOnHosts(t *testing.T) {
 			return a.VMState == models.VMActive && c.VMState == models.VMActive,
 				fmt.Sprintf("%s %q, %s %q", a.VMState, a.FaultMessage, c.VMState, c.FaultMessage)
 		})
-		ports, err := s.ListPorts(ctx, b.member, models.PortFilter{NetworkID: n.ID})
+		ports, err := s.ListPorts(ctx, b.member, models.PortFilter{NetworkID: []string{n.ID}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +123,7 @@ func TestNetworkingOnHosts(t *testing.T) {
 			}
 		}
 		waitFor(t, 10*time.Second, "nothing left on the hosts", func() (bool, string) {
-			left, _ := s.ListPorts(ctx, b.member, models.PortFilter{NetworkID: n.ID})
+			left, _ := s.ListPorts(ctx, b.member, models.PortFilter{NetworkID: []string{n.ID}})
 			state := fmt.Sprintf("ports %d, h1 bridges %v chains %d, h2 bridges %v chains %d", len(left.Items),
 				b.nets["h1"].Bridges(), b.nets["h1"].Chains(), b.nets["h2"].Bridges(), b.nets["h2"].Chains())
 			return len(left.Items) == 0 && len(b.nets["h1"].Bridges()) == 0 && len(b.nets["h2"].Bridges()) == 0 &&

@@ -135,7 +135,7 @@ func TestShelveOnTheAgent(t *testing.T) {
 		if saved.Status != models.ImageActive || saved.Name != "vm-shelved" || saved.SizeBytes == 0 || saved.Properties["instance_uuid"] != id {
 			t.Fatalf("shelve image %+v", saved)
 		}
-		ports, _ := s.ListPorts(ctx, b.member, models.PortFilter{DeviceID: id})
+		ports, _ := s.ListPorts(ctx, b.member, models.PortFilter{DeviceID: []string{id}})
 		if len(ports.Items) != 1 || ports.Items[0].MACAddress != mac || ports.Items[0].BindingHostID != "" || ports.Items[0].Status != models.PortDown {
 			t.Fatalf("the shelved instance's ports: %+v", ports.Items)
 		}

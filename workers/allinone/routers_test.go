@@ -72,11 +72,11 @@ func TestRoutersOnHosts(t *testing.T) {
 			t.Fatalf("h2 (no external interface) carries routers %v", got)
 		}
 		fixed := func(i int) string {
-			ps, _ := s.ListPorts(ctx, b.member, models.PortFilter{DeviceID: insts[i].ID})
+			ps, _ := s.ListPorts(ctx, b.member, models.PortFilter{DeviceID: []string{insts[i].ID}})
 			return ps.Items[0].FixedIPs[0].IPAddress
 		}
 		port := func(i int) string {
-			ps, _ := s.ListPorts(ctx, b.member, models.PortFilter{DeviceID: insts[i].ID})
+			ps, _ := s.ListPorts(ctx, b.member, models.PortFilter{DeviceID: []string{insts[i].ID}})
 			return ps.Items[0].ID
 		}
 		fip, err := s.CreateFloatingIP(ctx, b.member, models.FloatingIPInput{FloatingNetworkID: ext.ID, PortID: port(0)})

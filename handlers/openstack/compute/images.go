@@ -53,7 +53,7 @@ func (c *Compute) writeImages(w http.ResponseWriter, r *http.Request, caller *mo
 	// Nova passes name to Glance, whose name filter is exact; it goes down
 	// to the query with the paging, so that a page holds matches only.
 	p, err := c.Store.ListImages(r.Context(), *caller, models.ImageFilter{
-		ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker"), ExactName: q.Get("name")}})
+		ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker"), ExactName: []string{q.Get("name")}}})
 	if err != nil {
 		return err
 	}

@@ -512,7 +512,7 @@ func (c *Compute) serverInterfaces(w http.ResponseWriter, r *http.Request, calle
 	if err != nil {
 		return err
 	}
-	p, err := c.Store.ListPorts(r.Context(), *caller, models.PortFilter{DeviceID: inst.ID, AllProjects: c.Policy.Allowed(caller, "network:network:list_all"),
+	p, err := c.Store.ListPorts(r.Context(), *caller, models.PortFilter{DeviceID: []string{inst.ID}, AllProjects: c.Policy.Allowed(caller, "network:network:list_all"),
 		ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
 	if err != nil {
 		return err

@@ -98,7 +98,7 @@ func (im *Image) listImages(w http.ResponseWriter, r *http.Request, c *models.Ca
 	if err != nil {
 		return err
 	}
-	f := models.ImageFilter{ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker"), ExactName: q.Get("name")},
+	f := models.ImageFilter{ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker"), ExactName: []string{q.Get("name")}},
 		Status: q.Get("status"), Owner: q.Get("owner"), Tag: q.Get("tag")}
 	switch v := q.Get("visibility"); v {
 	case "", "all":

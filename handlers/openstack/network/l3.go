@@ -125,8 +125,8 @@ func (n *Network) listFloatingIPs(w http.ResponseWriter, r *http.Request, c *mod
 	if err != nil {
 		return err
 	}
-	p, err := n.Store.ListFloatingIPs(r.Context(), *c, models.FloatingIPFilter{ListOptions: lq.opts, Match: lq.match, PortID: lq.q.Get("port_id"),
-		FloatingIPAddress: lq.q.Get("floating_ip_address"),
+	p, err := n.Store.ListFloatingIPs(r.Context(), *c, models.FloatingIPFilter{ListOptions: lq.opts, Match: lq.match, PortID: lq.all("port_id"),
+		FloatingIPAddress: lq.all("floating_ip_address"),
 		AllProjects:       n.Policy.Allowed(c, "network:network:list_all")})
 	if err != nil {
 		return err

@@ -100,7 +100,10 @@ func grpView(g models.SecurityGroup) groupView {
 // listQuery is Neutron's paging (limit, marker) and the filters every
 // collection takes: name, id and project_id/tenant_id, all exact. They go
 // down to the model's list with the paging (opts.ExactName, match), as do
-// each collection's own filters, so that a page holds matches only.
+// each collection's own filters, so that a page holds matches only. Like
+// Neutron, every exact filter may be repeated and matches any of its values
+// (?id=a&id=b: a and b), the way openstacksdk and Horizon ask for several
+// ports or networks at once.
 type listQuery struct {
 	opts  models.ListOptions
 	match models.Match
@@ -114,23 +117,39 @@ func queryOf(r *http.Request) (listQuery, error) {
 		return listQuery{}, err
 	}
 	q := r.URL.Query()
-	project := q.Get("project_id")
-	if project == "" {
-		project = q.Get("tenant_id") // the older name of the same filter
+	project := q["project_id"]
+	if strings.Join(project, "") == "" {
+		project = q["tenant_id"] // the older name of the same filter
 	}
-	lq := listQuery{opts: models.ListOptions{Limit: limit, Marker: q.Get("marker"), ExactName: q.Get("name")},
-		match: models.Match{ID: q.Get("id"), ProjectID: project}, q: q}
+	lq := listQuery{opts: models.ListOptions{Limit: limit, Marker: q.Get("marker"), ExactName: q["name"]},
+		match: models.Match{ID: q["id"], ProjectID: project}, q: q}
 	return lq, nil
 }
 
-// boolParam is a true/false filter (nil when absent).
-func (lq listQuery) boolParam(name string) *bool {
-	v := strings.ToLower(lq.q.Get(name))
-	if v == "" {
-		return nil
+// all is every value of an exact filter: the model keeps the rows holding
+// any of them, and empty ones filter nothing (Neutron drops them).
+func (lq listQuery) all(name string) []string { return lq.q[name] }
+
+// boolParam is a true/false filter: nil when absent, or when it asks for
+// both (either value is every row). A value that is not a boolean is a 400
+// naming the filter, as Neutron's.
+func (lq listQuery) boolParam(name string) (*bool, error) {
+	var asked [2]bool // false, true
+	for _, v := range lq.q[name] {
+		switch strings.ToLower(v) {
+		case "":
+		case "true", "1":
+			asked[1] = true
+		case "false", "0":
+			asked[0] = true
+		default:
+			return nil, service.BadRequest("Invalid input for " + name + ": '" + v + "' cannot be converted to boolean.")
+		}
 	}
-	b := v == "true" || v == "1"
-	return &b
+	if asked[0] == asked[1] {
+		return nil, nil
+	}
+	return &asked[1], nil
 }
 
 // writeList renders a collection, with Neutron's next link when there is a
@@ -207,8 +226,13 @@ func (n *Network) listNetworks(w http.ResponseWriter, r *http.Request, c *models
 	if err != nil {
 		return err
 	}
-	f := models.NetworkFilter{ListOptions: lq.opts, Match: lq.match, Shared: lq.boolParam("shared"), RouterExternal: lq.boolParam("router:external"),
-		AllProjects: n.Policy.Allowed(c, "network:network:list_all")}
+	f := models.NetworkFilter{ListOptions: lq.opts, Match: lq.match, AllProjects: n.Policy.Allowed(c, "network:network:list_all")}
+	if f.Shared, err = lq.boolParam("shared"); err != nil {
+		return err
+	}
+	if f.RouterExternal, err = lq.boolParam("router:external"); err != nil {
+		return err
+	}
 	p, err := n.Store.ListNetworks(r.Context(), *c, f)
 	if err != nil {
 		return err
@@ -272,7 +296,7 @@ func (n *Network) listSubnets(w http.ResponseWriter, r *http.Request, c *models.
 		return err
 	}
 	p, err := n.Store.ListSubnets(r.Context(), *c, models.SubnetFilter{ListOptions: lq.opts, Match: lq.match,
-		NetworkID: lq.q.Get("network_id"), CIDR: lq.q.Get("cidr")})
+		NetworkID: lq.all("network_id"), CIDR: lq.all("cidr")})
 	if err != nil {
 		return err
 	}
@@ -334,8 +358,8 @@ func (n *Network) listPorts(w http.ResponseWriter, r *http.Request, c *models.Ca
 	if err != nil {
 		return err
 	}
-	f := models.PortFilter{ListOptions: lq.opts, Match: lq.match, NetworkID: lq.q.Get("network_id"), DeviceID: lq.q.Get("device_id"),
-		DeviceOwner: lq.q.Get("device_owner"), MACAddress: lq.q.Get("mac_address"), AllProjects: n.Policy.Allowed(c, "network:network:list_all")}
+	f := models.PortFilter{ListOptions: lq.opts, Match: lq.match, NetworkID: lq.all("network_id"), DeviceID: lq.all("device_id"),
+		DeviceOwner: lq.all("device_owner"), MACAddress: lq.all("mac_address"), AllProjects: n.Policy.Allowed(c, "network:network:list_all")}
 	p, err := n.Store.ListPorts(r.Context(), *c, f)
 	if err != nil {
 		return err
@@ -459,7 +483,7 @@ func (n *Network) listRules(w http.ResponseWriter, r *http.Request, c *models.Ca
 		return err
 	}
 	p, err := n.Store.ListSecurityGroupRules(r.Context(), *c, models.SecurityGroupRuleFilter{ListOptions: lq.opts, Match: lq.match,
-		SecurityGroupID: lq.q.Get("security_group_id"), Direction: lq.q.Get("direction")})
+		SecurityGroupID: lq.all("security_group_id"), Direction: lq.all("direction")})
 	if err != nil {
 		return notFound(err, "Security group", lq.q.Get("security_group_id"))
 	}

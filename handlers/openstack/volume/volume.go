@@ -174,7 +174,7 @@ func (v *Volume) listFilter(r *http.Request, c *models.Caller) (models.VolumeFil
 	if err != nil {
 		return models.VolumeFilter{}, err
 	}
-	f := models.VolumeFilter{ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker"), ExactName: q.Get("name")},
+	f := models.VolumeFilter{ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker"), ExactName: []string{q.Get("name")}},
 		Status: models.VolumeStatus(q.Get("status"))}
 	if q.Bool("all_tenants") || r.URL.Query().Has("all_tenants") && q.Get("all_tenants") == "" {
 		if !v.Policy.Allowed(c, "volume:list_all") {
@@ -413,7 +413,7 @@ func (v *Volume) listSnapshots(w http.ResponseWriter, r *http.Request, c *models
 		return err
 	}
 	page, err := v.Store.ListSnapshots(r.Context(), *c, models.SnapshotFilter{VolumeID: q.Get("volume_id"),
-		ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker"), ExactName: q.Get("name")}})
+		ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker"), ExactName: []string{q.Get("name")}}})
 	if err != nil {
 		return err
 	}
