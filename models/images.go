@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -185,6 +186,14 @@ type ImageFilter struct {
 	Tag        string // only images with this tag
 	Owner      string // only images of this project (ID)
 	All        bool   // operators: every project's images
+	// MinDiskGB and MinRAMMB, when set, keep the images whose min_disk and
+	// min_ram are exactly these (Nova's minDisk and minRam, which Glance
+	// matches as it matches every image attribute: equal).
+	MinDiskGB, MinRAMMB *int
+	// Properties keeps the images with each of these properties, exactly
+	// (Nova's server and type filters: a snapshot's instance_uuid and
+	// image_type).
+	Properties map[string]string
 	// VolumeSource lists only the images a volume may be made from
 	// (active, in a format written onto volumes: CreateVolume's rule).
 	VolumeSource bool
@@ -210,6 +219,15 @@ func (s *Store) ListImages(ctx context.Context, c Caller, f ImageFilter) (Page[I
 	if f.VolumeSource {
 		q = q.Where("images.status = ? AND images.disk_format IN ?", ImageActive, volumeImageFormats)
 	}
+	if f.MinDiskGB != nil {
+		q = q.Where("images.min_disk_gb = ?", *f.MinDiskGB)
+	}
+	if f.MinRAMMB != nil {
+		q = q.Where("images.min_ram_mb = ?", *f.MinRAMMB)
+	}
+	for _, k := range slices.Sorted(maps.Keys(f.Properties)) {
+		q = withProperty(q, k, f.Properties[k])
+	}
 	if f.Tag != "" {
 		// Tags are a JSON array of strings: match the quoted element.
 		tag, _ := json.Marshal(f.Tag)
@@ -220,6 +238,17 @@ func (s *Store) ListImages(ctx context.Context, c Caller, f ImageFilter) (Page[I
 		return p, fmt.Errorf("list images: %w", err)
 	}
 	return p, nil
+}
+
+// withProperty keeps the images whose property key is value. Properties
+// are stored as JSON with sorted keys and no spaces (encoding/json), so the
+// pair written the same way is found exactly: a value or key that merely
+// holds it is escaped or bounded differently. INSTR, unlike LIKE, is
+// case-sensitive on SQLite as on MySQL's binary collation.
+func withProperty(q *gorm.DB, key, value string) *gorm.DB {
+	k, _ := json.Marshal(key)
+	v, _ := json.Marshal(value)
+	return q.Where("INSTR(images.properties, ?) > 0", string(k)+":"+string(v))
 }
 
 // GetImage finds an image the caller may see, by ID or (unique) name.

@@ -296,16 +296,15 @@ func (s *Store) UploadSnapshot(ctx context.Context, id, secret string, r io.Read
 // InstanceSnapshots lists the snapshot images taken of an instance that
 // the caller may see, newest first (at most 20): the instance page shows
 // them, with an upload's progress. The images record the instance in
-// their properties, which are stored as JSON with sorted keys and no
-// spaces (encoding/json), so the match is exact.
+// their properties (see withProperty).
 func (s *Store) InstanceSnapshots(ctx context.Context, c Caller, instanceID string) ([]Image, error) {
 	inst, err := s.GetInstance(ctx, c, instanceID)
 	if err != nil {
 		return nil, err
 	}
 	var out []Image
-	err = s.db.WithContext(ctx).Where("project_id = ? AND status <> ? AND properties LIKE ?", inst.ProjectID, ImageDeleted,
-		`%"instance_uuid":"`+inst.ID+`"%`).Order("created_at DESC").Limit(20).Find(&out).Error
+	q := s.db.WithContext(ctx).Model(&Image{}).Where("images.project_id = ? AND images.status <> ?", inst.ProjectID, ImageDeleted)
+	err = withProperty(q, "instance_uuid", inst.ID).Order("images.created_at DESC").Limit(20).Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("instance snapshots: %w", err)
 	}

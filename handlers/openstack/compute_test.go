@@ -3,6 +3,7 @@ package openstack_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -236,6 +237,87 @@ func TestNovaImagesProxyNameIsExact(t *testing.T) {
 			items, _ := out["images"].([]any)
 			if code != http.StatusOK || len(items) != 1 || dig(items[0].(map[string]any), "id") != cirros || out["images_links"] != nil {
 				t.Errorf("GET %s: %d %v, want only %s", path, code, out, cirros)
+			}
+		}
+	})
+}
+
+// TestNovaImagesProxyFilters: the images proxy takes Nova's documented
+// filters as Nova hands them to Glance: status (lowercased), minDisk and
+// minRam (exact, integers or 400 naming them), server (the snapshots of
+// that server, by URL or ID) and type (a snapshot's image_type), each
+// choosing the images before the page is cut.
+func TestNovaImagesProxyFilters(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		c := newCloud(t, s, "h1")
+		demo := c.token("demo", demoPassword, "demo")
+		auth := map[string]string{"X-Auth-Token": demo}
+		glance := func(body map[string]any) string {
+			t.Helper()
+			body["disk_format"], body["container_format"] = "raw", "bare"
+			code, _, out := c.call(http.MethodPost, "/image/v2/images", auth, body)
+			if code != http.StatusCreated || out["id"] == nil {
+				t.Fatalf("create image %v: %d %v", body["name"], code, out)
+			}
+			return out["id"].(string)
+		}
+		// Listed by name: a-big, b-base, y-other, z-snap.
+		big := glance(map[string]any{"name": "a-big", "min_disk": 20, "min_ram": 1024}) // queued: no data
+		base := glance(map[string]any{"name": "b-base", "min_ram": 64})
+		_, err := s.UploadImage(context.Background(), mustCaller(t, s, demo), base, strings.NewReader(strings.Repeat("x", 4096)))
+		must(t, err, "upload")
+		// Says it is a snapshot of another server.
+		other := glance(map[string]any{"name": "y-other", "image_type": "snapshot", "instance_uuid": "6f0c2a52-0d2b-4a8e-9f39-1f1e1b1a0c0d"})
+
+		nova := func(v string) map[string]string {
+			return map[string]string{"X-Auth-Token": demo, "OpenStack-API-Version": "compute " + v}
+		}
+		code, _, out := c.call(http.MethodPost, "/compute/v2.1/servers", nova("2.45"), map[string]any{"server": map[string]any{
+			"name": "vm", "imageRef": base, "flavorRef": "m1.nano", "networks": "none"}})
+		vm, _ := dig(out, "server", "id").(string)
+		if code != http.StatusAccepted || vm == "" {
+			t.Fatalf("create server: %d %v", code, out)
+		}
+		c.waitFor(demo, "/compute/v2.1/servers/"+vm, "ACTIVE", "server", "status")
+		code, _, out = c.call(http.MethodPost, "/compute/v2.1/servers/"+vm+"/action", nova("2.45"),
+			map[string]any{"createImage": map[string]any{"name": "z-snap"}})
+		snap, _ := out["image_id"].(string)
+		if code != http.StatusAccepted || snap == "" {
+			t.Fatalf("createImage: %d %v", code, out)
+		}
+		c.waitFor(demo, "/image/v2/images/"+snap, "active", "status")
+
+		want := func(query string, ids ...string) {
+			t.Helper()
+			for _, path := range []string{"/compute/v2.1/images?" + query, "/compute/v2.1/images/detail?" + query} {
+				code, _, out := c.call(http.MethodGet, path, nova("2.1"), nil)
+				var got []string
+				items, _ := out["images"].([]any)
+				for _, it := range items {
+					got = append(got, it.(map[string]any)["id"].(string))
+				}
+				if code != http.StatusOK || strings.Join(got, " ") != strings.Join(ids, " ") {
+					t.Errorf("GET %s: %d %v, want %v", path, code, got, ids)
+				}
+			}
+		}
+		want("status=ACTIVE", base, snap)
+		want("status=queued", big, other)
+		want("minDisk=20", big)
+		want("minRam=64", base, snap) // a snapshot needs what its image needed
+		want("minRam=64&minDisk=20")
+		want("type=snapshot", other, snap)
+		want("type=snapshot&limit=1", other)
+		want("type=backup")
+		want("server="+vm, snap)
+		want("server="+url.QueryEscape(c.srv.URL+"/compute/v2.1/servers/"+vm), snap)
+		want("server=" + vm + "&status=queued")
+		want("server="+vm+"&limit=1", snap) // y-other sorts after a-big and b-base, before z-snap
+		for _, bad := range []string{"minDisk=big", "minRam=1.5", "minDisk=-1"} {
+			name := bad[:strings.Index(bad, "=")]
+			code, _, out := c.call(http.MethodGet, "/compute/v2.1/images/detail?"+bad, nova("2.1"), nil)
+			if msg, _ := dig(out, "badRequest", "message").(string); code != http.StatusBadRequest || !strings.Contains(msg, name) {
+				t.Errorf("GET images/detail?%s: %d %v, want 400 naming %s", bad, code, out, name)
 			}
 		}
 	})

@@ -2,6 +2,7 @@ package compute
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"strings"
 
@@ -50,10 +51,12 @@ func (c *Compute) writeImages(w http.ResponseWriter, r *http.Request, caller *mo
 	if err != nil {
 		return err
 	}
-	// Nova passes name to Glance, whose name filter is exact; it goes down
-	// to the query with the paging, so that a page holds matches only.
-	p, err := c.Store.ListImages(r.Context(), *caller, models.ImageFilter{
-		ListOptions: models.ListOptions{Limit: limit, Marker: q.Get("marker"), ExactName: []string{q.Get("name")}}})
+	f, err := novaImageFilter(q)
+	if err != nil {
+		return err
+	}
+	f.ListOptions = models.ListOptions{Limit: limit, Marker: q.Get("marker"), ExactName: []string{q.Get("name")}}
+	p, err := c.Store.ListImages(r.Context(), *caller, f)
 	if err != nil {
 		return err
 	}
@@ -67,6 +70,37 @@ func (c *Compute) writeImages(w http.ResponseWriter, r *http.Request, caller *mo
 	}
 	service.WriteJSON(w, http.StatusOK, body)
 	return nil
+}
+
+// novaImageFilter translates the proxy's filters as Nova hands them to
+// Glance, whose filters are exact: name as is, status lowercased, minDisk
+// and minRam as min_disk and min_ram (integers, or 400 naming them), server
+// as the instance_uuid property (the last part of the server's URL, or its
+// ID), type as the image_type property (a snapshot's is "snapshot"). They
+// go down to the query with the paging, so that a page holds matches only.
+func novaImageFilter(q service.Query) (models.ImageFilter, error) {
+	f := models.ImageFilter{Status: strings.ToLower(q.Get("status")), Properties: map[string]string{}}
+	for _, p := range []struct {
+		name string
+		dst  **int
+	}{{"minDisk", &f.MinDiskGB}, {"minRam", &f.MinRAMMB}} {
+		if q.Get(p.name) == "" {
+			continue
+		}
+		n, err := q.Int(p.name, 0, 0, math.MaxInt32)
+		if err != nil {
+			return f, err
+		}
+		*p.dst = &n
+	}
+	if q.Has("server") {
+		server := q.Get("server")
+		f.Properties["instance_uuid"] = server[strings.LastIndex(server, "/")+1:]
+	}
+	if q.Has("type") {
+		f.Properties["image_type"] = q.Get("type")
+	}
+	return f, nil
 }
 
 func (c *Compute) listImages(w http.ResponseWriter, r *http.Request, caller *models.Caller) error {
