@@ -263,6 +263,21 @@ func (s *Store) QuotaLimitsOf(ctx context.Context, projectIDs []string) (map[str
 	return s.limitsOf(s.db.WithContext(ctx), projectIDs)
 }
 
+// ProjectsWithOwnQuotas lists, by ID, the existing projects with a limit of
+// their own (an operator's, even one equal to the default) for one of
+// resources: Neutron's list of every project's quotas shows those only,
+// the others having the defaults.
+func (s *Store) ProjectsWithOwnQuotas(ctx context.Context, resources []string) ([]string, error) {
+	var ids []string
+	err := s.db.WithContext(ctx).Table("quotas").Distinct("quotas.project_id").
+		Joins("JOIN projects ON projects.id = quotas.project_id").
+		Where("quotas.resource IN ?", resources).Order("quotas.project_id").Pluck("quotas.project_id", &ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("projects with quotas of their own: %w", err)
+	}
+	return ids, nil
+}
+
 // limitsOf is quotaLimits for several projects, in one query on tx.
 func (s *Store) limitsOf(tx *gorm.DB, projectIDs []string) (map[string]map[string]int64, error) {
 	out := make(map[string]map[string]int64, len(projectIDs))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -105,9 +106,12 @@ func TestNeutronFiltersComeBeforeThePage(t *testing.T) {
 }
 
 // TestNeutronQuotaListQueries: an operator's list of every project's
-// networking quotas costs the same number of queries for three projects as
-// for eight (it read each project's limits and use one by one), and each
-// project keeps its own limits.
+// networking quotas holds the projects with networking limits of their own,
+// as Neutron lists the projects with rows in its quota table (one set to
+// the default value included; a project with only compute limits of its
+// own, or none, has Neutron's defaults and is left out); each keeps its own
+// limits; and it costs the same number of queries for two such projects as
+// for seven (it read each project's limits one by one).
 func TestNeutronQuotaListQueries(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *models.Store) {
 		ctx := context.Background()
@@ -119,40 +123,61 @@ func TestNeutronQuotaListQueries(t *testing.T) {
 			t.Fatal(err)
 		}
 		demoProject, _ := s.GetProject(ctx, "demo")
-		addProjects := func(names ...string) {
-			for _, name := range names {
-				if _, err := s.CreateProject(ctx, op, models.ProjectInput{Name: name}); err != nil {
-					t.Fatal(err)
-				}
+		addProject := func(name string) string {
+			t.Helper()
+			p, err := s.CreateProject(ctx, op, models.ProjectInput{Name: name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p.ID
+		}
+		setQuota := func(project string, quota map[string]any) {
+			t.Helper()
+			if code, _, out := c.call(http.MethodPut, "/network/v2.0/quotas/"+project, admin,
+				map[string]any{"quota": quota}); code != http.StatusOK {
+				t.Fatalf("set %s's quota %v: %d %v", project, quota, code, out)
 			}
 		}
-		if code, _, out := c.call(http.MethodPut, "/network/v2.0/quotas/"+demoProject.ID, admin,
-			map[string]any{"quota": map[string]any{"network": 7}}); code != http.StatusOK {
-			t.Fatalf("set demo's network quota: %d %v", code, out)
+		setQuota(demoProject.ID, map[string]any{"network": 7})
+		compute := addProject("compute-only")
+		if _, err := s.SetQuotas(ctx, op, compute, map[string]int64{models.QuotaInstances: 5}); err != nil {
+			t.Fatal(err)
 		}
+		addProject("defaults")
+		atDefault := addProject("at-default")
+		setQuota(atDefault, map[string]any{"port": models.DefaultQuotas()[models.QuotaPorts]})
+
 		count := s.CountQueries()
-		list := func(projects int) int64 {
+		list := func(projects ...string) int64 {
 			t.Helper()
 			before := count()
 			code, _, out := c.call(http.MethodGet, "/network/v2.0/quotas", admin, nil)
 			n := count() - before
 			quotas, _ := out["quotas"].([]any)
-			if code != http.StatusOK || len(quotas) != projects {
-				t.Fatalf("GET quotas: %d %v, want %d projects", code, out, projects)
-			}
+			var got []string
 			for _, q := range quotas {
 				q := q.(map[string]any)
+				got = append(got, q["project_id"].(string))
 				if want := q["project_id"] == demoProject.ID; (q["network"] == 7.0) != want || q["tenant_id"] != q["project_id"] {
 					t.Errorf("quotas %v: network 7 for demo only", q)
 				}
 			}
+			slices.Sort(got)
+			slices.Sort(projects)
+			if code != http.StatusOK || !slices.Equal(got, projects) {
+				t.Fatalf("GET quotas: %d %v, want the projects %v", code, out, projects)
+			}
 			return n
 		}
-		addProjects("p1")
-		few := list(3) // admin, demo, p1
-		addProjects("p2", "p3", "p4", "p5", "p6")
-		if many := list(8); many != few {
-			t.Errorf("GET quotas: %d queries for 8 projects, %d for 3: want as many", many, few)
+		few := list(demoProject.ID, atDefault)
+		more := []string{demoProject.ID, atDefault}
+		for _, name := range []string{"p1", "p2", "p3", "p4", "p5"} {
+			id := addProject(name)
+			setQuota(id, map[string]any{"router": 3})
+			more = append(more, id)
+		}
+		if many := list(more...); many != few {
+			t.Errorf("GET quotas: %d queries for 7 projects, %d for 2: want as many", many, few)
 		}
 	})
 }

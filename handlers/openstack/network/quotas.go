@@ -2,7 +2,9 @@ package network
 
 import (
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 
 	"stratus/handlers/openstack/service"
 	"stratus/models"
@@ -52,29 +54,27 @@ func (n *Network) getQuotaDetails(w http.ResponseWriter, r *http.Request, c *mod
 	return n.writeQuota(w, r, c, true)
 }
 
-// listQuotas lists every project's limits (operators), in a fixed number
-// of queries whatever the number of projects.
+// listQuotas lists the limits of the projects whose networking quotas an
+// operator set (operators), as Neutron lists the projects with rows in its
+// quota table: the others have the defaults. A fixed number of queries
+// whatever the number of projects.
 func (n *Network) listQuotas(w http.ResponseWriter, r *http.Request, _ *models.Caller) error {
-	page, err := n.Store.ListProjects(r.Context(), models.ListOptions{Limit: models.MaxPageSize})
+	ids, err := n.Store.ProjectsWithOwnQuotas(r.Context(), slices.Sorted(maps.Values(neutronQuota)))
 	if err != nil {
 		return err
-	}
-	ids := make([]string, len(page.Items))
-	for i, p := range page.Items {
-		ids[i] = p.ID
 	}
 	limits, err := n.Store.QuotaLimitsOf(r.Context(), ids)
 	if err != nil {
 		return err
 	}
 	out := []map[string]any{}
-	for _, p := range page.Items {
-		lines := make([]models.QuotaLine, 0, len(limits[p.ID]))
-		for res, limit := range limits[p.ID] {
+	for _, id := range ids {
+		lines := make([]models.QuotaLine, 0, len(limits[id]))
+		for res, limit := range limits[id] {
 			lines = append(lines, models.QuotaLine{Resource: res, Limit: limit})
 		}
 		q := quotaBody(lines, false)
-		q["project_id"], q["tenant_id"] = p.ID, p.ID
+		q["project_id"], q["tenant_id"] = id, id
 		out = append(out, q)
 	}
 	service.WriteJSON(w, http.StatusOK, map[string]any{"quotas": out})
