@@ -163,7 +163,7 @@ func (i Instance) InTransition() bool {
 type InstanceFilter struct {
 	ListOptions
 	Status      string // Nova status, e.g. ACTIVE
-	Host        string // operators only
+	Host        string // on this host, within the scope (handlers let operators use it)
 	ProjectID   string // operators only, with AllProjects
 	AllProjects bool   // operators: every project
 	Deleted     bool   // include deleted instances
@@ -186,11 +186,11 @@ func (s *Store) ListInstances(ctx context.Context, c Caller, f InstanceFilter) (
 		if f.ProjectID != "" {
 			q = q.Where("project_id = ?", f.ProjectID)
 		}
-		if f.Host != "" {
-			q = q.Where("host = ?", f.Host)
-		}
 	} else {
 		q = q.Where("project_id = ?", c.ProjectID)
+	}
+	if f.Host != "" {
+		q = q.Where("host = ?", f.Host)
 	}
 	if f.ChangedSince != nil {
 		q = q.Where("updated_at >= ?", f.ChangedSince.UTC())

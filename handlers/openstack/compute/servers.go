@@ -17,7 +17,9 @@ import (
 
 // listFilter translates Nova's list query: name, status, paging (limit,
 // marker), flavor, image, changes-since, and for operators all_tenants,
-// project_id/tenant_id and host. Filters Stratus has no data for (ip,
+// project_id/tenant_id and host (which, as Nova's, narrows the caller's own
+// project without all_tenants; others' host filters are ignored, as Nova
+// ignores its admin-only filters). Filters Stratus has no data for (ip,
 // locked, tags…) are ignored, as Nova ignores unknown ones before 2.75.
 func (c *Compute) listFilter(r *http.Request, caller *models.Caller) (models.InstanceFilter, error) {
 	q := service.QueryOf(r)
