@@ -126,7 +126,7 @@ func (h *Web) uploadObject(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, h.userMessage(r, err))
 		return
 	}
-	_, _ = io.WriteString(w, i18n.T(ctx, "Uploaded %s (%s).", pages.BaseName(o.Name), pages.CompactBytes(o.SizeBytes)))
+	_, _ = io.WriteString(w, i18n.T(ctx, "Uploaded %s (%s).", pages.BaseName(o.Name), i18n.Bytes(ctx, o.SizeBytes)))
 }
 
 // uploadForm stores each file part of a no-JavaScript upload form.

@@ -371,7 +371,7 @@ func (h *Web) uploadImage(w http.ResponseWriter, r *http.Request) {
 }
 
 func uploadDone(ctx context.Context, im models.Image) string {
-	return i18n.T(ctx, "Image %s uploaded: %s, %s, %s.", im.Name, pages.HumanBytes(im.SizeBytes), im.DiskFormat, i18n.Known(ctx, im.Status))
+	return i18n.T(ctx, "Image %s uploaded: %s, %s, %s.", im.Name, i18n.BytesFixed(ctx, im.SizeBytes), im.DiskFormat, i18n.Known(ctx, im.Status))
 }
 
 var errCSRF = errors.New("csrf token missing or wrong")

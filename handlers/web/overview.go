@@ -101,7 +101,7 @@ func quotaChart(ctx context.Context, ms []pages.QuotaMeter) (string, error) {
 		d.Used = append(d.Used, m.Used)
 		d.Limit = append(d.Limit, m.Limit)
 		d.Text = append(d.Text, m.Text(ctx))
-		d.Short = append(d.Short, m.Short())
+		d.Short = append(d.Short, m.Short(ctx))
 	}
 	b, err := json.Marshal(d)
 	return string(b), err

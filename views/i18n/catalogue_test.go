@@ -319,11 +319,16 @@ func TestFormats(t *testing.T) {
 		{i18n.Ago(en, now, now.Add(-time.Minute)), "1 minute ago"},
 		{i18n.Ago(ko, now, now.Add(-30*time.Second)), "방금"},
 		{i18n.Ago(ko, now, now.Add(-72*time.Hour)), "3일 전"},
-		{i18n.Age(ko, now, now.Add(-5*time.Hour)), "5시간"},
+		{i18n.Ago(en, now, now.Add(-5*time.Hour)), "5 hours ago"},
+		{i18n.Ago(en, now, now.Add(time.Minute)), "just now"}, // clocks apart
 		{i18n.When(ko, now), "2026. 12. 4. 13:51 UTC"},
 		{i18n.When(en, now), "2026-12-04 13:51 UTC"},
 		{i18n.Bytes(ko, 1536<<20), "1.5 GiB"},
 		{i18n.Bytes(en, 100<<30), "100 GiB"},
+		{i18n.Bytes(en, 1000<<10), "1,000 KiB"},
+		{i18n.BytesFixed(en, 100<<30), "100.0 GiB"},
+		{i18n.BytesFixed(ko, 1536<<20), "1.5 GiB"},
+		{i18n.BytesFixed(en, 1023), "1,023 B"},
 		{i18n.Number(ko, 1234567), "1,234,567"},
 		{i18n.List(en, []string{"a", "b", "c"}), "a, b and c"},
 	} {

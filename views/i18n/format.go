@@ -17,6 +17,17 @@ func Number(ctx context.Context, n int64) string {
 // Bytes writes a size in binary units with one decimal where it matters
 // ("512 B", "1.5 GiB", "100 GiB"); units are the same in Korean consoles.
 func Bytes(ctx context.Context, n int64) string {
+	return bytesIn(ctx, n, number.MaxFractionDigits(1))
+}
+
+// BytesFixed is Bytes with the decimal always written ("1.0 MiB",
+// "1.5 GiB"; bytes stay whole: "512 B"), for a size read as a measurement
+// (an image's, an object's).
+func BytesFixed(ctx context.Context, n int64) string {
+	return bytesIn(ctx, n, number.MinFractionDigits(1), number.MaxFractionDigits(1))
+}
+
+func bytesIn(ctx context.Context, n int64, digits ...number.Option) string {
 	const unit = 1024
 	if n < unit {
 		return Number(ctx, n) + " B"
@@ -27,7 +38,7 @@ func Bytes(ctx context.Context, n int64) string {
 		exp++
 	}
 	v := float64(n) / float64(div)
-	s := From(ctx).printer.Sprint(number.Decimal(v, number.MaxFractionDigits(1)))
+	s := From(ctx).printer.Sprint(number.Decimal(v, digits...))
 	return s + " " + string("KMGTPE"[exp]) + "iB"
 }
 
@@ -58,21 +69,6 @@ func Ago(ctx context.Context, now, t time.Time) string {
 		return T(ctx, "%d hours ago", int(d.Hours()))
 	}
 	return T(ctx, "%d days ago", int(d.Hours()/24))
-}
-
-// Age is the short form of Ago for tables: "45s", "3m", "2h", "5d" in
-// English, "45초", "3분", "2시간", "5일" in Korean.
-func Age(ctx context.Context, now, t time.Time) string {
-	d := max(0, now.Sub(t))
-	switch {
-	case d < time.Minute:
-		return T(ctx, "%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return T(ctx, "%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return T(ctx, "%dh", int(d.Hours()))
-	}
-	return T(ctx, "%dd", int(d.Hours()/24))
 }
 
 // List joins items the locale's way ("a, b and c" / "a, b, c").

@@ -167,12 +167,6 @@ func TaskLabel(t models.TaskState) string {
 	return string(t)
 }
 
-// Age is how long ago t was, in the largest unit that fits, the locale's
-// way: "30s ago", "2m ago" ("30초 전", "2분 전").
-func Age(ctx context.Context, now, t time.Time) string {
-	return i18n.T(ctx, "%s ago", i18n.Age(ctx, now, t))
-}
-
 // InstanceDetailProps is one instance's page.
 type InstanceDetailProps struct {
 	Inst      models.Instance
@@ -261,9 +255,9 @@ func (q QuotaMeter) Percent() int {
 func (q QuotaMeter) Text(ctx context.Context) string {
 	if q.Unit == UnitBytes {
 		if q.Limit == models.Unlimited {
-			return i18n.T(ctx, "%s (no limit)", CompactBytes(q.Used))
+			return i18n.T(ctx, "%s (no limit)", i18n.Bytes(ctx, q.Used))
 		}
-		return i18n.T(ctx, "%s of %s", CompactBytes(q.Used), CompactBytes(q.Limit))
+		return i18n.T(ctx, "%s of %s", i18n.Bytes(ctx, q.Used), i18n.Bytes(ctx, q.Limit))
 	}
 	used := strconv.FormatInt(q.Used, 10) + q.Unit
 	if q.Limit == models.Unlimited {
@@ -274,12 +268,12 @@ func (q QuotaMeter) Text(ctx context.Context) string {
 
 // Short is the compact figure a chart prints over its bar: "3/10",
 // "2.5/50 GB", "4/∞".
-func (q QuotaMeter) Short() string {
+func (q QuotaMeter) Short(ctx context.Context) string {
 	if q.Unit == UnitBytes {
 		if q.Limit == models.Unlimited {
-			return CompactBytes(q.Used) + "/∞"
+			return i18n.Bytes(ctx, q.Used) + "/∞"
 		}
-		return CompactBytes(q.Used) + "/" + CompactBytes(q.Limit)
+		return i18n.Bytes(ctx, q.Used) + "/" + i18n.Bytes(ctx, q.Limit)
 	}
 	f := func(n int64) string { return strconv.FormatInt(n, 10) }
 	unit := ""
@@ -444,27 +438,8 @@ type AdminFlavorRow struct {
 	Projects []string // names
 }
 
-// HumanBytes formats a size ("1.5 GiB").
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return strconv.FormatInt(n, 10) + " B"
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
 // UnitBytes marks a quota counted in bytes (shown as KiB, MiB, GiB …).
 const UnitBytes = " B"
-
-// CompactBytes is HumanBytes without a needless ".0" ("100 GiB", "1.5 MiB").
-func CompactBytes(n int64) string {
-	return strings.Replace(HumanBytes(n), ".0 ", " ", 1)
-}
 
 // MB formats a RAM size in MB as people read it ("512 MB", "8 GB").
 func MB(mb int) string {

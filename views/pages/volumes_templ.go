@@ -1034,9 +1034,9 @@ func VolumesResults(p VolumesProps) templ.Component {
 							return templ_7745c5c3_Err
 						}
 						var templ_7745c5c3_Var53 string
-						templ_7745c5c3_Var53, templ_7745c5c3_Err = templ.JoinStringErrs(Age(ctx, p.Now, v.CreatedAt))
+						templ_7745c5c3_Var53, templ_7745c5c3_Err = templ.JoinStringErrs(i18n.Ago(ctx, p.Now, v.CreatedAt))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/volumes.templ`, Line: 105, Col: 116}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/volumes.templ`, Line: 105, Col: 121}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var53))
 						if templ_7745c5c3_Err != nil {
