@@ -1,9 +1,10 @@
 package net
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -214,25 +215,37 @@ func (f Firewall) groupsChain(st HostState, dir string, groups []string) []strin
 	return append(out, comment(name)+" -j DROP")
 }
 
+// sortedRules orders rules by their fields (compareRules) and keeps one
+// rule of each match: the same match from two groups is one rule, with the
+// first group's comment.
 func sortedRules(rules []Rule) []Rule {
 	out := append([]Rule(nil), rules...)
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		ka := a.Group + a.Direction + a.Protocol + strconv.Itoa(a.PortMin) + strconv.Itoa(a.PortMax) + a.RemoteIP + a.RemoteGroup
-		kb := b.Group + b.Direction + b.Protocol + strconv.Itoa(b.PortMin) + strconv.Itoa(b.PortMax) + b.RemoteIP + b.RemoteGroup
-		return ka < kb
-	})
-	// The same match from two groups is one rule.
-	seen := map[string]bool{}
+	slices.SortStableFunc(out, compareRules)
+	seen := map[Rule]bool{}
 	kept := out[:0]
 	for _, r := range out {
-		k := fmt.Sprint(r.Direction, r.Protocol, r.PortMin, r.PortMax, r.RemoteIP, r.RemoteGroup)
-		if !seen[k] {
-			seen[k] = true
+		match := r
+		match.Group = "" // what it matches, whichever group it is of
+		if !seen[match] {
+			seen[match] = true
 			kept = append(kept, r)
 		}
 	}
 	return kept
+}
+
+// compareRules orders rules by group, direction, protocol, ports (as
+// numbers), remote address and remote group.
+func compareRules(a, b Rule) int {
+	return cmp.Or(
+		strings.Compare(a.Group, b.Group),
+		strings.Compare(a.Direction, b.Direction),
+		strings.Compare(a.Protocol, b.Protocol),
+		cmp.Compare(a.PortMin, b.PortMin),
+		cmp.Compare(a.PortMax, b.PortMax),
+		strings.Compare(a.RemoteIP, b.RemoteIP),
+		strings.Compare(a.RemoteGroup, b.RemoteGroup),
+	)
 }
 
 // ruleSpec is the match of one rule, and the ipset it uses (if any).

@@ -1,6 +1,8 @@
 package net
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -73,5 +75,81 @@ func TestRenderSharesGroupChains(t *testing.T) {
 		if !strings.HasPrefix(c, "stratus-gi") {
 			t.Fatalf("a rule change rewrote %s", c)
 		}
+	}
+}
+
+// oldRuleKey is what rules were sorted by before compareRules: their
+// fields run together in one string.
+func oldRuleKey(r Rule) string {
+	return r.Group + r.Direction + r.Protocol + strconv.Itoa(r.PortMin) + strconv.Itoa(r.PortMax) + r.RemoteIP + r.RemoteGroup
+}
+
+// keyTellsApart reports whether oldRuleKey ordered a and b by the first
+// field they differ in: that field's two texts are not one a beginning of
+// the other (else the next field's text decided), and ports have as many
+// digits (else "22" came before "3").
+func keyTellsApart(a, b Rule) bool {
+	fa := []string{a.Group, a.Direction, a.Protocol, strconv.Itoa(a.PortMin), strconv.Itoa(a.PortMax), a.RemoteIP, a.RemoteGroup}
+	fb := []string{b.Group, b.Direction, b.Protocol, strconv.Itoa(b.PortMin), strconv.Itoa(b.PortMax), b.RemoteIP, b.RemoteGroup}
+	for i := range fa {
+		x, y := fa[i], fb[i]
+		if x == y {
+			continue
+		}
+		if strings.HasPrefix(x, y) || strings.HasPrefix(y, x) {
+			return false
+		}
+		return i != 3 && i != 4 || len(x) == len(y)
+	}
+	return true // the same rule
+}
+
+// TestRulesSortByTheirFieldsAsBefore: comparing rules field by field
+// keeps the order the run-together string gave wherever that string told
+// the fields apart; where it did not, the fields decide (port 3 before
+// port 22, a rule without a remote before one with).
+func TestRulesSortByTheirFieldsAsBefore(t *testing.T) {
+	const g1, g2 = "11111111-0000-4000-8000-000000000001", "22222222-0000-4000-8000-000000000002"
+	var rules []Rule
+	for _, group := range []string{g1, g2} {
+		for _, dir := range []string{"ingress", "egress"} {
+			for _, proto := range []string{"", "tcp", "udp", "icmp", "47"} {
+				for _, ports := range [][2]int{{0, 0}, {22, 22}, {80, 80}, {443, 443}, {1000, 2000}, {3, 3}} {
+					for _, remote := range [][2]string{{"", ""}, {"10.0.0.0/8", ""}, {"192.168.1.0/24", ""}, {"", g2}} {
+						rules = append(rules, Rule{Group: group, Direction: dir, Protocol: proto, PortMin: ports[0], PortMax: ports[1], RemoteIP: remote[0], RemoteGroup: remote[1]})
+					}
+				}
+			}
+		}
+	}
+	checked, pairs := 0, 0
+	for _, a := range rules {
+		for _, b := range rules {
+			pairs++
+			if !keyTellsApart(a, b) {
+				continue
+			}
+			checked++
+			if got, want := compareRules(a, b), strings.Compare(oldRuleKey(a), oldRuleKey(b)); got != want {
+				t.Fatalf("compareRules(%+v, %+v) = %d, the old key said %d", a, b, got, want)
+			}
+		}
+	}
+	if checked < pairs/2 {
+		t.Fatalf("only %d of %d pairs compared", checked, pairs)
+	}
+	sorted := sortedRules([]Rule{
+		{Group: g2, Direction: "ingress", Protocol: "tcp", PortMin: 22, PortMax: 22},
+		{Group: g1, Direction: "ingress", Protocol: "tcp", PortMin: 22, PortMax: 22, RemoteIP: "10.0.0.0/8"},
+		{Group: g1, Direction: "ingress", Protocol: "tcp", PortMin: 3, PortMax: 3},
+		{Group: g1, Direction: "ingress", Protocol: "tcp", PortMin: 22, PortMax: 22},
+	})
+	var got []string
+	for _, r := range sorted {
+		got = append(got, fmt.Sprintf("%s:%d:%s", r.Group[:1], r.PortMin, r.RemoteIP))
+	}
+	// Port 3 first; port 22 from anywhere once, with group 1's comment.
+	if want := "1:3: 1:22: 1:22:10.0.0.0/8"; strings.Join(got, " ") != want {
+		t.Errorf("sorted %v, want %s", got, want)
 	}
 }
