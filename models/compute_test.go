@@ -50,6 +50,22 @@ func computeSetup(t *testing.T, s *models.Store) computeBundle {
 	return computeBundle{store: s, member: member, admin: adminCaller, image: im}
 }
 
+// operator is the admin user acting in the admin project: an operator,
+// and a project other than the member's.
+func (b computeBundle) operator(t *testing.T) models.Caller {
+	t.Helper()
+	ctx := context.Background()
+	p, err := b.store.GetProject(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := b.store.ResolveCaller(ctx, b.admin.UserID, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func TestQuotaIsRaceFree(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *models.Store) {
 		b := computeSetup(t, s)

@@ -70,14 +70,7 @@ func TestNewestFirstListsPage(t *testing.T) {
 			inst, vols, snaps, toks = append(inst, is), append(vols, vs), append(snaps, ss), append(toks, ts)
 		}
 		// A row of another project, which no marker may name.
-		adminProject, err := s.GetProject(ctx, "admin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		other, err := s.ResolveCaller(ctx, b.admin.UserID, adminProject.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		other := b.operator(t)
 		im, err := s.CreateImage(ctx, other, models.ImageInput{Name: "theirs"})
 		if err != nil {
 			t.Fatal(err)
