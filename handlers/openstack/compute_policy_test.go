@@ -141,3 +141,37 @@ func TestComputeHostFilterNarrowsTheScope(t *testing.T) {
 		}
 	})
 }
+
+// TestNovaResizeAsksItsRule: Nova's resize asks compute:instance:resize as
+// /api/v1 and the console do (policy.MoveRule), so an operator's policy
+// file that keeps resizes to admins is not bypassed through Nova; the
+// refused server is untouched.
+func TestNovaResizeAsksItsRule(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		c := newCloudOpts(t, s, cloudOpts{policy: map[string]string{"compute:instance:resize": "role:admin"}}, "h1")
+		demo := c.token("demo", demoPassword, "demo")
+		as := map[string]string{"X-Auth-Token": demo, "OpenStack-API-Version": "compute 2.79"}
+		im, err := s.CreateImage(ctx, mustCaller(t, s, demo), models.ImageInput{Name: "img"})
+		must(t, err, "image")
+		_, err = s.UploadImage(ctx, mustCaller(t, s, demo), im.ID, strings.NewReader(strings.Repeat("x", 4096)))
+		must(t, err, "upload")
+		code, _, body := c.call(http.MethodPost, "/compute/v2.1/servers", as, map[string]any{"server": map[string]any{
+			"name": "vm", "imageRef": im.ID, "flavorRef": "m1.nano", "networks": "none"}})
+		id, _ := dig(body, "server", "id").(string)
+		if code != http.StatusAccepted || id == "" {
+			t.Fatalf("create a server: %d %v", code, body)
+		}
+		c.waitFor(demo, "/compute/v2.1/servers/"+id, "ACTIVE", "server", "status")
+
+		code, _, body = c.call(http.MethodPost, "/compute/v2.1/servers/"+id+"/action", as,
+			map[string]any{"resize": map[string]any{"flavorRef": "m1.tiny"}})
+		if msg, _ := dig(body, "forbidden", "message").(string); code != http.StatusForbidden || msg != "Policy doesn't allow resize to be performed." {
+			t.Fatalf("a member's resize with compute:instance:resize for admins: %d %v, want 403", code, body)
+		}
+		_, _, body = c.call(http.MethodGet, "/compute/v2.1/servers/"+id, as, nil)
+		if dig(body, "server", "status") != "ACTIVE" || dig(body, "server", "flavor", "original_name") != "m1.nano" {
+			t.Fatalf("the refused server: %v, want ACTIVE on m1.nano", body)
+		}
+	})
+}

@@ -74,10 +74,8 @@ func (c *Compute) moveAction(w http.ResponseWriter, r *http.Request, caller *mod
 	default:
 		return false, nil
 	}
-	if action == models.ActionMigrate || action == models.ActionLiveMigrate || action == models.ActionEvacuate {
-		if !c.Policy.Allowed(caller, "compute:instance:"+action) {
-			return true, &service.HTTPError{Status: http.StatusForbidden, Message: "Policy doesn't allow " + name + " to be performed."}
-		}
+	if !c.Policy.AllowedMove(caller, action) {
+		return true, &service.HTTPError{Status: http.StatusForbidden, Message: "Policy doesn't allow " + name + " to be performed."}
 	}
 	if _, err := c.Store.MoveInstance(r.Context(), *caller, inst.ID, action, in); err != nil {
 		return true, err
