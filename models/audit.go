@@ -25,6 +25,7 @@ const (
 	AuditTokenCreate     = "token.create"
 	AuditTokenRevoke     = "token.revoke"
 	AuditQuotaUpdate     = "quota.update"
+	AuditQuotaReset      = "quota.reset"
 	AuditHostUpdate      = "host.update"
 	OutcomeSuccess       = "success"
 	OutcomeFailure       = "failure"

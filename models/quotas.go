@@ -413,3 +413,40 @@ func (s *Store) SetQuotas(ctx context.Context, c Caller, project string, limits 
 	}
 	return s.ProjectQuotas(ctx, pr.ID)
 }
+
+// ResetQuotas puts a project's limits of resources back to the defaults
+// (operators): their rows go, so the project no longer has limits of its
+// own for them (Neutron's list of every project's quotas then leaves it out
+// once none of its networking rows is left). Resetting a resource without a
+// row of its own is no error: it already has the default.
+func (s *Store) ResetQuotas(ctx context.Context, c Caller, project string, resources []string) ([]QuotaLine, error) {
+	pr, err := s.GetProject(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	p := Problems{}
+	for _, r := range resources {
+		if !slices.Contains(QuotaResources(), r) {
+			p.Add(r, "is not a quota resource")
+		}
+	}
+	if len(resources) == 0 {
+		p.Add("resources", "name at least one quota resource")
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	keys := slices.Clone(resources)
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec("DELETE FROM quotas WHERE project_id = ? AND resource IN ?", pr.ID, keys).Error; err != nil {
+			return fmt.Errorf("reset quotas: %w", err)
+		}
+		return s.audit(tx, c, AuditQuotaReset, OutcomeSuccess, "project", pr.ID, pr.Name, strings.Join(keys, " "))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.ProjectQuotas(ctx, pr.ID)
+}
