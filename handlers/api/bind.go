@@ -17,7 +17,9 @@ import (
 // A handler's input is a struct whose tags say where each field comes from:
 //
 //	path:"id"     a URL path parameter; a malformed one is 404 (no such thing)
-//	query:"limit" a query parameter; a malformed one is 422 naming it
+//	query:"limit" a query parameter; a malformed one is 422 naming it. A
+//	              slice of strings takes the parameter repeated
+//	              (?resource=a&resource=b), each value checked alone
 //	body:"json"   the JSON request body, decoded strictly (see body.go)
 //	body:"binary" the raw request body as an io.Reader, unread (see binary.go)
 //
@@ -88,8 +90,12 @@ func inputFields(t reflect.Type) ([]inputField, error) {
 			return nil, fmt.Errorf("input %s: field %s is not exported", t, sf.Name)
 		}
 		if f.source == fromPath || f.source == fromQuery {
-			switch sf.Type.Kind() {
-			case reflect.String, reflect.Int, reflect.Int64, reflect.Bool:
+			switch k := sf.Type.Kind(); {
+			case k == reflect.String, k == reflect.Int, k == reflect.Int64, k == reflect.Bool:
+			case k == reflect.Slice && f.source == fromQuery && sf.Type.Elem().Kind() == reflect.String:
+				if _, ok := sf.Tag.Lookup("enum"); !ok {
+					f.enum = enumOf(sf.Type.Elem())
+				}
 			default:
 				return nil, fmt.Errorf("input %s: %s parameter %s has unsupported type %s", t, sourceName(f.source), f.name, sf.Type)
 			}
@@ -140,6 +146,10 @@ func bind(w http.ResponseWriter, r *http.Request, fields []inputField, dst any) 
 			vals, ok := query[f.name]
 			switch {
 			case !ok:
+			case fv.Kind() == reflect.Slice:
+				if err := setSlice(fv, f, vals); err != nil {
+					p.Add(f.name, err.Error())
+				}
 			case len(vals) > 1:
 				p.Add(f.name, "give this parameter once")
 			default:
@@ -161,6 +171,19 @@ func bind(w http.ResponseWriter, r *http.Request, fields []inputField, dst any) 
 		}
 	}
 	return p.Err()
+}
+
+// setSlice parses a repeated query parameter's values into a slice field;
+// the first bad one is named.
+func setSlice(v reflect.Value, f inputField, vals []string) error {
+	out := reflect.MakeSlice(v.Type(), len(vals), len(vals))
+	for i, s := range vals {
+		if err := setScalar(out.Index(i), f, s); err != nil {
+			return fmt.Errorf("%q %w", s, err)
+		}
+	}
+	v.Set(out)
+	return nil
 }
 
 // setScalar parses s into a path or query field.

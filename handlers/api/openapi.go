@@ -166,7 +166,11 @@ func (s *schemaSet) input(t reflect.Type) ([]any, map[string]any, string, error)
 			sch["maximum"] = *f.max
 		}
 		if len(f.enum) > 0 {
-			sch["enum"] = f.enum
+			if f.typ.Kind() == reflect.Slice {
+				sch["items"] = map[string]any{"type": "string", "enum": f.enum}
+			} else {
+				sch["enum"] = f.enum
+			}
 		}
 		p := map[string]any{"name": f.name, "in": sourceName(f.source), "schema": sch}
 		if f.source == fromPath {

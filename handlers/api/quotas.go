@@ -76,3 +76,27 @@ func (a *API) setQuotas(r *http.Request, c models.Caller, in struct {
 	}
 	return quotaSet(pr.ID, lines), nil
 }
+
+// resetQuotas is DELETE /quotas/{project}: the limits named by ?resource=
+// (every resource without one) go back to the defaults.
+func (a *API) resetQuotas(r *http.Request, c models.Caller, in struct {
+	quotaPath
+	Resources []quotaResource `query:"resource" doc:"A resource to reset (repeat it for several); without one, every resource."`
+}) (QuotaSet, error) {
+	pr, err := a.Store.GetProject(r.Context(), in.Project)
+	if err != nil {
+		return QuotaSet{}, err
+	}
+	resources := models.QuotaResources()
+	if len(in.Resources) > 0 {
+		resources = make([]string, len(in.Resources))
+		for i, res := range in.Resources {
+			resources[i] = string(res)
+		}
+	}
+	lines, err := a.Store.ResetQuotas(r.Context(), c, pr.ID, resources)
+	if err != nil {
+		return QuotaSet{}, err
+	}
+	return quotaSet(pr.ID, lines), nil
+}

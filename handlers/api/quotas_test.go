@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -61,5 +62,63 @@ func TestQuotasAndUsage(t *testing.T) {
 		}
 		want(t, e.do(http.MethodGet, "/quotas/"+uuid.NewString(), admin, nil), http.StatusNotFound, "not_found")
 		want(t, e.do(http.MethodPut, "/quotas/nobody", admin, map[string]any{"instances": 1}), http.StatusNotFound, "not_found")
+	})
+}
+
+// DELETE /quotas/{project} puts limits back to the defaults: those named by
+// ?resource=, or every one; operators only, and a resource that is not one
+// is refused by name.
+func TestResetQuotas(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		e := setup(t, s)
+		demo, admin := e.demo(), e.admin()
+		limit := func(r resp, resource string) float64 {
+			t.Helper()
+			q, ok := r.body["resources"].(map[string]any)[resource].(map[string]any)
+			if !ok {
+				t.Fatalf("no %s in %s", resource, r.raw)
+			}
+			return q["limit"].(float64)
+		}
+		want(t, e.do(http.MethodPut, "/quotas/demo", admin, map[string]any{"instances": 50, "vcpus": -1, "keypairs": 7}), http.StatusOK, "")
+
+		want(t, e.do(http.MethodDelete, "/quotas/demo", demo, nil), http.StatusForbidden, "forbidden")
+		r := e.do(http.MethodDelete, "/quotas/demo?resource=instances&resource=bogus", admin, nil)
+		want(t, r, http.StatusUnprocessableEntity, "invalid")
+		if !strings.Contains(r.field("resource"), "bogus") {
+			t.Errorf("the unknown resource is not named: %s", r.raw)
+		}
+		if limit(e.do(http.MethodGet, "/quotas/demo", admin, nil), "instances") != 50 {
+			t.Error("a refused reset changed a limit")
+		}
+
+		r = e.do(http.MethodDelete, "/quotas/demo?resource=instances&resource=vcpus", admin, nil)
+		want(t, r, http.StatusOK, "")
+		if limit(r, "instances") != 10 || limit(r, "vcpus") != 20 || limit(r, "keypairs") != 7 {
+			t.Errorf("after resetting instances and vcpus: %s", r.raw)
+		}
+		if limit(e.do(http.MethodGet, "/usage", demo, nil), "vcpus") != 20 {
+			t.Error("the project does not see the default again")
+		}
+		r = e.do(http.MethodDelete, "/quotas/"+e.projectID(admin, "demo"), admin, nil)
+		want(t, r, http.StatusOK, "")
+		if limit(r, "keypairs") != 100 {
+			t.Errorf("after resetting every resource: %s", r.raw)
+		}
+		want(t, e.do(http.MethodDelete, "/quotas/nobody", admin, nil), http.StatusNotFound, "not_found")
+
+		// The document says the parameter repeats, and what it takes.
+		del := e.doc["paths"].(map[string]any)["/quotas/{project}"].(map[string]any)["delete"].(map[string]any)
+		var resource map[string]any
+		for _, p := range del["parameters"].([]any) {
+			if p.(map[string]any)["name"] == "resource" {
+				resource = p.(map[string]any)["schema"].(map[string]any)
+			}
+		}
+		items, _ := resource["items"].(map[string]any)
+		enum, _ := items["enum"].([]any)
+		if resource["type"] != "array" || len(enum) != len(models.QuotaResources()) || resource["enum"] != nil {
+			t.Errorf("DELETE /quotas/{project}: resource parameter %v, want an array of the quota resources", resource)
+		}
 	})
 }

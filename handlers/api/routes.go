@@ -152,6 +152,7 @@ func (a *API) routes() []route {
 		{get, "/usage", "compute:usage", "Your project's quotas: each resource's limit and use", ok, op(a.usage)},
 		{get, "/quotas/{project}", "compute:quota:get", "A project's quotas", ok, op(a.getQuotas)},
 		{put, "/quotas/{project}", "compute:quota:update", "Set a project's limits (-1 is unlimited)", ok, op(a.setQuotas)},
+		{del, "/quotas/{project}", "compute:quota:update", "Put a project's limits back to the defaults: every resource, or those named by ?resource= (repeatable)", ok, op(a.resetQuotas)},
 
 		// Hypervisor hosts (operators).
 		{get, "/hosts", "compute:host:list", "List hypervisor hosts with their state, capacity and usage", ok, op(a.listHosts)},
