@@ -103,6 +103,7 @@ func (c *Compute) routes() []service.Route {
 		R(get, "/v2.1/os-quota-sets/{project}/detail", "compute:usage", "A project's quotas with usage", c.getQuotaSetDetail),
 		R(get, "/v2.1/os-quota-sets/{project}/defaults", "compute:usage", "The default quotas", c.getQuotaDefaults),
 		R(put, "/v2.1/os-quota-sets/{project}", "compute:quota:update", "Set a project's quotas", c.setQuotaSet),
+		R(del, "/v2.1/os-quota-sets/{project}", "compute:quota:update", "Revert a project's quotas to the defaults (202)", c.deleteQuotaSet),
 
 		R(get, "/v2.1/os-hypervisors", "compute:host:list", "List hypervisors", c.listHypervisors),
 		R(get, "/v2.1/os-hypervisors/detail", "compute:host:list", "List hypervisors with details", c.listHypervisorsDetail),

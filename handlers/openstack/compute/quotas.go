@@ -2,7 +2,9 @@ package compute
 
 import (
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/go-chi/chi/v5"
 
@@ -121,6 +123,27 @@ func (c *Compute) setQuotaSet(w http.ResponseWriter, r *http.Request, caller *mo
 	qs := quotaSet(r, p.ID, lines, false)
 	delete(qs, "id")
 	service.WriteJSON(w, http.StatusOK, map[string]any{"quota_set": qs})
+	return nil
+}
+
+// deleteQuotaSet is DELETE /os-quota-sets/{project} (operators): the
+// project's compute limits go back to the defaults; Nova answers 202 with
+// no body. Stratus has no per-user quotas, so ?user_id (Nova's reset of
+// one user's) is refused rather than taken for the whole project's.
+func (c *Compute) deleteQuotaSet(w http.ResponseWriter, r *http.Request, caller *models.Caller) error {
+	if service.QueryOf(r).Has("user_id") {
+		return service.BadRequest("Stratus has no per-user quotas: user_id cannot be given.")
+	}
+	p, err := c.Store.GetProject(r.Context(), chi.URLParam(r, "project"))
+	if errors.Is(err, models.ErrNotFound) {
+		return service.NotFound("Project " + chi.URLParam(r, "project") + " could not be found.")
+	} else if err != nil {
+		return err
+	}
+	if _, err := c.Store.ResetQuotas(r.Context(), *caller, p.ID, slices.Sorted(maps.Values(novaQuota))); err != nil {
+		return err
+	}
+	service.Empty(w, http.StatusAccepted)
 	return nil
 }
 

@@ -93,6 +93,7 @@ func (n *Network) routes() []service.Route {
 		R(get, "/v2.0/quotas/{project}/details.json", "compute:usage", "A project's networking quotas with usage", n.getQuotaDetails),
 		R(get, "/v2.0/quotas/{project}/details", "compute:usage", "A project's networking quotas with usage", n.getQuotaDetails),
 		R(put, "/v2.0/quotas/{project}", "compute:quota:update", "Set a project's networking quotas", n.setQuota),
+		R(del, "/v2.0/quotas/{project}", "compute:quota:update", "Reset a project's networking quotas to the defaults (204)", n.deleteQuota),
 	}
 }
 

@@ -114,3 +114,20 @@ func (n *Network) setQuota(w http.ResponseWriter, r *http.Request, c *models.Cal
 	service.WriteJSON(w, http.StatusOK, map[string]any{"quota": quotaBody(lines, false)})
 	return nil
 }
+
+// deleteQuota is DELETE /v2.0/quotas/{project} (operators): the project's
+// networking limits go back to the defaults, and it leaves the list of
+// projects with quotas of their own; Neutron answers 204.
+func (n *Network) deleteQuota(w http.ResponseWriter, r *http.Request, c *models.Caller) error {
+	p, err := n.Store.GetProject(r.Context(), urlParam(r, "project"))
+	if errors.Is(err, models.ErrNotFound) {
+		return service.NotFound("Project " + urlParam(r, "project") + " could not be found.")
+	} else if err != nil {
+		return err
+	}
+	if _, err := n.Store.ResetQuotas(r.Context(), *c, p.ID, slices.Sorted(maps.Values(neutronQuota))); err != nil {
+		return err
+	}
+	service.Empty(w, http.StatusNoContent)
+	return nil
+}

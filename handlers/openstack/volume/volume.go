@@ -5,6 +5,7 @@
 package volume
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -80,6 +81,7 @@ func (v *Volume) routes() []service.Route {
 
 		R(get, p+"/limits", "volume:list", "The project's absolute limits and use", v.limits),
 		R(get, p+"/os-quota-sets/{project}", "compute:usage", "A project's block storage quotas", v.quotaSet),
+		R(del, p+"/os-quota-sets/{project}", "compute:quota:update", "Delete a project's block storage quotas: they revert to the defaults (200, no body)", v.deleteQuotaSet),
 		R(get, p+"/os-availability-zone", "volume:list", "Availability zones of the volume backends", v.zones),
 	}
 }
@@ -592,6 +594,11 @@ func (v *Volume) deleteType(w http.ResponseWriter, r *http.Request, c *models.Ca
 	return nil
 }
 
+// blockStorageQuotas are the resources Cinder's quota sets limit.
+func blockStorageQuotas() []string {
+	return []string{models.QuotaVolumes, models.QuotaGigabytes, models.QuotaSnapshots}
+}
+
 // quotaLines reads the block storage part of a project's quotas.
 func (v *Volume) quotaLines(r *http.Request, projectID string) (map[string]models.QuotaLine, error) {
 	lines, err := v.Store.ProjectQuotas(r.Context(), projectID)
@@ -640,7 +647,7 @@ func (v *Volume) quotaSet(w http.ResponseWriter, r *http.Request, c *models.Call
 	}
 	set := map[string]any{"id": project}
 	usage := service.QueryOf(r).Bool("usage")
-	for _, res := range []string{models.QuotaVolumes, models.QuotaGigabytes, models.QuotaSnapshots} {
+	for _, res := range blockStorageQuotas() {
 		if usage {
 			set[res] = map[string]int64{"limit": q[res].Limit, "in_use": q[res].Used, "reserved": 0, "allocated": 0}
 		} else {
@@ -657,6 +664,27 @@ func (v *Volume) quotaSet(w http.ResponseWriter, r *http.Request, c *models.Call
 		}
 	}
 	service.WriteJSON(w, http.StatusOK, map[string]any{"quota_set": set})
+	return nil
+}
+
+// deleteQuotaSet is DELETE os-quota-sets/{project} (operators): the
+// project's block storage limits revert to the defaults. Cinder's
+// controller returns nothing: 200 with an empty body, which its clients
+// (cinderclient, gophercloud) expect.
+func (v *Volume) deleteQuotaSet(w http.ResponseWriter, r *http.Request, c *models.Caller) error {
+	if err := scope(r, c); err != nil {
+		return err
+	}
+	p, err := v.Store.GetProject(r.Context(), chi.URLParam(r, "project"))
+	if errors.Is(err, models.ErrNotFound) {
+		return service.NotFound("Project " + chi.URLParam(r, "project") + " could not be found.")
+	} else if err != nil {
+		return err
+	}
+	if _, err := v.Store.ResetQuotas(r.Context(), *c, p.ID, blockStorageQuotas()); err != nil {
+		return err
+	}
+	service.Empty(w, http.StatusOK)
 	return nil
 }
 
