@@ -17,6 +17,7 @@ func auditActions() []string {
 		models.AuditProjectCreate, models.AuditProjectUpdate,
 		models.AuditRoleAssign, models.AuditRoleRevoke,
 		models.AuditTokenCreate, models.AuditTokenRevoke,
+		models.AuditQuotaUpdate, models.AuditQuotaReset,
 		models.AuditJobRetry, models.AuditJobCancel,
 	}
 }

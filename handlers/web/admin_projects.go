@@ -178,3 +178,11 @@ func (h *Web) setProjectQuotas(w http.ResponseWriter, r *http.Request) {
 	h.flash(r, i18n.T(r.Context(), "Quotas saved."))
 	redirect(w, r, "/admin/projects/"+id+"#quotas")
 }
+
+// resetProjectQuotas puts every limit of a project back to the defaults.
+func (h *Web) resetProjectQuotas(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := chi.URLParam(r, "id")
+	_, err := h.Store.ResetQuotas(ctx, callerOf(ctx), id, models.QuotaResources())
+	h.finish(w, r, err, "/admin/projects/"+id+"#quotas", i18n.T(ctx, "Quotas reset to the defaults."))
+}

@@ -214,6 +214,7 @@ func (h *Web) routes() []route {
 		{post, "/admin/projects/{id}/enabled", "identity:project:update", h.setProjectEnabled, 0},
 		{post, "/admin/projects/{id}/members", "identity:role_assignment:create", h.addProjectMember, 0},
 		{post, "/admin/projects/{id}/quotas", "compute:quota:update", h.setProjectQuotas, 0},
+		{post, "/admin/projects/{id}/quotas/reset", "compute:quota:update", h.resetProjectQuotas, 0},
 
 		// Operators: users and their roles.
 		{get, "/admin/users", "identity:user:list", h.adminUsers, 0},
