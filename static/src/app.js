@@ -34,25 +34,6 @@
     if (t) e.detail.headers["X-CSRF-Token"] = t;
   });
 
-  // The last click wins. htmx runs each boosted link's or form's request
-  // on its own, so two clicks in quick succession race and the page shows
-  // whichever answer comes last. As a browser does with plain links, a
-  // new boosted request aborts the one still in flight. Not with hx-sync
-  // on <body>: it is inherited, so a poller's request would abort the
-  // navigation. The request is aborted by its xhr, as htmx's htmx:abort
-  // does, because htmx:abort cannot reach a link a poller has meanwhile
-  // replaced (a row of the instance list).
-  var navigating = null; // the xhr of the boosted request in flight
-  document.addEventListener("htmx:beforeRequest", function (e) {
-    if (!e.detail.boosted) return;
-    var prev = navigating;
-    navigating = e.detail.xhr;
-    if (prev && prev !== navigating) prev.abort();
-  });
-  document.addEventListener("htmx:afterRequest", function (e) {
-    if (e.detail.xhr === navigating) navigating = null;
-  });
-
   // Forms marked data-autosubmit (the project picker) submit on change.
   document.addEventListener("change", function (e) {
     var el = e.target;
