@@ -96,6 +96,8 @@ func TestComputeListsAskThePolicy(t *testing.T) {
 // operator's (compute:instance:list_all here) and narrows whatever the list
 // covers: the operator's own project without all_tenants, every project
 // with it. A member's is ignored, as Nova ignores its admin-only filters.
+// project_id narrows all_tenants' list to one project and, without
+// all_tenants, changes nothing (Nova's lp:#1185290).
 func TestComputeHostFilterNarrowsTheScope(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *models.Store) {
 		c := newCloud(t, s, "h1")
@@ -119,6 +121,8 @@ func TestComputeHostFilterNarrowsTheScope(t *testing.T) {
 			return id
 		}
 		vm, mine := boot(demo, "vm"), boot(op, "mine") // both on h1
+		demoProject, err := s.GetProject(context.Background(), "demo")
+		must(t, err, "demo project")
 		for _, tc := range []struct {
 			tok, query string
 			want       []string
@@ -128,6 +132,11 @@ func TestComputeHostFilterNarrowsTheScope(t *testing.T) {
 			{op, "?all_tenants=1&host=h1", []string{mine, vm}}, // newest first
 			{op, "?all_tenants=1&host=h2", nil},
 			{demo, "?host=h2", []string{vm}},
+			// project_id picks among all_tenants' projects only, as Nova's.
+			{op, "?project_id=" + demoProject.ID, []string{mine}},
+			{op, "?all_tenants=1&project_id=" + demoProject.ID, []string{vm}},
+			{op, "?all_tenants=1&tenant_id=" + demoProject.ID + "&host=h1", []string{vm}},
+			{demo, "?all_tenants=0&project_id=" + demoProject.ID, []string{vm}},
 		} {
 			code, _, body := c.call(http.MethodGet, "/compute/v2.1/servers"+tc.query, as(tc.tok), nil)
 			var got []string

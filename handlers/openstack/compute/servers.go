@@ -51,9 +51,12 @@ func (c *Compute) listFilter(r *http.Request, caller *models.Caller) (models.Ins
 	}
 	if listAll {
 		f.Host = q.Get("host")
-		if p := q.Get("project_id") + q.Get("tenant_id"); p != "" {
-			f.AllProjects, f.ProjectID = true, p
-		}
+	}
+	// As Nova: project_id (tenant_id) picks a project among all_tenants';
+	// without all_tenants the list is the caller's project whatever it says
+	// (`openstack server list --project X` sends both).
+	if f.AllProjects {
+		f.ProjectID = q.Get("project_id") + q.Get("tenant_id")
 	}
 	return f, nil
 }
