@@ -2,6 +2,7 @@ package openstack_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -313,6 +314,14 @@ func TestNovaImagesProxyFilters(t *testing.T) {
 		want("server="+url.QueryEscape(c.srv.URL+"/compute/v2.1/servers/"+vm), snap)
 		want("server=" + vm + "&status=queued")
 		want("server="+vm+"&limit=1", snap) // y-other sorts after a-big and b-base, before z-snap
+		// Shown as Nova's images view shows Glance's statuses: a queued
+		// image is SAVING (progress 25), not QUEUED.
+		for id, st := range map[string]string{big: "SAVING 25", base: "ACTIVE 100", snap: "ACTIVE 100"} {
+			_, _, out := c.call(http.MethodGet, "/compute/v2.1/images/"+id, nova("2.1"), nil)
+			if got := fmt.Sprint(dig(out, "image", "status"), " ", dig(out, "image", "progress")); got != st {
+				t.Errorf("GET images/%s: status and progress %q, want %q", id, got, st)
+			}
+		}
 		for _, bad := range []string{"minDisk=big", "minRam=1.5", "minDisk=-1"} {
 			name := bad[:strings.Index(bad, "=")]
 			code, _, out := c.call(http.MethodGet, "/compute/v2.1/images/detail?"+bad, nova("2.1"), nil)

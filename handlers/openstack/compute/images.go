@@ -27,19 +27,36 @@ func (c *Compute) novaImage(r *http.Request, im models.Image, detail bool) map[s
 	if !detail {
 		return v
 	}
-	progress := 0
-	if im.Status == models.ImageActive {
-		progress = 100
-	}
+	status, progress := novaImageStatus(im)
 	meta := im.Properties
 	if meta == nil {
 		meta = map[string]string{}
 	}
-	v["status"], v["progress"] = strings.ToUpper(im.Status), progress
+	v["status"], v["progress"] = status, progress
 	v["minDisk"], v["minRam"], v["metadata"] = im.MinDiskGB, im.MinRAMMB, meta
 	v["created"], v["updated"] = novaTime(im.CreatedAt), novaTime(im.UpdatedAt)
 	v["OS-EXT-IMG-SIZE:size"] = im.SizeBytes
 	return v
+}
+
+// novaImageStatus is an image's status and progress as Nova's images
+// view shows Glance's: queued and saving are both SAVING (a snapshot's
+// saving progress is its upload's, where Nova writes 50), killed is ERROR,
+// deleted DELETED, and anything else UNKNOWN.
+func novaImageStatus(im models.Image) (string, int) {
+	switch im.Status {
+	case models.ImageActive:
+		return "ACTIVE", 100
+	case models.ImageQueued:
+		return "SAVING", 25
+	case models.ImageSaving:
+		return "SAVING", im.Progress
+	case models.ImageKilled:
+		return "ERROR", 0
+	case models.ImageDeleted:
+		return "DELETED", 100
+	}
+	return "UNKNOWN", 0
 }
 
 func (c *Compute) writeImages(w http.ResponseWriter, r *http.Request, caller *models.Caller, detail bool) error {
