@@ -439,6 +439,15 @@ func TestRevertResizeWithoutItsDestination(t *testing.T) {
 				t.Errorf("%s's jobs: %v, want only the source's start of its kept copy", inst.ID, jobs)
 			}
 			m, _ := s.LatestMigration(ctx, b.admin, inst.ID)
+			// The destination's step giving up late (h2 was only cut off)
+			// changes nothing: the revert went on without it.
+			if err := s.FailRevertOnDest(ctx, m.ID, "reverting on h2 failed: too late"); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.InstanceByID(ctx, inst.ID); got.Host != "h1" || got.VMState != models.VMResized ||
+				got.TaskState != models.TaskResizeReverting {
+				t.Errorf("%s after h2's late failure: %s/%s on %s, want still reverting on h1", inst.ID, got.VMState, got.TaskState, got.Host)
+			}
 			if err := s.FinishRevert(ctx, m.ID, models.PowerRunning, ""); err != nil {
 				t.Fatal(err)
 			}

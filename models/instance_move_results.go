@@ -274,6 +274,37 @@ func (s *Store) finishRevert(tx *gorm.DB, m InstanceMigration, inst Instance, po
 	return s.finishAction(tx, inst.ID, result, msg)
 }
 
+// FailRevertOnDest ends a resize's revert whose destination could not
+// destroy its copy, its last attempt used (Nova errors out the instance and
+// the migration). The instance goes back to its source with its old size,
+// not started, in ERROR with the reason: the copy the source kept is the
+// one the owner asked for and is intact, while the destination's may be
+// half destroyed — and staying there would not keep the source's copy,
+// which its agent destroys once no move holds it. Nothing starts that
+// copy, since the destination's may still run with the same ports and
+// volumes; a hard reboot starts it. The destination's claim is given back
+// and its agent told again to destroy what it has (its power sync keeps
+// destroying the leftover too); the source keeps its claim, which the
+// instance holds as before the resize. The migration ends in error.
+func (s *Store) FailRevertOnDest(ctx context.Context, migrationID, reason string) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		m, inst, err := s.lockMove(tx, migrationID, MigrationReverting)
+		if errors.Is(err, ErrNotFound) {
+			return nil // the revert is over
+		}
+		if err != nil {
+			return err
+		}
+		if inst.Host != m.DestCompute {
+			return nil // given back already (host recovery went on without the destination)
+		}
+		if err := s.moveToHost(tx, inst, m.SourceCompute, map[string]any{"power_state": PowerShutdown}); err != nil {
+			return err
+		}
+		return s.failMove(tx, m.ID, reason, false)
+	})
+}
+
 // FinishEvacuate records that the destination rebuilt an evacuated
 // instance: it lives there now, and the dead source's allocation is given
 // back (its agent destroys the old domain if the host ever returns).

@@ -10,6 +10,7 @@ import (
 
 	"stratus/models"
 	"stratus/models/storetest"
+	"stratus/workers"
 	"stratus/workers/allinone"
 	"stratus/workers/compute"
 	netfake "stratus/workers/net/fake"
@@ -164,6 +165,89 @@ func TestResizeConfirmAndRevert(t *testing.T) {
 		ms, err := s.ListMigrations(ctx, b.member, models.MigrationFilter{InstanceID: inst.ID})
 		if err != nil || len(ms) != 2 || ms[0].Status != models.MigrationConfirmed || ms[1].Status != models.MigrationReverted {
 			t.Fatalf("migrations: %+v %v", ms, err)
+		}
+	})
+}
+
+// A revert whose destination keeps failing to destroy its copy ends, at
+// the step's last attempt, with the instance in ERROR on its source (its
+// old flavor, the kept copy not started), the migration in error and only
+// the source's claim held, instead of resize_reverting for ever.
+func TestRevertWhoseDestinationCannotDestroyItsCopy(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b := setup(t, s, []string{"h1", "h2"}, 8192, func(c *allinone.Config) {
+			c.Agent.Backoff = workers.Backoff{Base: time.Millisecond, Max: 50 * time.Millisecond}
+		})
+		ctx := context.Background()
+		inst := b.launch(t, "vm", "m1.nano")
+		src := inst.Host
+		dst := map[string]string{"h1": "h2", "h2": "h1"}[src]
+		if _, err := s.MoveInstance(ctx, b.member, inst.ID, models.ActionResize, models.MoveRequest{Flavor: "m1.tiny"}); err != nil {
+			t.Fatal(err)
+		}
+		b.waitStatus(t, inst.ID, "VERIFY_RESIZE")
+
+		// Every attempt of the destination's step (5) is refused.
+		path := "/var/lib/stratus/instances/" + inst.ID + "/disk"
+		b.drivers[dst].FailNext("destroy", models.DefaultMaxAttempts, "cannot remove "+path+": device or resource busy")
+		if _, err := s.MoveInstance(ctx, b.member, inst.ID, models.ActionRevertResize, models.MoveRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		got := b.waitStatus(t, inst.ID, "ERROR")
+		if got.Host != src || got.FlavorName != "m1.nano" || got.RAMMB != 128 || got.TaskState != models.TaskNone {
+			t.Fatalf("after the failed revert: on %s with %s (%d MB), task %q", got.Host, got.FlavorName, got.RAMMB, got.TaskState)
+		}
+		// The owner reads why, without the server's paths.
+		if !strings.Contains(got.FaultMessage, "reverting on "+dst+" failed") ||
+			!strings.Contains(got.FaultMessage, "cannot remove disk: device or resource busy") || strings.Contains(got.FaultMessage, "/var/lib") {
+			t.Errorf("fault %q", got.FaultMessage)
+		}
+		if a := lastAction(t, s, b.member, inst.ID); a.Action != "revertResize" || a.Result != models.ActionError ||
+			strings.Contains(a.Message, "/var/lib") {
+			t.Errorf("last action %+v", a)
+		}
+		m, err := s.LatestMigration(ctx, b.admin, inst.ID)
+		if err != nil || m.Status != models.MigrationError || !strings.Contains(m.ErrorMessage, path) {
+			t.Fatalf("migration %s: %q %v", m.Status, m.ErrorMessage, err)
+		}
+		// Only the source's claim is held, for the old flavor.
+		if u := b.used(t, src); u != "1 vcpus, 128 MB, 1 instances" {
+			t.Errorf("source holds %s", u)
+		}
+		if u := b.used(t, dst); u != "0 vcpus, 0 MB, 0 instances" {
+			t.Errorf("destination holds %s", u)
+		}
+		// The destination destroys its leftover once its hypervisor stops
+		// refusing; the source's kept copy stays, not started.
+		waitFor(t, 10*time.Second, "the destination's copy destroyed", func() (bool, string) {
+			st, ok := b.drivers[dst].Domains()[inst.ID]
+			return !ok, string(st)
+		})
+		time.Sleep(500 * time.Millisecond) // a few power syncs
+		if st, ok := b.drivers[src].Domains()[inst.ID]; !ok || st != virt.Shutdown {
+			t.Fatalf("the source's kept copy: %s (%v)", st, ok)
+		}
+
+		// A hard reboot starts the kept copy; a delete then gives everything
+		// back once (no claim freed twice).
+		if _, err := s.PowerAction(ctx, b.member, inst.ID, models.PowerRebootHard); err != nil {
+			t.Fatal(err)
+		}
+		got = b.waitStatus(t, inst.ID, "ACTIVE")
+		if got.Host != src || got.FaultMessage != "" || b.drivers[src].Domains()[inst.ID] != virt.Running {
+			t.Fatalf("after the hard reboot: on %s, fault %q, domain %s", got.Host, got.FaultMessage, b.drivers[src].Domains()[inst.ID])
+		}
+		if _, err := s.DeleteInstance(ctx, b.member, inst.ID); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "deleted", func() (bool, string) {
+			i, err := s.InstanceByID(ctx, inst.ID)
+			return err == nil && i.VMState == models.VMDeleted, string(i.VMState)
+		})
+		for _, h := range []string{src, dst} {
+			if u := b.used(t, h); u != "0 vcpus, 0 MB, 0 instances" {
+				t.Errorf("%s after the delete holds %s", h, u)
+			}
 		}
 	})
 }

@@ -58,11 +58,12 @@ type Config struct {
 	RAMRatio       float64
 	DiskRatio      float64
 
-	Workers           int           // builds and actions at once (default 4)
-	HeartbeatInterval time.Duration // default 10 s
-	PowerSyncInterval time.Duration // default 60 s
-	PowerOffTimeout   time.Duration // ACPI shutdown before forcing off (default 60 s)
-	PollInterval      time.Duration // how often the job pool looks for work (default 1 s)
+	Workers           int             // builds and actions at once (default 4)
+	HeartbeatInterval time.Duration   // default 10 s
+	PowerSyncInterval time.Duration   // default 60 s
+	PowerOffTimeout   time.Duration   // ACPI shutdown before forcing off (default 60 s)
+	PollInterval      time.Duration   // how often the job pool looks for work (default 1 s)
+	Backoff           workers.Backoff // spaces a failing job's attempts (default workers.DefaultBackoff)
 	// JobTimeout bounds one run of a job; a build includes fetching its
 	// images (default 30 min). A stuck run is retried, then fails.
 	JobTimeout         time.Duration
@@ -170,7 +171,7 @@ func New(cfg Config) (*Agent, error) {
 	workers.Register(reg, workers.WorkFunc[models.UnshelveInstance](a.unshelve))
 	pool, err := workers.NewPool(workers.Config{
 		Store: cfg.Store, Registry: reg, Owner: "compute-" + cfg.Host, TargetHost: cfg.Host,
-		Workers: cfg.Workers, PollInterval: cfg.PollInterval, JobTimeout: cfg.JobTimeout,
+		Workers: cfg.Workers, PollInterval: cfg.PollInterval, JobTimeout: cfg.JobTimeout, Backoff: cfg.Backoff,
 		// A build takes seconds to minutes: never hold more than we run.
 		MaxPrefetch: -1, Logger: a.log, Registerer: cfg.Registerer,
 	})

@@ -234,14 +234,22 @@ func (a *Agent) confirmMove(ctx context.Context, _ *models.Job, args models.Conf
 }
 
 // revertMove destroys this destination's copy of a resize being reverted.
-func (a *Agent) revertMove(ctx context.Context, _ *models.Job, args models.RevertMove) error {
+// When the hypervisor keeps refusing, the last attempt ends the revert
+// with the instance in ERROR on its source (models.FailRevertOnDest)
+// instead of leaving it reverting for ever.
+func (a *Agent) revertMove(ctx context.Context, job *models.Job, args models.RevertMove) error {
 	mj, done, err := a.moveJob(ctx, args.MigrationID, false, models.MigrationReverting)
 	if err != nil || done {
 		return err
 	}
+	fail := func(err error) error {
+		a.log.Warn("reverting a resize failed", "instance", mj.Instance.ID, "migration", mj.Migration.ID, "err", err)
+		return a.cfg.Store.FailRevertOnDest(context.WithoutCancel(ctx), mj.Migration.ID,
+			fmt.Sprintf("reverting on %s failed: %v", a.cfg.Host, err))
+	}
 	a.noteLocal(mj.Instance.ID, false)
 	if err := a.cfg.Driver.Destroy(ctx, mj.Instance.ID); err != nil {
-		return fmt.Errorf("destroy the resized copy: %w", err)
+		return a.retryOr(ctx, job, fmt.Errorf("destroy the resized copy: %w", err), fail)
 	}
 	if err := a.cfg.Store.RevertedOnDest(ctx, mj.Migration.ID); err != nil {
 		return err

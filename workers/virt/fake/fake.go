@@ -163,11 +163,15 @@ func (d *Driver) Spawn(ctx context.Context, spec virt.InstanceSpec) error {
 	return nil
 }
 
-// Destroy removes a domain; a missing one is fine.
+// Destroy removes a domain; a missing one is fine. FailNext("destroy", …)
+// makes it refuse, the domain left as it was.
 func (d *Driver) Destroy(_ context.Context, id string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok := d.domains[id]; ok {
+		if err := d.injected("destroy"); err != nil {
+			return err
+		}
 		delete(d.domains, id)
 		d.emit(virt.Event{ID: id, State: virt.Shutdown, Reason: "destroyed"})
 	}

@@ -13,8 +13,8 @@ import (
 var _ virt.Lifecycle = (*Driver)(nil)
 
 // FailNext makes the next n calls of op ("pause", "unpause", "suspend",
-// "resume", "snapshot") fail with msg, leaving the domain as it was, as a
-// hypervisor that refuses does.
+// "resume", "snapshot", "destroy") fail with msg, leaving the domain as it
+// was, as a hypervisor that refuses does.
 func (d *Driver) FailNext(op string, n int, msg string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
