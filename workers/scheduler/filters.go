@@ -19,7 +19,10 @@ type Request struct {
 	Instance models.Instance
 	Image    models.Image           // for the image properties filter
 	Group    *models.GroupPlacement // nil when the instance is in no group
-	Exclude  map[string]bool        // hosts an earlier build attempt failed on
+	Exclude  map[string]bool        // hosts an earlier build attempt failed on, or a move's source
+	// ExcludeWhy says why Exclude's hosts are left out, in a no-valid-host
+	// fault; empty: a build's words ("an earlier build failed there").
+	ExcludeWhy string
 	// Host, when set, is the only host the request may land on (an
 	// operator's chosen destination of a move).
 	Host string
@@ -106,10 +109,11 @@ func Weighers(w Weights) []Weigher {
 // Decision is the outcome of filtering and weighing: the hosts that passed
 // every filter, with their weights.
 type Decision struct {
-	Total   int
-	Removed []Removal // by filter, in filter order
-	cands   []*models.Host
-	scores  []float64
+	Total      int
+	Removed    []Removal // by filter, in filter order
+	excludeWhy string    // Request.ExcludeWhy
+	cands      []*models.Host
+	scores     []float64
 }
 
 // Removal says how many hosts one filter removed.
@@ -178,7 +182,11 @@ func (d Decision) NoValidHost() string {
 		case "ComputeFilter":
 			what += " (disabled or down)"
 		case "RetryFilter":
-			what += " (an earlier build failed there, or the instance is there)"
+			if d.excludeWhy != "" {
+				what += " (" + d.excludeWhy + ")"
+			} else {
+				what += " (an earlier build failed there)"
+			}
 		}
 		parts = append(parts, fmt.Sprintf("%d removed by %s", r.Hosts, what))
 	}
@@ -187,7 +195,7 @@ func (d Decision) NoValidHost() string {
 
 // Select filters and weighs hosts for a request. It does not change hosts.
 func Select(hosts []*models.Host, r *Request, filters []Filter, weighers []Weigher) Decision {
-	d := Decision{Total: len(hosts), cands: make([]*models.Host, 0, len(hosts))}
+	d := Decision{Total: len(hosts), cands: make([]*models.Host, 0, len(hosts)), excludeWhy: r.ExcludeWhy}
 	removed := make([]int, len(filters))
 	for _, h := range hosts {
 		ok := true

@@ -102,7 +102,14 @@ func TestSelect(t *testing.T) {
 			hosts:    []*models.Host{host("a", 16384)},
 			req:      Request{Instance: inst, Exclude: map[string]bool{"a": true}},
 			weights:  DefaultWeights(),
-			wantNone: "1 removed by RetryFilter",
+			wantNone: "1 removed by RetryFilter (an earlier build failed there)",
+		},
+		{
+			name:     "a move's own host is named as such",
+			hosts:    []*models.Host{host("a", 16384)},
+			req:      Request{Instance: inst, Exclude: map[string]bool{"a": true}, ExcludeWhy: "the instance's own host: a resize goes to another host"},
+			weights:  DefaultWeights(),
+			wantNone: "1 hosts — 1 removed by RetryFilter (the instance's own host: a resize goes to another host)",
 		},
 	}
 	for _, tt := range tests {

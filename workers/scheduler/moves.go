@@ -21,7 +21,10 @@ func (s *Scheduler) WorkMove(ctx context.Context, _ *models.Job, args models.Sch
 		return err
 	}
 	m, inst := mj.Migration, mj.Instance
-	req := &Request{Instance: inst, Exclude: map[string]bool{m.SourceCompute: true}, Host: m.RequestedHost}
+	// A move goes to another host: Stratus does not resize on the same
+	// host (Nova's allow_resize_to_same_host), so a one-host cloud says so.
+	req := &Request{Instance: inst, Exclude: map[string]bool{m.SourceCompute: true}, Host: m.RequestedHost,
+		ExcludeWhy: "the instance's own host: a " + moveNoun(m.Type) + " goes to another host"}
 	if req.Image, err = s.image(ctx, inst.ImageID); err != nil {
 		return err
 	}
@@ -63,4 +66,12 @@ func (s *Scheduler) WorkMove(ctx context.Context, _ *models.Job, args models.Sch
 // registerMoves adds the move worker to a registry.
 func (s *Scheduler) registerMoves(reg *workers.Registry) {
 	workers.Register(reg, workers.WorkFunc[models.ScheduleMove](s.WorkMove))
+}
+
+// moveNoun names a move in a fault: "resize", "live migration" …
+func moveNoun(t models.MigrationType) string {
+	if t == models.MigrationLive {
+		return "live migration"
+	}
+	return string(t)
 }
