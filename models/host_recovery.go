@@ -66,10 +66,16 @@ func (s *Store) RecoverDownHosts(ctx context.Context) (HostRecovery, error) {
 	if err := s.db.WithContext(ctx).Model(&Host{}).Where("up = ?", false).Pluck("name", &down).Error; err != nil {
 		return r, fmt.Errorf("list down hosts: %w", err)
 	}
+	// One host's failure (a job whose arguments cannot be read, say) is
+	// returned but holds up neither the other hosts nor the routers.
+	var errs []error
 	for _, host := range down {
 		before := r.settled()
 		if err := s.recoverHost(ctx, host, &r); err != nil {
-			return r, fmt.Errorf("recover host %s: %w", host, err)
+			errs = append(errs, fmt.Errorf("recover host %s: %w", host, err))
+			if ctx.Err() != nil {
+				return r, errors.Join(errs...)
+			}
 		}
 		if r.settled() != before {
 			r.Hosts = append(r.Hosts, host)
@@ -80,7 +86,7 @@ func (s *Store) RecoverDownHosts(ctx context.Context) (HostRecovery, error) {
 	}
 	moved, err := s.RehomeRouters(ctx)
 	r.Routers = moved
-	return r, err
+	return r, errors.Join(append(errs, err)...)
 }
 
 func (s *Store) recoverHost(ctx context.Context, host string, r *HostRecovery) error {
@@ -103,9 +109,18 @@ func (s *Store) recoverHost(ctx context.Context, host string, r *HostRecovery) e
 	if jobs, err = scanJobs(rows, jobs); err != nil {
 		return fmt.Errorf("find queued jobs: %w", err)
 	}
+	// A job that cannot be recovered is returned at the end, not in the
+	// way of the host's other jobs.
+	var errs []error
+	keep := func(err error) bool {
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return ctx.Err() == nil
+	}
 	for _, j := range jobs {
-		if err := s.recoverJob(ctx, j, host, r); err != nil {
-			return err
+		if !keep(s.recoverJob(ctx, j, host, r)) {
+			return errors.Join(errs...)
 		}
 	}
 	// A move's or a revert's step that was running when the host died used
@@ -121,11 +136,11 @@ func (s *Store) recoverHost(ctx context.Context, host string, r *HostRecovery) e
 	rows, err = s.db.WithContext(ctx).Raw("SELECT "+jobColumns+" FROM jobs WHERE state = ? AND target_host = ? AND last_error = ? "+
 		"AND kind IN ? ORDER BY id DESC LIMIT ?", string(JobFailed), host, LeaseExpiredError, kinds, recoveryBatch).Rows()
 	if err != nil {
-		return fmt.Errorf("find lost move steps: %w", err)
+		return errors.Join(append(errs, fmt.Errorf("find lost move steps: %w", err))...)
 	}
 	lost, err := scanJobs(rows, nil)
 	if err != nil {
-		return fmt.Errorf("find lost move steps: %w", err)
+		return errors.Join(append(errs, fmt.Errorf("find lost move steps: %w", err))...)
 	}
 	for _, j := range lost {
 		if revertSteps[j.Kind] {
@@ -133,11 +148,11 @@ func (s *Store) recoverHost(ctx context.Context, host string, r *HostRecovery) e
 		} else {
 			err = s.recoverMoveStep(ctx, j, host, moveSteps[j.Kind], r)
 		}
-		if err != nil {
-			return err
+		if !keep(err) {
+			break
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // rescheduleFromDownHost sends one build of a down host elsewhere and

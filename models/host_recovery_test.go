@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -635,6 +636,74 @@ func TestRevertGoesOnWhenItsStepIsLostWithItsHost(t *testing.T) {
 		}
 		if r, err := s.RecoverDownHosts(ctx); err != nil || r.Reverted != 0 || r.TasksFailed != 0 || len(r.Hosts) != 0 {
 			t.Fatalf("second run: %+v %v", r, err)
+		}
+	})
+}
+
+// unreadableRevert is a revert step whose arguments host recovery cannot
+// read (a migration ID that is not a string).
+type unreadableRevert struct {
+	MigrationID int `json:"migration_id"`
+}
+
+func (unreadableRevert) Kind() string { return models.RevertMove{}.Kind() }
+
+// One job of a down host that recovery cannot deal with (its arguments
+// unreadable) is reported, but holds up neither that host's other jobs nor
+// the other down hosts': a stop waiting for h1 behind it still ends with
+// the reason, and h2's build is still rescheduled.
+func TestRecoveryGoesOnPastAJobItCannotRead(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		b := computeSetup(t, s)
+		ctx := context.Background()
+		d := newHostDrill(t, s, "h1", "h2", "h3")
+		insts, err := s.CreateInstances(ctx, b.member, models.InstanceCreate{Name: "vm", Flavor: "m1.nano", Image: "cirros", Count: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopping, building := insts[0].ID, insts[1].ID
+		if err := s.PlaceInstance(ctx, insts[0], d.hosts["h1"], nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishSpawn(ctx, stopping, "h1", models.PowerRunning); err != nil {
+			t.Fatal(err)
+		}
+		poison, err := s.EnqueueJob(ctx, unreadableRevert{MigrationID: 7}, models.JobOptions{TargetHost: "h1", ResourceType: "instance", ResourceID: stopping})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.PowerAction(ctx, b.member, stopping, models.PowerStop); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PlaceInstance(ctx, insts[1], d.hosts["h2"], nil); err != nil {
+			t.Fatal(err)
+		}
+		// h1 and h2 die; h3 beats on.
+		d.offset.Store(int64(2 * time.Minute))
+		if err := s.HostHeartbeat(ctx, "h3", ""); err != nil {
+			t.Fatal(err)
+		}
+		if down, err := s.MarkHostsDown(ctx, time.Minute); err != nil || len(down) != 2 {
+			t.Fatalf("marked down: %v %v, want h1 and h2", down, err)
+		}
+
+		r, err := s.RecoverDownHosts(ctx)
+		if err == nil || !strings.Contains(err.Error(), "recover host h1") || !strings.Contains(err.Error(), fmt.Sprintf("job %d's arguments", poison.ID)) {
+			t.Fatalf("recovery error %v, want host h1's job %d named", err, poison.ID)
+		}
+		if r.PowerFailed != 1 || r.Rescheduled != 1 {
+			t.Fatalf("recovery past the unreadable job: %+v, want the stop ended and h2's build rescheduled", r)
+		}
+		inst, _ := s.InstanceByID(ctx, stopping)
+		if inst.TaskState != models.TaskNone || inst.VMState != models.VMActive {
+			t.Errorf("stop behind the unreadable job: %s/%s", inst.VMState, inst.TaskState)
+		}
+		inst, _ = s.InstanceByID(ctx, building)
+		if inst.TaskState != models.TaskScheduling || inst.Host != "" {
+			t.Errorf("build of h2: %s/%s on %q, want rescheduled", inst.VMState, inst.TaskState, inst.Host)
+		}
+		if j, err := s.GetJob(ctx, poison.ID); err != nil || j.State != models.JobAvailable {
+			t.Errorf("the unreadable job: %+v %v, want it left for an operator", j, err)
 		}
 	})
 }
