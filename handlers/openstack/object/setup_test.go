@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,13 +31,16 @@ import (
 // middleware is in the way) with two projects: P has a reader and a
 // member, Q a member.
 type env struct {
-	t      testing.TB
-	s      *models.Store
-	srv    *httptest.Server
-	p, q   string // project IDs
-	member string // tokens
-	reader string
-	other  string
+	t   testing.TB
+	s   *models.Store
+	srv *httptest.Server
+	// inflight counts the requests the server is still handling, those a
+	// client gave up on included.
+	inflight *atomic.Int64
+	p, q     string // project IDs
+	member   string // tokens
+	reader   string
+	other    string
 }
 
 func setup(t testing.TB, s *models.Store) *env {
@@ -80,7 +84,13 @@ func setup(t testing.TB, s *models.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = httptest.NewServer(handlers.New(handlers.Deps{Store: s, Policy: enf, Registry: prometheus.NewRegistry(), Config: handlers.DefaultConfig()}))
+	h := handlers.New(handlers.Deps{Store: s, Policy: enf, Registry: prometheus.NewRegistry(), Config: handlers.DefaultConfig()})
+	e.inflight = &atomic.Int64{}
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.inflight.Add(1)
+		defer e.inflight.Add(-1)
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(e.srv.Close)
 	return e
 }
@@ -143,11 +153,13 @@ func (e *env) blobs() int {
 	return n
 }
 
-// settle waits (up to 5 s) for the backend to hold want blobs: requests a
-// client abandoned may still be finishing on the server.
+// settle waits (up to 10 s) until the server handles no request and the
+// backend holds want blobs: requests a client abandoned may still be
+// finishing on the server, and one that has not yet stored its blob would
+// otherwise pass for done.
 func (e *env) settle(want int) {
-	deadline := time.Now().Add(5 * time.Second)
-	for e.blobs() != want && time.Now().Before(deadline) {
+	deadline := time.Now().Add(10 * time.Second)
+	for (e.inflight.Load() != 0 || e.blobs() != want) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
