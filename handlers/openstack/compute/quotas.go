@@ -1,7 +1,6 @@
 package compute
 
 import (
-	"errors"
 	"maps"
 	"net/http"
 	"slices"
@@ -110,17 +109,15 @@ func (c *Compute) setQuotaSet(w http.ResponseWriter, r *http.Request, caller *mo
 		}
 		limits[res] = int64(n)
 	}
-	p, err := c.Store.GetProject(r.Context(), chi.URLParam(r, "project"))
-	if errors.Is(err, models.ErrNotFound) {
-		return service.NotFound("Project " + chi.URLParam(r, "project") + " could not be found.")
-	} else if err != nil {
-		return err
-	}
-	lines, err := c.Store.SetQuotas(r.Context(), *caller, p.ID, limits)
+	project, err := c.Project(r, chi.URLParam(r, "project"))
 	if err != nil {
 		return err
 	}
-	qs := quotaSet(r, p.ID, lines, false)
+	lines, err := c.Store.SetQuotas(r.Context(), *caller, project, limits)
+	if err != nil {
+		return err
+	}
+	qs := quotaSet(r, project, lines, false)
 	delete(qs, "id")
 	service.WriteJSON(w, http.StatusOK, map[string]any{"quota_set": qs})
 	return nil
@@ -134,13 +131,11 @@ func (c *Compute) deleteQuotaSet(w http.ResponseWriter, r *http.Request, caller 
 	if service.QueryOf(r).Has("user_id") {
 		return service.BadRequest("Stratus has no per-user quotas: user_id cannot be given.")
 	}
-	p, err := c.Store.GetProject(r.Context(), chi.URLParam(r, "project"))
-	if errors.Is(err, models.ErrNotFound) {
-		return service.NotFound("Project " + chi.URLParam(r, "project") + " could not be found.")
-	} else if err != nil {
+	project, err := c.Project(r, chi.URLParam(r, "project"))
+	if err != nil {
 		return err
 	}
-	if _, err := c.Store.ResetQuotas(r.Context(), *caller, p.ID, slices.Sorted(maps.Values(novaQuota))); err != nil {
+	if _, err := c.Store.ResetQuotas(r.Context(), *caller, project, slices.Sorted(maps.Values(novaQuota))); err != nil {
 		return err
 	}
 	service.Empty(w, http.StatusAccepted)

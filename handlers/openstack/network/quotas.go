@@ -1,7 +1,6 @@
 package network
 
 import (
-	"errors"
 	"maps"
 	"net/http"
 	"slices"
@@ -101,13 +100,11 @@ func (n *Network) setQuota(w http.ResponseWriter, r *http.Request, c *models.Cal
 		}
 		limits[res] = int64(f)
 	}
-	p, err := n.Store.GetProject(r.Context(), urlParam(r, "project"))
-	if errors.Is(err, models.ErrNotFound) {
-		return service.NotFound("Project " + urlParam(r, "project") + " could not be found.")
-	} else if err != nil {
+	project, err := n.Project(r, urlParam(r, "project"))
+	if err != nil {
 		return err
 	}
-	lines, err := n.Store.SetQuotas(r.Context(), *c, p.ID, limits)
+	lines, err := n.Store.SetQuotas(r.Context(), *c, project, limits)
 	if err != nil {
 		return err
 	}
@@ -119,13 +116,11 @@ func (n *Network) setQuota(w http.ResponseWriter, r *http.Request, c *models.Cal
 // networking limits go back to the defaults, and it leaves the list of
 // projects with quotas of their own; Neutron answers 204.
 func (n *Network) deleteQuota(w http.ResponseWriter, r *http.Request, c *models.Caller) error {
-	p, err := n.Store.GetProject(r.Context(), urlParam(r, "project"))
-	if errors.Is(err, models.ErrNotFound) {
-		return service.NotFound("Project " + urlParam(r, "project") + " could not be found.")
-	} else if err != nil {
+	project, err := n.Project(r, urlParam(r, "project"))
+	if err != nil {
 		return err
 	}
-	if _, err := n.Store.ResetQuotas(r.Context(), *c, p.ID, slices.Sorted(maps.Values(neutronQuota))); err != nil {
+	if _, err := n.Store.ResetQuotas(r.Context(), *c, project, slices.Sorted(maps.Values(neutronQuota))); err != nil {
 		return err
 	}
 	service.Empty(w, http.StatusNoContent)

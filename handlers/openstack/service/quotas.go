@@ -17,6 +17,12 @@ func (d Deps) QuotaProject(r *http.Request, c *models.Caller, ref, denied string
 	if !d.Policy.Allowed(c, "compute:quota:get") {
 		return "", Forbidden(denied)
 	}
+	return d.Project(r, ref)
+}
+
+// Project is the ID of the project (ID or name) a route names, or the
+// services' 404 naming it.
+func (d Deps) Project(r *http.Request, ref string) (string, error) {
 	p, err := d.Store.GetProject(r.Context(), ref)
 	if errors.Is(err, models.ErrNotFound) {
 		return "", NotFound("Project " + ref + " could not be found.")

@@ -5,7 +5,6 @@
 package volume
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -675,13 +674,11 @@ func (v *Volume) deleteQuotaSet(w http.ResponseWriter, r *http.Request, c *model
 	if err := scope(r, c); err != nil {
 		return err
 	}
-	p, err := v.Store.GetProject(r.Context(), chi.URLParam(r, "project"))
-	if errors.Is(err, models.ErrNotFound) {
-		return service.NotFound("Project " + chi.URLParam(r, "project") + " could not be found.")
-	} else if err != nil {
+	project, err := v.Project(r, chi.URLParam(r, "project"))
+	if err != nil {
 		return err
 	}
-	if _, err := v.Store.ResetQuotas(r.Context(), *c, p.ID, blockStorageQuotas()); err != nil {
+	if _, err := v.Store.ResetQuotas(r.Context(), *c, project, blockStorageQuotas()); err != nil {
 		return err
 	}
 	service.Empty(w, http.StatusOK)
