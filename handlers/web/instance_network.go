@@ -24,6 +24,22 @@ func (h *Web) instanceNetwork(r *http.Request, inst models.Instance, here string
 	if err != nil {
 		return p, err
 	}
+	// The floating IPs of all the instance's ports, in one query.
+	portIDs := make([]string, len(ports.Items))
+	for i, pt := range ports.Items {
+		portIDs[i] = pt.ID
+	}
+	floating := map[string][]models.FloatingIP{}
+	if len(portIDs) > 0 {
+		fips, err := h.Store.ListFloatingIPs(ctx, c, models.FloatingIPFilter{PortID: portIDs, AllProjects: c.IsSystemAdmin(),
+			ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
+		if err != nil {
+			return p, err
+		}
+		for _, f := range fips.Items {
+			floating[f.PortID] = append(floating[f.PortID], f)
+		}
+	}
 	names := map[string]string{}
 	for _, pt := range ports.Items {
 		if _, ok := names[pt.NetworkID]; !ok {
@@ -33,12 +49,7 @@ func (h *Web) instanceNetwork(r *http.Request, inst models.Instance, here string
 			}
 			names[n.ID] = networkName(n)
 		}
-		fips, err := h.Store.ListFloatingIPs(ctx, c, models.FloatingIPFilter{PortID: []string{pt.ID}, AllProjects: c.IsSystemAdmin(),
-			ListOptions: models.ListOptions{Limit: models.MaxPageSize}})
-		if err != nil {
-			return p, err
-		}
-		p.Ports = append(p.Ports, pages.InstancePort{Port: pt.ForCaller(c), Network: names[pt.NetworkID], Floating: fips.Items})
+		p.Ports = append(p.Ports, pages.InstancePort{Port: pt.ForCaller(c), Network: names[pt.NetworkID], Floating: floating[pt.ID]})
 	}
 	p.CanFloat = h.allowed(ctx, "network:floatingip:update") && inst.ProjectID == c.ProjectID && inst.VMState != models.VMDeleted
 	if len(p.Ports) == 0 {
