@@ -3,9 +3,9 @@ package hostdrivers
 import (
 	"fmt"
 	"log/slog"
-	"os/exec"
 	"path/filepath"
 
+	"stratus/workers/qemuimg"
 	"stratus/workers/volume"
 	volumefake "stratus/workers/volume/fake"
 	"stratus/workers/volume/file"
@@ -49,11 +49,7 @@ func OpenVolumeBackend(cfg VolumeConfig, log *slog.Logger) (VolumeBackend, error
 	from := orFlag(cfg.DriverFrom, "--volume-driver")
 	driver, why := cfg.Driver, "chosen with "+given(from, cfg.Driver)
 	if driver == Auto {
-		qemuImg := cfg.QemuImg
-		if qemuImg == "" {
-			qemuImg = "qemu-img"
-		}
-		if _, err := exec.LookPath(qemuImg); err == nil {
+		if qemuimg.Tool(cfg.QemuImg).Installed() == nil {
 			driver, why = VolumeFile, given(from, Auto)+": qemu-img is installed"
 		} else {
 			driver, why = Fake, given(from, Auto)+": no qemu-img (Debian: qemu-utils), so volumes live in memory"

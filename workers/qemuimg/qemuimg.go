@@ -29,6 +29,13 @@ func (t Tool) bin() string {
 	return string(t)
 }
 
+// Installed reports whether the binary can be found (an error saying why
+// not otherwise).
+func (t Tool) Installed() error {
+	_, err := exec.LookPath(t.bin())
+	return err
+}
+
 // Run runs qemu-img with args (the subcommand first) and returns its
 // stdout.
 func (t Tool) Run(ctx context.Context, args ...string) ([]byte, error) {

@@ -90,3 +90,13 @@ func TestInfoReadsAnOverlaysBacking(t *testing.T) {
 		t.Error("info of a missing file")
 	}
 }
+
+// Installed finds a binary that is there and names one that is not.
+func TestInstalled(t *testing.T) {
+	if err := script(t, "exit 0").Installed(); err != nil {
+		t.Errorf("a stand-in qemu-img: %v", err)
+	}
+	if err := qemuimg.Tool(filepath.Join(t.TempDir(), "qemu-img")).Installed(); err == nil {
+		t.Error("a missing qemu-img counts as installed")
+	}
+}

@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -74,10 +73,7 @@ func New(cfg Config) (*Backend, error) {
 	default:
 		return nil, fmt.Errorf("volume format must be qcow2 or raw, not %q", cfg.Format)
 	}
-	if cfg.QemuImg == "" {
-		cfg.QemuImg = "qemu-img"
-	}
-	if _, err := exec.LookPath(cfg.QemuImg); err != nil {
+	if err := qemuimg.Tool(cfg.QemuImg).Installed(); err != nil {
 		return nil, fmt.Errorf("the file volume backend needs qemu-img (Debian: qemu-utils): %w", err)
 	}
 	if cfg.MaxChain <= 0 {
