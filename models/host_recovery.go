@@ -95,28 +95,28 @@ func (s *Store) recoverHost(ctx context.Context, host string, r *HostRecovery) e
 		Limit(recoveryBatch).Pluck("id", &builds).Error; err != nil {
 		return fmt.Errorf("find builds: %w", err)
 	}
-	for _, id := range builds {
-		if err := s.rescheduleFromDownHost(ctx, id, host, r); err != nil {
-			return err
-		}
-	}
-	var jobs []Job
-	rows, err := s.db.WithContext(ctx).Raw("SELECT "+jobColumns+" FROM jobs WHERE state = ? AND target_host = ? ORDER BY id LIMIT ?",
-		string(JobAvailable), host, recoveryBatch).Rows()
-	if err != nil {
-		return fmt.Errorf("find queued jobs: %w", err)
-	}
-	if jobs, err = scanJobs(rows, jobs); err != nil {
-		return fmt.Errorf("find queued jobs: %w", err)
-	}
-	// A job that cannot be recovered is returned at the end, not in the
-	// way of the host's other jobs.
+	// A build or a job that cannot be recovered is returned at the end,
+	// not in the way of the host's others.
 	var errs []error
 	keep := func(err error) bool {
 		if err != nil {
 			errs = append(errs, err)
 		}
 		return ctx.Err() == nil
+	}
+	for _, id := range builds {
+		if !keep(s.rescheduleFromDownHost(ctx, id, host, r)) {
+			return errors.Join(errs...)
+		}
+	}
+	var jobs []Job
+	rows, err := s.db.WithContext(ctx).Raw("SELECT "+jobColumns+" FROM jobs WHERE state = ? AND target_host = ? ORDER BY id LIMIT ?",
+		string(JobAvailable), host, recoveryBatch).Rows()
+	if err != nil {
+		return errors.Join(append(errs, fmt.Errorf("find queued jobs: %w", err))...)
+	}
+	if jobs, err = scanJobs(rows, jobs); err != nil {
+		return errors.Join(append(errs, fmt.Errorf("find queued jobs: %w", err))...)
 	}
 	for _, j := range jobs {
 		if !keep(s.recoverJob(ctx, j, host, r)) {
@@ -270,6 +270,11 @@ var revertSteps = map[string]bool{
 func (s *Store) recoverRevertStep(ctx context.Context, j Job, host string, r *HostRecovery) error {
 	var args RevertMove // FinishRevert's arguments are the same
 	if err := json.Unmarshal(j.Args, &args); err != nil {
+		if j.State.Finished() {
+			// Lost with the host: nothing to do for it but mark it seen,
+			// or every run would take it up (and report it) again.
+			return s.tx(ctx, func(tx *gorm.DB) error { return s.settleStep(tx, j, "its arguments cannot be read", r) })
+		}
 		return fmt.Errorf("job %d's arguments: %w", j.ID, err)
 	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
@@ -288,6 +293,9 @@ func (s *Store) recoverRevertStep(ctx context.Context, j Job, host string, r *Ho
 			// source's step is queued), or the source's step is over.
 			reason = fmt.Sprintf("not needed: its instance is no longer on host %s", host)
 		case inst.TaskState != TaskResizeReverting:
+			if j.State.Finished() {
+				return s.settleStep(tx, j, "not needed: its instance is no longer reverting", r)
+			}
 			return nil // not the revert this step was for: left for the host's return
 		case j.Kind == (RevertMove{}).Kind():
 			reason = fmt.Sprintf("host %s is down: the resized copy is destroyed if it comes back; reverting on %s", host, m.SourceCompute)

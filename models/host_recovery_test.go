@@ -662,6 +662,16 @@ func TestRecoveryGoesOnPastAJobItCannotRead(t *testing.T) {
 			t.Fatal(err)
 		}
 		stopping, building := insts[0].ID, insts[1].ID
+		// A revert step with unreadable arguments that h1's agent was
+		// running when it died, its one attempt used: lost with the host.
+		lost, err := s.EnqueueJob(ctx, unreadableRevert{MigrationID: 8}, models.JobOptions{TargetHost: "h1", MaxAttempts: 1,
+			ResourceType: "instance", ResourceID: stopping})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if claimed, err := s.ClaimJobs(ctx, "compute-h1-dead", "h1", 1, time.Minute); err != nil || len(claimed) != 1 || claimed[0].ID != lost.ID {
+			t.Fatalf("claim the lost step: %v %v", claimed, err)
+		}
 		if err := s.PlaceInstance(ctx, insts[0], d.hosts["h1"], nil); err != nil {
 			t.Fatal(err)
 		}
@@ -681,6 +691,9 @@ func TestRecoveryGoesOnPastAJobItCannotRead(t *testing.T) {
 		// h1 and h2 die; h3 beats on.
 		d.offset.Store(int64(2 * time.Minute))
 		if err := s.HostHeartbeat(ctx, "h3", ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RescueExpiredLeases(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if down, err := s.MarkHostsDown(ctx, time.Minute); err != nil || len(down) != 2 {
@@ -704,6 +717,17 @@ func TestRecoveryGoesOnPastAJobItCannotRead(t *testing.T) {
 		}
 		if j, err := s.GetJob(ctx, poison.ID); err != nil || j.State != models.JobAvailable {
 			t.Errorf("the unreadable job: %+v %v, want it left for an operator", j, err)
+		}
+		// The lost one is marked seen, not reported on every run.
+		if strings.Contains(err.Error(), fmt.Sprintf("job %d's", lost.ID)) {
+			t.Errorf("the lost step is reported: %v", err)
+		}
+		if j, _ := s.GetJob(ctx, lost.ID); j.State != models.JobFailed || !strings.Contains(j.LastError, "its arguments cannot be read") {
+			t.Errorf("the lost step: %s %q, want failed and marked seen", j.State, j.LastError)
+		}
+		_, err = s.RecoverDownHosts(ctx)
+		if err == nil || strings.Contains(err.Error(), fmt.Sprintf("job %d's", lost.ID)) {
+			t.Errorf("second run: %v, want only job %d reported", err, poison.ID)
 		}
 	})
 }
